@@ -1,0 +1,61 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Layering follows DESIGN.md §1: thin C bridges at the bottom, one Swift target per
+/// layer above them, executables that only hold `main`.
+let package = Package(
+    name: "volumed",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "volumectl", targets: ["volumectl"]),
+        .library(name: "ObjectStorage", targets: ["ObjectStorage"]),
+        .library(name: "VolumeModel", targets: ["VolumeModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // C libraries, each behind a module map and a shim header.
+        .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Thin Swift bridges: the only places that touch unsafe pointers and C calls.
+        .target(name: "SystemBridge", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "Cryptography", dependencies: ["CCrypto"]),
+        .target(name: "HTTP", dependencies: ["CCurl"]),
+
+        // Layers.
+        .target(name: "VolumeModel"),
+        .target(
+            name: "ObjectStorage",
+            dependencies: [
+                "VolumeModel", "HTTP", "Cryptography", "SystemBridge",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
+        // Executables.
+        .executableTarget(
+            name: "volumectl",
+            dependencies: [
+                "ObjectStorage", "VolumeModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "CBindingTests", dependencies: ["CFuse", "CSQLite", "CHiredis", "CCurl", "CCrypto"]),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel"]),
+        .testTarget(
+            name: "ObjectStorageTests",
+            dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(name: "volumectlTests", dependencies: ["VolumeModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

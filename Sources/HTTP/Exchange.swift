@@ -1,0 +1,80 @@
+import CCurl
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The state of one transfer that libcurl's C callbacks reach through their userdata
+/// pointer: the body being sent, and the status headers and body being received.
+final class Exchange {
+    private(set) var responseHeaders: [String: String] = [:]
+    private(set) var responseBody = Data()
+    private let upload: Data?
+    private var uploadOffset = 0
+    private var uploadFile: Int32 = -1
+
+    init(body: HTTPBody) throws(HTTPTransportError) {
+        switch body {
+        case .empty:
+            upload = nil
+        case .bytes(let data):
+            upload = data
+        case .file(let path, _):
+            upload = nil
+            uploadFile = open(path, O_RDONLY | O_CLOEXEC)
+            if uploadFile < 0 {
+                throw HTTPTransportError(
+                    code: Int(errno), message: "cannot open \(path) for upload: \(String(cString: strerror(errno)))",
+                    isTransient: false)
+            }
+        }
+    }
+
+    func close() {
+        if uploadFile >= 0 { Glibc.close(uploadFile) }
+        uploadFile = -1
+    }
+
+    static let receiveBody: ccurl_data_callback = { buffer, size, count, context in
+        let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+        let length = size * count
+        if let buffer, length > 0 { exchange.responseBody.append(UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: length) }
+        return length
+    }
+
+    static let receiveHeader: ccurl_data_callback = { buffer, size, count, context in
+        let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+        let length = size * count
+        guard let buffer else { return length }
+        let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self)
+        if line.hasPrefix("HTTP/") {
+            // A new status line (after 100 Continue, say) starts a new header block.
+            exchange.responseHeaders = [:]
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            exchange.responseHeaders[name] = value
+        }
+        return length
+    }
+
+    static let sendBody: ccurl_data_callback = { buffer, size, count, context in
+        let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+        let capacity = size * count
+        guard let buffer, capacity > 0 else { return 0 }
+        if exchange.uploadFile >= 0 {
+            let result = read(exchange.uploadFile, buffer, capacity)
+            return result < 0 ? Int(CURL_READFUNC_ABORT) : result
+        }
+        guard let upload = exchange.upload else { return 0 }
+        let chunk = min(capacity, upload.count - exchange.uploadOffset)
+        guard chunk > 0 else { return 0 }
+        upload.withUnsafeBytes { raw in
+            let start = raw.baseAddress!.advanced(by: exchange.uploadOffset)
+            UnsafeMutableRawPointer(buffer).copyMemory(from: start, byteCount: chunk)
+        }
+        exchange.uploadOffset += chunk
+        return chunk
+    }
+}

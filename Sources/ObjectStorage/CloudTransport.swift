@@ -1,0 +1,53 @@
+import Foundation
+import HTTP
+
+/// What the S3, GCS and Azure backends share: send a freshly built (and signed) request
+/// per attempt, retry what is transient, and turn HTTP failures into `ObjectStoreError`.
+struct CloudTransport: Sendable {
+    let client: HTTPClient
+    let retry: RetryPolicy
+    /// Pulls the provider's error code and message out of a failure body.
+    let errorDetail: @Sendable (HTTPResponse) -> (code: String?, message: String?)
+
+    /// `operation` names the call in messages (`"PUT s3://b/p/key"`); it must not contain
+    /// credentials. Statuses in `accepting` are returned to the caller instead of thrown.
+    func send(
+        _ operation: String, accepting: Set<Int> = [], build: () throws(ObjectStoreError) -> HTTPRequest
+    ) throws(ObjectStoreError) -> HTTPResponse {
+        try retry.run { () throws(ObjectStoreError) -> HTTPResponse in
+            let request = try build()
+            let response: HTTPResponse
+            do throws(HTTPTransportError) {
+                response = try client.send(request)
+            } catch {
+                throw ObjectStoreError(error.isTransient ? .transient : .permanent, "\(operation): \(error.message)")
+            }
+            if response.isSuccess || accepting.contains(response.status) { return response }
+            throw classify(response, operation: operation)
+        }
+    }
+
+    private func classify(_ response: HTTPResponse, operation: String) -> ObjectStoreError {
+        let (code, message) = errorDetail(response)
+        let detail = [code, message].compactMap { $0 }.joined(separator: ": ")
+        let text = "\(operation): HTTP \(response.status)\(detail.isEmpty ? "" : " \(detail)")"
+        let kind: ObjectStoreError.Kind
+        switch (response.status, code) {
+        case (404, _): kind = .notFound
+        case (412, _), (409, "BlobAlreadyExists"): kind = .alreadyExists
+        case (401, _), (403, _): kind = .accessDenied
+        case (408, _), (429, _), (500..., _), (409, "ConditionalRequestConflict"), (409, "OperationAborted"), (400, "RequestTimeout"):
+            kind = .transient
+        default: kind = .permanent
+        }
+        return ObjectStoreError(kind, text, status: response.status)
+    }
+
+    /// `<Error><Code>…</Code><Message>…</Message></Error>`, the S3 and Azure error body.
+    static func xmlErrorDetail(_ response: HTTPResponse) -> (code: String?, message: String?) {
+        guard let tree = try? XMLTree.parse(response.body) else {
+            return (nil, response.headers["x-ms-error-code"])
+        }
+        return (tree.value("Code") ?? response.headers["x-ms-error-code"], tree.value("Message").map { $0.split(separator: "\n").first.map(String.init) ?? $0 })
+    }
+}
