@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""An HTTP proxy that injects the failures object stores really produce, to prove retries.
+
+    fault_proxy.py PORT UPSTREAM_URL
+
+Requests are forwarded byte-for-byte in meaning (same method, path, headers, body), so
+signatures computed for the proxy's host stay valid upstream. Keys decide the fault:
+  * a path containing "faulty-": per distinct request line, attempt 1 gets 503 SlowDown,
+    attempt 2 gets a TCP reset, attempt 3 and later are forwarded;
+  * a path containing "always-503-": every attempt gets 503.
+GET /__stats returns {"requests": {"METHOD path": count}, "faults": count}.
+"""
+import http.client
+import json
+import socket
+import struct
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+REQUESTS = {}
+FAULTS = [0]
+
+SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+             b'<Message>Please reduce your request rate.</Message></Error>')
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    upstream = None
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("fault-proxy: " + (fmt % args) + "\n")
+
+    def handle_any(self):
+        if self.path.startswith("/__stats"):
+            with LOCK:
+                body = json.dumps({"requests": REQUESTS, "faults": FAULTS[0]}).encode()
+            return self.reply(200, body, "application/json")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        line = f"{self.command} {self.path}"
+        with LOCK:
+            REQUESTS[line] = REQUESTS.get(line, 0) + 1
+            attempt = REQUESTS[line]
+        if "always-503-" in self.path or ("faulty-" in self.path and attempt == 1):
+            with LOCK:
+                FAULTS[0] += 1
+            return self.reply(503, SLOW_DOWN, "application/xml")
+        if "faulty-" in self.path and attempt == 2:
+            with LOCK:
+                FAULTS[0] += 1
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        self.forward(body)
+
+    def forward(self, body):
+        target = urllib.parse.urlsplit(self.upstream)
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for name, value in self.headers.items():
+            if name.lower() not in ("connection", "keep-alive"):
+                connection.putheader(name, value)
+        connection.endheaders(body if body else None)
+        response = connection.getresponse()
+        payload = response.read()
+        self.send_response(response.status, response.reason)
+        for name, value in response.getheaders():
+            if name.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive"):
+                self.send_header(name, value)
+        if self.command != "HEAD" or response.getheader("Content-Length") is None:
+            self.send_header("Content-Length", str(len(payload)))
+        else:
+            self.send_header("Content-Length", response.getheader("Content-Length"))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        connection.close()
+
+    def reply(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+if __name__ == "__main__":
+    port, upstream = int(sys.argv[1]), sys.argv[2]
+    Proxy.upstream = upstream
+    ThreadingHTTPServer(("127.0.0.1", port), Proxy).serve_forever()
