@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel"]),
         .testTarget(
             name: "ObjectStorageTests",
-            dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "HTTP", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["VolumeModel"]),
     ],
