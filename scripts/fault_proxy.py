@@ -5,7 +5,7 @@
 
 Requests are forwarded byte-for-byte in meaning (same method, path, headers, body), so
 signatures computed for the proxy's host stay valid upstream. Keys decide the fault:
-  * a path containing "faulty-": per distinct request line, attempt 1 gets 503 SlowDown,
+  * a path containing "faulty-": per distinct request (method, path, Range), attempt 1 gets 503 SlowDown,
     attempt 2 gets a TCP reset, attempt 3 and later are forwarded;
   * a path containing "always-503-": every attempt gets 503.
 GET /__stats returns {"requests": {"METHOD path": count}, "faults": count}.
@@ -42,6 +42,8 @@ class Proxy(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         line = f"{self.command} {self.path}"
+        if self.headers.get("Range"):
+            line += f" {self.headers['Range']}"
         with LOCK:
             REQUESTS[line] = REQUESTS.get(line, 0) + 1
             attempt = REQUESTS[line]

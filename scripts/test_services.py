@@ -4,8 +4,9 @@
     test_services.py start DIR   # starts everything, writes DIR/env (shell exports)
     test_services.py stop DIR    # stops every process recorded in DIR/pids
 
-Services: SeaweedFS S3 (signature-checking), fake-gcs-server, the Azure Blob oracle
-(azure_blob_oracle.py), and a fault-injecting proxy in front of S3 (fault_proxy.py).
+Services: SeaweedFS S3 (signature-checking), fake-gcs-server with an OAuth2 token
+endpoint that verifies service-account JWTs (oauth_token_oracle.py), the Azure Blob
+oracle (azure_blob_oracle.py), and a fault-injecting proxy in front of S3 (fault_proxy.py).
 A service that does not come up makes `start` fail with its log, never a silent skip.
 """
 import json
@@ -135,6 +136,14 @@ def start_gcs(state, env):
                                                     "-public-host", f"127.0.0.1:{port}"])
     wait_for_port(port, process, log, "fake-gcs-server")
     env.update({"VOLUMED_TEST_GCS_HOST": f"http://127.0.0.1:{port}", "VOLUMED_TEST_GCS_BUCKET": GCS_BUCKET})
+
+    token_port = free_port()
+    credentials = os.path.join(state, "gcs-service-account.json")
+    process, log = spawn(state, "oauth-token-oracle", [sys.executable, os.path.join(HERE, "oauth_token_oracle.py"),
+                                                       str(token_port), credentials])
+    wait_for_port(token_port, process, log, "oauth-token-oracle")
+    env.update({"VOLUMED_TEST_GCS_CREDENTIALS": credentials,
+                "VOLUMED_TEST_OAUTH_ORACLE": f"http://127.0.0.1:{token_port}"})
 
 
 def start_azure(state, env):

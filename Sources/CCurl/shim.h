@@ -22,6 +22,10 @@ typedef size_t (*ccurl_data_callback)(char *buffer, size_t size, size_t count, v
 static inline CURLcode ccurl_setopt_data_callback(CURL *handle, CURLoption option, ccurl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
 }
+typedef int (*ccurl_seek_callback)(void *userdata, curl_off_t offset, int origin);
+static inline CURLcode ccurl_setopt_seek_callback(CURL *handle, ccurl_seek_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, value);
+}
 static inline CURLcode ccurl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

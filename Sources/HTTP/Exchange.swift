@@ -59,6 +59,18 @@ final class Exchange {
         return length
     }
 
+    /// Lets curl resend the body, as it does when a reused connection turns out to be dead.
+    static let rewindBody: ccurl_seek_callback = { context, offset, origin in
+        let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+        guard origin == SEEK_SET, offset >= 0 else { return CURL_SEEKFUNC_CANTSEEK }
+        if exchange.uploadFile >= 0 {
+            return lseek(exchange.uploadFile, off_t(offset), SEEK_SET) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK
+        }
+        guard offset <= (exchange.upload?.count ?? 0) else { return CURL_SEEKFUNC_FAIL }
+        exchange.uploadOffset = Int(offset)
+        return CURL_SEEKFUNC_OK
+    }
+
     static let sendBody: ccurl_data_callback = { buffer, size, count, context in
         let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
         let capacity = size * count

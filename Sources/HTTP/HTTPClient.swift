@@ -90,11 +90,15 @@ public final class HTTPClient: Sendable {
                 ccurl_setopt_offset(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.length))
                 ccurl_setopt_data_callback(curl, CURLOPT_READFUNCTION, Exchange.sendBody)
                 ccurl_setopt_pointer(curl, CURLOPT_READDATA, context)
+                ccurl_setopt_seek_callback(curl, Exchange.rewindBody)
+                ccurl_setopt_pointer(curl, CURLOPT_SEEKDATA, context)
             case "PUT":
                 ccurl_setopt_long(curl, CURLOPT_UPLOAD, 1)
                 ccurl_setopt_offset(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.length))
                 ccurl_setopt_data_callback(curl, CURLOPT_READFUNCTION, Exchange.sendBody)
                 ccurl_setopt_pointer(curl, CURLOPT_READDATA, context)
+                ccurl_setopt_seek_callback(curl, Exchange.rewindBody)
+                ccurl_setopt_pointer(curl, CURLOPT_SEEKDATA, context)
             default:
                 ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, request.method)
             }
@@ -116,7 +120,7 @@ public final class HTTPClient: Sendable {
     private static let transientCodes: Set<CURLcode> = [
         CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_PARTIAL_FILE, CURLE_OPERATION_TIMEDOUT,
         CURLE_SSL_CONNECT_ERROR, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_HTTP2,
-        CURLE_HTTP2_STREAM,
+        CURLE_HTTP2_STREAM, CURLE_SEND_FAIL_REWIND,
     ]
 }
 
