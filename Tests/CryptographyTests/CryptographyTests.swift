@@ -1,0 +1,52 @@
+import Cryptography
+import Foundation
+import Testing
+
+@Suite struct CryptographyTests {
+    @Test func sha256MatchesTheFIPSVectors() {
+        #expect(Hex.encode(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Hex.encode(SHA256.hash([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        let hasher = SHA256()
+        for piece in ["abcdbcdecdefdefgefghfghighij", "hijkijkljklmklmnlmnomnopnopq"] { hasher.update(Array(piece.utf8)) }
+        #expect(Hex.encode(hasher.finalize()) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    @Test func hmacMatchesRFC4231TestCase2() {
+        let mac = HMAC.sha256(key: Array("Jefe".utf8), message: "what do ya want for nothing?")
+        #expect(Hex.encode(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    @Test func rs256SignaturesVerifyWithOpenSSL() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("volumed-rsa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let keyPath = directory.appendingPathComponent("key.pem").path
+        try run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyPath])
+        try run(["openssl", "pkey", "-in", keyPath, "-pubout", "-out", "\(keyPath).pub"])
+        let key = try RSAPrivateKey(pem: String(contentsOfFile: keyPath, encoding: .utf8))
+        let message = Array("header.payload".utf8)
+        try Data(key.signSHA256(message)).write(to: URL(fileURLWithPath: "\(keyPath).sig"))
+        try Data(message).write(to: URL(fileURLWithPath: "\(keyPath).msg"))
+        try run(["openssl", "dgst", "-sha256", "-verify", "\(keyPath).pub", "-signature", "\(keyPath).sig", "\(keyPath).msg"])
+        try Data("header.payloaX".utf8).write(to: URL(fileURLWithPath: "\(keyPath).msg"))
+        #expect(throws: (any Error).self) {
+            try run(["openssl", "dgst", "-sha256", "-verify", "\(keyPath).pub", "-signature", "\(keyPath).sig", "\(keyPath).msg"])
+        }
+    }
+
+    @Test func nonRSAOrGarbageKeysAreRefused() {
+        #expect(throws: OpenSSLError.self) { try RSAPrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n") }
+    }
+
+    struct CommandFailed: Error { let status: Int32 }
+
+    private func run(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 { throw CommandFailed(status: process.terminationStatus) }
+    }
+}
