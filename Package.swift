@@ -55,7 +55,7 @@ let package = Package(
             name: "ObjectStorageTests",
             dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "HTTP", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .testTarget(name: "volumectlTests", dependencies: ["VolumeModel"]),
+        .testTarget(name: "volumectlTests", dependencies: ["volumectl"]),
     ],
     swiftLanguageModes: [.v6]
 )
