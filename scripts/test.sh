@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs what is missing, builds,
+# starts the real peers (SeaweedFS S3, fake-gcs-server, the Azure and OAuth2 oracles, the
+# fault proxy) on free loopback ports, runs every test, and stops the peers by PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+state=$(mktemp -d "${TMPDIR:-/tmp}/volumed-test-services.XXXXXX")
+cleanup() {
+  python3 scripts/test_services.py stop "$state" || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+swift build --build-tests
+python3 scripts/test_services.py start "$state"
+# shellcheck disable=SC1091
+source "$state/env"
+
+log="$state/swift-test.log"
+status=0
+swift test "$@" 2>&1 | tee "$log" || status=$?
+if [ "$status" -eq 0 ]; then
+  # One plain summary line, read from Swift Testing's own closing line.
+  count=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} .* passed.*/\1/p' "$log" | tail -n 1)
+  if [ -z "$count" ] || [ "$count" -eq 0 ]; then
+    echo "error: swift test ran no tests" >&2
+    exit 1
+  fi
+  echo "volumed: $count passed, 0 failed"
+fi
+exit "$status"
