@@ -88,17 +88,11 @@ public final class HTTPClient: Sendable {
             case "POST":
                 ccurl_setopt_long(curl, CURLOPT_POST, 1)
                 ccurl_setopt_offset(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.length))
-                ccurl_setopt_data_callback(curl, CURLOPT_READFUNCTION, Exchange.sendBody)
-                ccurl_setopt_pointer(curl, CURLOPT_READDATA, context)
-                ccurl_setopt_seek_callback(curl, Exchange.rewindBody)
-                ccurl_setopt_pointer(curl, CURLOPT_SEEKDATA, context)
+                Self.streamBody(on: curl, from: context)
             case "PUT":
                 ccurl_setopt_long(curl, CURLOPT_UPLOAD, 1)
                 ccurl_setopt_offset(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.length))
-                ccurl_setopt_data_callback(curl, CURLOPT_READFUNCTION, Exchange.sendBody)
-                ccurl_setopt_pointer(curl, CURLOPT_READDATA, context)
-                ccurl_setopt_seek_callback(curl, Exchange.rewindBody)
-                ccurl_setopt_pointer(curl, CURLOPT_SEEKDATA, context)
+                Self.streamBody(on: curl, from: context)
             default:
                 ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, request.method)
             }
@@ -115,6 +109,14 @@ public final class HTTPClient: Sendable {
         var status = 0
         ccurl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: exchange.responseHeaders, body: exchange.responseBody)
+    }
+
+    /// The body is pulled from the exchange, and rewound when curl resends it.
+    private static func streamBody(on curl: UnsafeMutableRawPointer, from context: UnsafeMutableRawPointer) {
+        ccurl_setopt_data_callback(curl, CURLOPT_READFUNCTION, Exchange.sendBody)
+        ccurl_setopt_pointer(curl, CURLOPT_READDATA, context)
+        ccurl_setopt_seek_callback(curl, Exchange.rewindBody)
+        ccurl_setopt_pointer(curl, CURLOPT_SEEKDATA, context)
     }
 
     private static let transientCodes: Set<CURLcode> = [

@@ -1,6 +1,5 @@
 import Foundation
 import HTTP
-import SystemBridge
 import SystemPackage
 import VolumeModel
 
@@ -42,15 +41,9 @@ public struct AzureBlobObjectStore: ObjectStore {
 
     public func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError) {
         try ObjectKey.validate(key)
-        let status: FileStatus?
-        do {
-            status = try FileSystem.status(file)
-        } catch {
-            throw ObjectStoreError(.invalidArgument, "cannot read \(file): \(error)")
-        }
-        guard let status, status.isRegularFile else { throw ObjectStoreError(.invalidArgument, "cannot read \(file): not a regular file") }
+        let body = try CloudTransport.fileBody(file)
         _ = try transport.send("PUT \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
-            request("PUT", key: key, headers: [("x-ms-blob-type", "BlockBlob")], body: .file(path: file.string, length: status.size))
+            request("PUT", key: key, headers: [("x-ms-blob-type", "BlockBlob")], body: body)
         }
     }
 
@@ -62,19 +55,11 @@ public struct AzureBlobObjectStore: ObjectStore {
     }
 
     public func get(_ key: String) throws(ObjectStoreError) -> Data {
-        try ObjectKey.validate(key)
-        return try transport.send("GET \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
-            request("GET", key: key)
-        }.body
+        try read(key, range: nil)
     }
 
     public func get(_ key: String, range: Range<Int64>) throws(ObjectStoreError) -> Data {
-        try ObjectKey.validate(key)
-        if range.isEmpty { return Data() }
-        let response = try transport.send("GET \(location)\(key) bytes \(range)", accepting: [416]) { () throws(ObjectStoreError) -> HTTPRequest in
-            request("GET", key: key, headers: [("x-ms-range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")])
-        }
-        return response.status == 416 ? Data() : response.body
+        try read(key, range: range)
     }
 
     public func head(_ key: String) throws(ObjectStoreError) -> ObjectInfo {
@@ -82,9 +67,7 @@ public struct AzureBlobObjectStore: ObjectStore {
         let response = try transport.send("HEAD \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
             request("HEAD", key: key)
         }
-        return ObjectInfo(
-            key: key, size: response.headers["content-length"].flatMap { Int64($0) } ?? 0,
-            modified: response.headers["last-modified"].flatMap(HTTPDate.parseRFC1123))
+        return CloudTransport.objectInfo(key: key, headers: response.headers)
     }
 
     /// Azure has no start-after; keys up to `startAfter` are skipped client-side.
@@ -121,6 +104,13 @@ public struct AzureBlobObjectStore: ObjectStore {
     }
 
     // MARK: - Requests
+
+    private func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
+        try ObjectKey.validate(key)
+        return try transport.read("GET \(location)\(key)", range: range) { byteRange in
+            request("GET", key: key, headers: byteRange.map { [("x-ms-range", $0)] } ?? [])
+        }
+    }
 
     private var containerPath: String { "\(endpointPath)/\(PercentEncoding.encode(uri.bucket))" }
 

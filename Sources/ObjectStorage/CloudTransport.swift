@@ -1,5 +1,7 @@
 import Foundation
 import HTTP
+import SystemBridge
+import SystemPackage
 
 /// What the S3, GCS and Azure backends share: send a freshly built (and signed) request
 /// per attempt, retry what is transient, and turn HTTP failures into `ObjectStoreError`.
@@ -25,6 +27,38 @@ struct CloudTransport: Sendable {
             if response.isSuccess || accepting.contains(response.status) { return response }
             throw classify(response, operation: operation)
         }
+    }
+
+    /// A whole (`range == nil`) or ranged GET: `build` receives the `bytes=a-b` value for
+    /// the backend's range header. A range starting at or past the end (416) reads as empty.
+    func read(
+        _ operation: String, range: Range<Int64>?, build: (_ byteRange: String?) throws(ObjectStoreError) -> HTTPRequest
+    ) throws(ObjectStoreError) -> Data {
+        guard let range else { return try send(operation) { () throws(ObjectStoreError) in try build(nil) }.body }
+        if range.isEmpty { return Data() }
+        let response = try send("\(operation) bytes \(range)", accepting: [416]) { () throws(ObjectStoreError) in
+            try build("bytes=\(range.lowerBound)-\(range.upperBound - 1)")
+        }
+        return response.status == 416 ? Data() : response.body
+    }
+
+    /// Size and modification time from a HEAD response's headers.
+    static func objectInfo(key: String, headers: [String: String]) -> ObjectInfo {
+        ObjectInfo(
+            key: key, size: headers["content-length"].flatMap { Int64($0) } ?? 0,
+            modified: headers["last-modified"].flatMap(HTTPDate.parseRFC1123))
+    }
+
+    /// A streamed request body for a regular file.
+    static func fileBody(_ file: FilePath) throws(ObjectStoreError) -> HTTPBody {
+        let status: FileStatus?
+        do {
+            status = try FileSystem.status(file)
+        } catch {
+            throw ObjectStoreError(.invalidArgument, "cannot read \(file): \(error)")
+        }
+        guard let status, status.isRegularFile else { throw ObjectStoreError(.invalidArgument, "cannot read \(file): not a regular file") }
+        return .file(path: file.string, length: status.size)
     }
 
     private func classify(_ response: HTTPResponse, operation: String) -> ObjectStoreError {

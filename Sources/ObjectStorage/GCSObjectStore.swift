@@ -1,6 +1,5 @@
 import Foundation
 import HTTP
-import SystemBridge
 import SystemPackage
 import VolumeModel
 
@@ -46,14 +45,7 @@ public struct GCSObjectStore: ObjectStore {
     }
 
     public func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError) {
-        let status: FileStatus?
-        do {
-            status = try FileSystem.status(file)
-        } catch {
-            throw ObjectStoreError(.invalidArgument, "cannot read \(file): \(error)")
-        }
-        guard let status, status.isRegularFile else { throw ObjectStoreError(.invalidArgument, "cannot read \(file): not a regular file") }
-        try upload(key, body: .file(path: file.string, length: status.size))
+        try upload(key, body: try CloudTransport.fileBody(file))
     }
 
     /// A multipart upload with `ifGenerationMatch=0`: GCS honours the precondition on
@@ -74,19 +66,11 @@ public struct GCSObjectStore: ObjectStore {
     }
 
     public func get(_ key: String) throws(ObjectStoreError) -> Data {
-        try ObjectKey.validate(key)
-        return try transport.send("GET \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
-            try request("GET", "\(objectURL(key))?alt=media")
-        }.body
+        try read(key, range: nil)
     }
 
     public func get(_ key: String, range: Range<Int64>) throws(ObjectStoreError) -> Data {
-        try ObjectKey.validate(key)
-        if range.isEmpty { return Data() }
-        let response = try transport.send("GET \(location)\(key) bytes \(range)", accepting: [416]) { () throws(ObjectStoreError) -> HTTPRequest in
-            try request("GET", "\(objectURL(key))?alt=media", headers: [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")])
-        }
-        return response.status == 416 ? Data() : response.body
+        try read(key, range: range)
     }
 
     public func head(_ key: String) throws(ObjectStoreError) -> ObjectInfo {
@@ -129,6 +113,13 @@ public struct GCSObjectStore: ObjectStore {
     }
 
     // MARK: - Requests
+
+    private func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
+        try ObjectKey.validate(key)
+        return try transport.read("GET \(location)\(key)", range: range) { byteRange throws(ObjectStoreError) in
+            try request("GET", "\(objectURL(key))?alt=media", headers: byteRange.map { [("Range", $0)] } ?? [])
+        }
+    }
 
     private var uploadURL: String { "\(baseURL)/upload/storage/v1/b/\(PercentEncoding.encode(uri.bucket))/o" }
 

@@ -82,19 +82,11 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public func get(_ key: String) throws(ObjectStoreError) -> Data {
-        try ObjectKey.validate(key)
-        return try transport.send("GET \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
-            request("GET", key: key)
-        }.body
+        try read(key, range: nil)
     }
 
     public func get(_ key: String, range: Range<Int64>) throws(ObjectStoreError) -> Data {
-        try ObjectKey.validate(key)
-        if range.isEmpty { return Data() }
-        let response = try transport.send("GET \(location)\(key) bytes \(range)", accepting: [416]) { () throws(ObjectStoreError) -> HTTPRequest in
-            request("GET", key: key, headers: [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")])
-        }
-        return response.status == 416 ? Data() : response.body
+        try read(key, range: range)
     }
 
     public func head(_ key: String) throws(ObjectStoreError) -> ObjectInfo {
@@ -102,9 +94,7 @@ public struct S3ObjectStore: ObjectStore {
         let response = try transport.send("HEAD \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
             request("HEAD", key: key)
         }
-        return ObjectInfo(
-            key: key, size: response.headers["content-length"].flatMap { Int64($0) } ?? 0,
-            modified: response.headers["last-modified"].flatMap(HTTPDate.parseRFC1123))
+        return CloudTransport.objectInfo(key: key, headers: response.headers)
     }
 
     public func list(prefix: String, startAfter: String?, continuation: String?, limit: Int) throws(ObjectStoreError) -> ObjectListPage {
@@ -139,6 +129,13 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     // MARK: - Requests
+
+    private func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
+        try ObjectKey.validate(key)
+        return try transport.read("GET \(location)\(key)", range: range) { byteRange in
+            request("GET", key: key, headers: byteRange.map { [("Range", $0)] } ?? [])
+        }
+    }
 
     private func request(
         _ method: String, key: String, headers: [(String, String)] = [], body: HTTPBody = .empty,

@@ -50,16 +50,10 @@ public struct StorageURI: Sendable, Hashable, CustomStringConvertible {
         let path = rest.dropFirst(authority.count)
         prefix = try Self.normalizedPrefix(path, fail: fail)
         switch kind {
-        case .s3:
-            guard Self.isValidBucket(authority, maxLength: 63, extra: ".-") else {
-                throw fail("S3 bucket names are 3-63 characters of a-z, 0-9, '.' and '-'")
-            }
-            bucket = String(authority)
-            account = nil
-            host = nil
-        case .gs:
-            guard Self.isValidBucket(authority, maxLength: 222, extra: "._-") else {
-                throw fail("GCS bucket names are 3-222 characters of a-z, 0-9, '.', '_' and '-'")
+        case .s3, .gs:
+            let (service, maxLength, punctuation) = kind == .s3 ? ("S3", 63, ".-") : ("GCS", 222, "._-")
+            guard Self.isValidBucket(authority, maxLength: maxLength, extra: punctuation) else {
+                throw fail("\(service) bucket names are 3-\(maxLength) characters of a-z, 0-9 and \(punctuation.map { "'\($0)'" }.joined(separator: ", "))")
             }
             bucket = String(authority)
             account = nil
