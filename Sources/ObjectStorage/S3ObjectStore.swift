@@ -141,8 +141,16 @@ public struct S3ObjectStore: ObjectStore {
         _ method: String, key: String, headers: [(String, String)] = [], body: HTTPBody = .empty,
         payloadHash: String = SigV4Signer.emptyPayloadHash
     ) -> HTTPRequest {
-        let path = "\(bucketPath)/\(PercentEncoding.encode(uri.prefix + key, keepingSlash: true))"
-        return request(method, path: path, headers: headers, body: body, payloadHash: payloadHash)
+        request(method, path: objectPath(key), headers: headers, body: body, payloadHash: payloadHash)
+    }
+
+    private func objectPath(_ key: String) -> String {
+        "\(bucketPath)/\(PercentEncoding.encode(uri.prefix + key, keepingSlash: true))"
+    }
+
+    /// Where `key` is fetched from: path-style with an endpoint, virtual-host style on AWS.
+    func objectURL(_ key: String) -> String {
+        "\(scheme)://\(host)\(objectPath(key))"
     }
 
     private func request(

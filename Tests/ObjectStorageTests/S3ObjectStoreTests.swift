@@ -119,11 +119,21 @@ import Testing
         }
     }
 
-    @Test func virtualHostAndPathStyleURLs() throws {
+    @Test func virtualHostStyleOnAWSAndPathStyleElsewhere() throws {
         let environment = ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"]
         let client = HTTPClient()
         let aws = try S3ObjectStore(uri: .init(parsing: "s3://my-bucket/p"), region: "eu-west-1", environment: environment, client: client)
         #expect(aws.region == "eu-west-1")
+        #expect(aws.objectURL("a b/c") == "https://my-bucket.s3.eu-west-1.amazonaws.com/p/a%20b/c")
+        let dotted = try S3ObjectStore(uri: .init(parsing: "s3://my.bucket"), region: "eu-west-1", environment: environment, client: client)
+        #expect(dotted.objectURL("k") == "https://s3.eu-west-1.amazonaws.com/my.bucket/k", "dotted names break the TLS wildcard")
+        let custom = try S3ObjectStore(
+            uri: .init(parsing: "s3://my-bucket/p"), endpoint: "http://minio.local:9000/base/", environment: environment, client: client)
+        #expect(custom.objectURL("k") == "http://minio.local:9000/base/my-bucket/p/k")
+        let fromVariable = try S3ObjectStore(
+            uri: .init(parsing: "s3://my-bucket"), environment: environment.merging(["AWS_ENDPOINT_URL": "http://10.0.0.1:8333"]) { a, _ in a },
+            client: client)
+        #expect(fromVariable.objectURL("k") == "http://10.0.0.1:8333/my-bucket/k")
         let fromEnvironment = try S3ObjectStore(uri: .init(parsing: "s3://my-bucket/p"), environment: environment.merging(["AWS_DEFAULT_REGION": "ap-south-1"]) { a, _ in a }, client: client)
         #expect(fromEnvironment.region == "ap-south-1")
         #expect(throws: ObjectStoreError.self) {
