@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "volumectl", targets: ["volumectl"]),
         .library(name: "ObjectStorage", targets: ["ObjectStorage"]),
         .library(name: "VolumeModel", targets: ["VolumeModel"]),
+        .library(name: "Metadata", targets: ["Metadata"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "SystemBridge", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "Cryptography", dependencies: ["CCrypto"]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
 
         // Layers.
         .target(name: "VolumeModel"),
@@ -36,6 +38,11 @@ let package = Package(
                 "VolumeModel", "HTTP", "Cryptography", "SystemBridge",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
+        ),
+
+        .target(
+            name: "Metadata",
+            dependencies: ["SQLite", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
         // Executables.
@@ -55,6 +62,8 @@ let package = Package(
             name: "ObjectStorageTests",
             dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "HTTP", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
+        .testTarget(name: "MetadataTests", dependencies: ["Metadata", "SQLite", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl"]),
     ],
     swiftLanguageModes: [.v6]

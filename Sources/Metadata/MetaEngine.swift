@@ -1,0 +1,129 @@
+import SystemPackage
+
+/// The namespace of one volume: inodes, directory entries, chunk slice records,
+/// xattrs and counters, in JuiceFS 1.x format.
+///
+/// Every mutating call is one transaction. Failures carry POSIX errnos so the VFS can
+/// hand them to the kernel unchanged. Implementations are safe to call from many threads.
+public protocol MetaEngine: AnyObject, Sendable {
+    /// Writes a fresh volume (setting, root, counters) into an empty store.
+    func format(_ format: VolumeFormat) throws(MetaError)
+    func loadFormat() throws(MetaError) -> VolumeFormat
+
+    func lookup(parent: Inode, name: [UInt8]) throws(MetaError) -> (Inode, Attr)
+    func getattr(_ inode: Inode) throws(MetaError) -> Attr
+    /// Changes mode, owner, times and, through truncate records, size.
+    func setattr(_ inode: Inode, _ changes: AttrChanges) throws(MetaError) -> Attr
+
+    /// Creates a regular file, directory, FIFO, socket or device node.
+    func mknod(parent: Inode, name: [UInt8], type: FileType, mode: UInt16, owner: Owner, rdev: UInt32) throws(MetaError) -> (Inode, Attr)
+    func symlink(parent: Inode, name: [UInt8], target: [UInt8], owner: Owner) throws(MetaError) -> (Inode, Attr)
+    func readlink(_ inode: Inode) throws(MetaError) -> [UInt8]
+    func link(_ inode: Inode, parent: Inode, name: [UInt8]) throws(MetaError) -> Attr
+    /// Removes a name; the inode goes with its last name unless it is open (see `open`).
+    func unlink(parent: Inode, name: [UInt8]) throws(MetaError)
+    func rmdir(parent: Inode, name: [UInt8]) throws(MetaError)
+    func rename(parent: Inode, name: [UInt8], newParent: Inode, newName: [UInt8], flags: RenameFlags) throws(MetaError)
+
+    /// Entries whose names sort after `after` (byte order), at most `limit` of them. Name
+    /// cursors stay valid while the directory changes.
+    func readdir(_ inode: Inode, after: [UInt8]?, limit: Int, attributes: Bool) throws(MetaError) -> [DirectoryEntry]
+
+    func getxattr(_ inode: Inode, name: String) throws(MetaError) -> [UInt8]
+    func setxattr(_ inode: Inode, name: String, value: [UInt8], flags: XattrFlags) throws(MetaError)
+    func listxattr(_ inode: Inode) throws(MetaError) -> [String]
+    func removexattr(_ inode: Inode, name: String) throws(MetaError)
+
+    func statfs() throws(MetaError) -> FilesystemStatistics
+
+    /// A chunk's records in stored (append) order.
+    func readChunk(_ inode: Inode, index: UInt32) throws(MetaError) -> [SliceRecord]
+    /// Records a written slice: appends it to the chunk, references the slice, and grows
+    /// the file to cover it.
+    func appendSlice(_ inode: Inode, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError)
+    /// A fresh slice id, never handed out before by this store.
+    func newSliceID() throws(MetaError) -> UInt64
+    /// Moves slice allocation into `[n·2^32, (n+1)·2^32)`, a range this writer claimed in the bucket.
+    func useSliceDomain(_ domain: UInt32) throws(MetaError)
+
+    /// Marks an inode open: unlinking its last name keeps it until the matching `close`.
+    func open(_ inode: Inode) throws(MetaError)
+    func close(_ inode: Inode) throws(MetaError)
+
+    /// A consistent copy of the whole store at `path`, taken while writes continue.
+    func snapshot(to path: FilePath) throws(MetaError)
+}
+
+/// Who creates a node.
+public struct Owner: Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(uid: UInt32, gid: UInt32) {
+        self.uid = uid
+        self.gid = gid
+    }
+
+    public static let root = Owner(uid: 0, gid: 0)
+}
+
+/// The fields a setattr changes; `nil` leaves a field alone (UTIME_OMIT for times).
+public struct AttrChanges: Sendable {
+    public enum TimeChange: Sendable {
+        case now
+        case set(Timestamp)
+    }
+
+    public var mode: UInt16?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var size: UInt64?
+    public var atime: TimeChange?
+    public var mtime: TimeChange?
+
+    public init(
+        mode: UInt16? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: UInt64? = nil, atime: TimeChange? = nil,
+        mtime: TimeChange? = nil
+    ) {
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.size = size
+        self.atime = atime
+        self.mtime = mtime
+    }
+}
+
+public struct RenameFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let noReplace = RenameFlags(rawValue: 1)
+    public static let exchange = RenameFlags(rawValue: 2)
+    public static let whiteout = RenameFlags(rawValue: 4)
+}
+
+public struct XattrFlags: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// Fail with EEXIST when the attribute exists.
+    public static let create = XattrFlags(rawValue: 1)
+    /// Fail with ENODATA when the attribute does not exist.
+    public static let replace = XattrFlags(rawValue: 2)
+}
+
+public struct DirectoryEntry: Sendable, Hashable {
+    public let name: [UInt8]
+    public let inode: Inode
+    public let type: FileType
+    /// Present when asked for (readdirplus).
+    public let attr: Attr?
+}
+
+public struct FilesystemStatistics: Sendable, Equatable {
+    public let totalSpace: UInt64
+    public let availableSpace: UInt64
+    public let usedInodes: UInt64
+    public let availableInodes: UInt64
+}
