@@ -1,7 +1,7 @@
 /// The attributes of one inode, as every engine stores them.
 public struct Attr: Sendable, Hashable {
     public var flags: UInt8 = 0
-    public var type: FileType
+    public var type: NodeType
     /// Permission bits only (`& 0o7777`), no type bits.
     public var mode: UInt16
     public var uid: UInt32
@@ -13,13 +13,13 @@ public struct Attr: Sendable, Hashable {
     public var length: UInt64
     public var rdev: UInt32 = 0
     /// The parent directory; 0 once the inode has had more than one name.
-    public var parent: Inode
+    public var parent: Ino
     public var accessACL: UInt32 = 0
     public var defaultACL: UInt32 = 0
     public var tier: UInt8 = 0
 
     public init(
-        type: FileType, mode: UInt16, uid: UInt32, gid: UInt32, time: Timestamp, nlink: UInt32, length: UInt64, parent: Inode,
+        type: NodeType, mode: UInt16, uid: UInt32, gid: UInt32, time: Timestamp, nlink: UInt32, length: UInt64, parent: Ino,
         rdev: UInt32 = 0
     ) {
         self.type = type

@@ -10,45 +10,45 @@ public protocol MetaEngine: AnyObject, Sendable {
     func format(_ format: VolumeFormat) throws(MetaError)
     func loadFormat() throws(MetaError) -> VolumeFormat
 
-    func lookup(parent: Inode, name: [UInt8]) throws(MetaError) -> (Inode, Attr)
-    func getattr(_ inode: Inode) throws(MetaError) -> Attr
+    func lookup(parent: Ino, name: [UInt8]) throws(MetaError) -> (Ino, Attr)
+    func getattr(_ inode: Ino) throws(MetaError) -> Attr
     /// Changes mode, owner, times and, through truncate records, size.
-    func setattr(_ inode: Inode, _ changes: AttrChanges) throws(MetaError) -> Attr
+    func setattr(_ inode: Ino, _ changes: AttrChanges) throws(MetaError) -> Attr
 
     /// Creates a regular file, directory, FIFO, socket or device node.
-    func mknod(parent: Inode, name: [UInt8], type: FileType, mode: UInt16, owner: Owner, rdev: UInt32) throws(MetaError) -> (Inode, Attr)
-    func symlink(parent: Inode, name: [UInt8], target: [UInt8], owner: Owner) throws(MetaError) -> (Inode, Attr)
-    func readlink(_ inode: Inode) throws(MetaError) -> [UInt8]
-    func link(_ inode: Inode, parent: Inode, name: [UInt8]) throws(MetaError) -> Attr
+    func mknod(parent: Ino, name: [UInt8], type: NodeType, mode: UInt16, owner: Owner, rdev: UInt32) throws(MetaError) -> (Ino, Attr)
+    func symlink(parent: Ino, name: [UInt8], target: [UInt8], owner: Owner) throws(MetaError) -> (Ino, Attr)
+    func readlink(_ inode: Ino) throws(MetaError) -> [UInt8]
+    func link(_ inode: Ino, parent: Ino, name: [UInt8]) throws(MetaError) -> Attr
     /// Removes a name; the inode goes with its last name unless it is open (see `open`).
-    func unlink(parent: Inode, name: [UInt8]) throws(MetaError)
-    func rmdir(parent: Inode, name: [UInt8]) throws(MetaError)
-    func rename(parent: Inode, name: [UInt8], newParent: Inode, newName: [UInt8], flags: RenameFlags) throws(MetaError)
+    func unlink(parent: Ino, name: [UInt8]) throws(MetaError)
+    func rmdir(parent: Ino, name: [UInt8]) throws(MetaError)
+    func rename(parent: Ino, name: [UInt8], newParent: Ino, newName: [UInt8], flags: RenameFlags) throws(MetaError)
 
     /// Entries whose names sort after `after` (byte order), at most `limit` of them. Name
     /// cursors stay valid while the directory changes.
-    func readdir(_ inode: Inode, after: [UInt8]?, limit: Int, attributes: Bool) throws(MetaError) -> [DirectoryEntry]
+    func readdir(_ inode: Ino, after: [UInt8]?, limit: Int, attributes: Bool) throws(MetaError) -> [DirectoryEntry]
 
-    func getxattr(_ inode: Inode, name: String) throws(MetaError) -> [UInt8]
-    func setxattr(_ inode: Inode, name: String, value: [UInt8], flags: XattrFlags) throws(MetaError)
-    func listxattr(_ inode: Inode) throws(MetaError) -> [String]
-    func removexattr(_ inode: Inode, name: String) throws(MetaError)
+    func getxattr(_ inode: Ino, name: String) throws(MetaError) -> [UInt8]
+    func setxattr(_ inode: Ino, name: String, value: [UInt8], flags: XattrFlags) throws(MetaError)
+    func listxattr(_ inode: Ino) throws(MetaError) -> [String]
+    func removexattr(_ inode: Ino, name: String) throws(MetaError)
 
     func statfs() throws(MetaError) -> FilesystemStatistics
 
     /// A chunk's records in stored (append) order.
-    func readChunk(_ inode: Inode, index: UInt32) throws(MetaError) -> [SliceRecord]
+    func readChunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [SliceRecord]
     /// Records a written slice: appends it to the chunk, references the slice, and grows
     /// the file to cover it.
-    func appendSlice(_ inode: Inode, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError)
+    func appendSlice(_ inode: Ino, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError)
     /// A fresh slice id, never handed out before by this store.
     func newSliceID() throws(MetaError) -> UInt64
     /// Moves slice allocation into `[n·2^32, (n+1)·2^32)`, a range this writer claimed in the bucket.
     func useSliceDomain(_ domain: UInt32) throws(MetaError)
 
     /// Marks an inode open: unlinking its last name keeps it until the matching `close`.
-    func open(_ inode: Inode) throws(MetaError)
-    func close(_ inode: Inode) throws(MetaError)
+    func open(_ inode: Ino) throws(MetaError)
+    func close(_ inode: Ino) throws(MetaError)
 
     /// A consistent copy of the whole store at `path`, taken while writes continue.
     func snapshot(to path: FilePath) throws(MetaError)
@@ -115,8 +115,8 @@ public struct XattrFlags: OptionSet, Sendable {
 
 public struct DirectoryEntry: Sendable, Hashable {
     public let name: [UInt8]
-    public let inode: Inode
-    public let type: FileType
+    public let inode: Ino
+    public let type: NodeType
     /// Present when asked for (readdirplus).
     public let attr: Attr?
 }

@@ -12,7 +12,7 @@ enum NameRules {
 
     /// A name about to be created in `parent`: also not "." or "..", and not one of the
     /// virtual files juicefs serves in the root.
-    static func validateNew(_ name: [UInt8], in parent: Inode) throws(MetaError) {
+    static func validateNew(_ name: [UInt8], in parent: Ino) throws(MetaError) {
         try validate(name)
         if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { throw MetaError(.fileExists) }
         if parent == .root, ReservedName.all.contains(name) {

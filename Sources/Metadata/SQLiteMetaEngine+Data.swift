@@ -1,7 +1,7 @@
 import SQLite
 
 extension SQLiteMetaEngine {
-    public func readChunk(_ inode: Inode, index: UInt32) throws(MetaError) -> [SliceRecord] {
+    public func readChunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [SliceRecord] {
         try locked { () throws(MetaError) -> [SliceRecord] in
             guard let bytes = try first("SELECT slices FROM jfs_chunk WHERE inode=? AND indx=?", [.inode(inode), .integer(Int64(index))], { $0.bytes(0) }) else {
                 _ = try requireNode(inode)
@@ -14,7 +14,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func appendSlice(_ inode: Inode, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError) {
+    public func appendSlice(_ inode: Ino, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError) {
         guard UInt64(record.pos) + UInt64(record.len) <= ChunkGeometry.chunkSize, UInt64(record.off) + UInt64(record.len) <= UInt64(record.size) || record.id == 0,
             record.len > 0
         else {
@@ -38,7 +38,7 @@ extension SQLiteMetaEngine {
     }
 
     /// Appends records to a chunk row, creating it when missing; the value stays a BLOB.
-    func appendRecords(_ inode: Inode, index: UInt32, _ records: [SliceRecord]) throws(MetaError) {
+    func appendRecords(_ inode: Ino, index: UInt32, _ records: [SliceRecord]) throws(MetaError) {
         try run(
             "INSERT INTO jfs_chunk(inode,indx,slices) VALUES(?,?,?) ON CONFLICT(inode,indx) DO UPDATE SET slices=CAST(slices||excluded.slices AS BLOB)",
             [.inode(inode), .integer(Int64(index)), .blob(records.flatMap(\.encoded))])
@@ -46,7 +46,7 @@ extension SQLiteMetaEngine {
 
     /// Changes a file's length the juicefs way: hole records over `[min, max)` of the old and
     /// new lengths, so bytes beyond a shrink read as zeros if the file grows again.
-    func truncate(_ inode: Inode, _ attr: inout Attr, to length: UInt64) throws(MetaError) {
+    func truncate(_ inode: Ino, _ attr: inout Attr, to length: UInt64) throws(MetaError) {
         let (low, high) = (min(attr.length, length), max(attr.length, length))
         if low < high {
             let chunk = ChunkGeometry.chunkSize
@@ -67,7 +67,7 @@ extension SQLiteMetaEngine {
     }
 
     /// Sets the length and moves the space accounting of the volume and of every parent.
-    private func resize(_ inode: Inode, _ attr: inout Attr, to length: UInt64) throws(MetaError) {
+    private func resize(_ inode: Ino, _ attr: inout Attr, to length: UInt64) throws(MetaError) {
         let spaceDelta = ChunkGeometry.align4K(length) - ChunkGeometry.align4K(attr.length)
         let lengthDelta = Int64(length) - Int64(attr.length)
         for parent in try parents(of: inode, attr: attr) {
@@ -79,14 +79,14 @@ extension SQLiteMetaEngine {
 
     // MARK: - Open files
 
-    public func open(_ inode: Inode) throws(MetaError) {
+    public func open(_ inode: Ino) throws(MetaError) {
         try locked { () throws(MetaError) in
             _ = try requireNode(inode)
             openCounts[inode, default: 0] += 1
         }
     }
 
-    public func close(_ inode: Inode) throws(MetaError) {
+    public func close(_ inode: Ino) throws(MetaError) {
         try locked { () throws(MetaError) in
             guard let count = openCounts[inode] else { return }
             if count > 1 {
@@ -102,7 +102,7 @@ extension SQLiteMetaEngine {
 
     // MARK: - Extended attributes
 
-    public func getxattr(_ inode: Inode, name: String) throws(MetaError) -> [UInt8] {
+    public func getxattr(_ inode: Ino, name: String) throws(MetaError) -> [UInt8] {
         try NameRules.validateXattr(name: name)
         return try locked { () throws(MetaError) -> [UInt8] in
             if let value = try first("SELECT value FROM jfs_xattr WHERE inode=? AND name=?", [.inode(inode), .text(name)], { $0.bytes(0) }) {
@@ -113,7 +113,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func setxattr(_ inode: Inode, name: String, value: [UInt8], flags: XattrFlags) throws(MetaError) {
+    public func setxattr(_ inode: Ino, name: String, value: [UInt8], flags: XattrFlags) throws(MetaError) {
         try NameRules.validateXattr(name: name)
         try NameRules.validateXattr(value: value)
         try write { () throws(MetaError) in
@@ -129,14 +129,14 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func listxattr(_ inode: Inode) throws(MetaError) -> [String] {
+    public func listxattr(_ inode: Ino) throws(MetaError) -> [String] {
         try locked { () throws(MetaError) -> [String] in
             _ = try requireNode(inode)
             return try all("SELECT name FROM jfs_xattr WHERE inode=? ORDER BY name", [.inode(inode)]) { $0.text(0) }
         }
     }
 
-    public func removexattr(_ inode: Inode, name: String) throws(MetaError) {
+    public func removexattr(_ inode: Ino, name: String) throws(MetaError) {
         try NameRules.validateXattr(name: name)
         try write { () throws(MetaError) in
             var attr = try requireNode(inode)

@@ -1,24 +1,24 @@
 import SQLite
 
 extension SQLiteMetaEngine {
-    public func mknod(parent: Inode, name: [UInt8], type: FileType, mode: UInt16, owner: Owner, rdev: UInt32) throws(MetaError) -> (Inode, Attr) {
+    public func mknod(parent: Ino, name: [UInt8], type: NodeType, mode: UInt16, owner: Owner, rdev: UInt32) throws(MetaError) -> (Ino, Attr) {
         guard type != .symlink else { throw MetaError(.invalidArgument, "symlinks are created with symlink") }
         return try create(parent: parent, name: name, type: type, mode: mode, owner: owner, rdev: rdev, target: nil)
     }
 
-    public func symlink(parent: Inode, name: [UInt8], target: [UInt8], owner: Owner) throws(MetaError) -> (Inode, Attr) {
+    public func symlink(parent: Ino, name: [UInt8], target: [UInt8], owner: Owner) throws(MetaError) -> (Ino, Attr) {
         guard !target.isEmpty, !target.contains(0) else { throw MetaError(.invalidArgument, "empty symlink target") }
         guard target.count <= 4096 else { throw MetaError(.fileNameTooLong, "symlink target longer than 4096 bytes") }
         return try create(parent: parent, name: name, type: .symlink, mode: 0o777, owner: owner, rdev: 0, target: target)
     }
 
     private func create(
-        parent: Inode, name: [UInt8], type: FileType, mode: UInt16, owner: Owner, rdev: UInt32, target: [UInt8]?
-    ) throws(MetaError) -> (Inode, Attr) {
+        parent: Ino, name: [UInt8], type: NodeType, mode: UInt16, owner: Owner, rdev: UInt32, target: [UInt8]?
+    ) throws(MetaError) -> (Ino, Attr) {
         try NameRules.validateNew(name, in: parent)
-        return try locked { () throws(MetaError) -> (Inode, Attr) in
+        return try locked { () throws(MetaError) -> (Ino, Attr) in
             let inode = try allocateInode()
-            return try db.transaction { () throws(MetaError) -> (Inode, Attr) in
+            return try db.transaction { () throws(MetaError) -> (Ino, Attr) in
                 var parentAttr = try requireDirectory(parent)
                 if try edge(parent, name) != nil { throw MetaError(.fileExists) }
                 let now = Timestamp.now()
@@ -48,7 +48,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func readlink(_ inode: Inode) throws(MetaError) -> [UInt8] {
+    public func readlink(_ inode: Ino) throws(MetaError) -> [UInt8] {
         try locked { () throws(MetaError) -> [UInt8] in
             if let target = try first("SELECT target FROM jfs_symlink WHERE inode=?", [.inode(inode)], { $0.bytes(0) }) { return target }
             _ = try requireNode(inode)
@@ -56,7 +56,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func link(_ inode: Inode, parent: Inode, name: [UInt8]) throws(MetaError) -> Attr {
+    public func link(_ inode: Ino, parent: Ino, name: [UInt8]) throws(MetaError) -> Attr {
         try NameRules.validateNew(name, in: parent)
         return try write { () throws(MetaError) -> Attr in
             var attr = try requireNode(inode)
@@ -77,7 +77,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func unlink(parent: Inode, name: [UInt8]) throws(MetaError) {
+    public func unlink(parent: Ino, name: [UInt8]) throws(MetaError) {
         try NameRules.validate(name)
         try write { () throws(MetaError) in
             guard let (inode, type) = try edge(parent, name) else {
@@ -92,7 +92,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func rmdir(parent: Inode, name: [UInt8]) throws(MetaError) {
+    public func rmdir(parent: Ino, name: [UInt8]) throws(MetaError) {
         if name == [UInt8(ascii: ".")] { throw MetaError(.invalidArgument) }
         if name == [UInt8(ascii: "."), UInt8(ascii: ".")] { throw MetaError(.directoryNotEmpty) }
         try NameRules.validate(name)
@@ -109,7 +109,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func rename(parent: Inode, name: [UInt8], newParent: Inode, newName: [UInt8], flags: RenameFlags) throws(MetaError) {
+    public func rename(parent: Ino, name: [UInt8], newParent: Ino, newName: [UInt8], flags: RenameFlags) throws(MetaError) {
         try NameRules.validate(name)
         try NameRules.validateNew(newName, in: newParent)
         guard flags.subtracting([.noReplace, .exchange]).isEmpty, flags != [.noReplace, .exchange] else {
@@ -171,7 +171,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    public func readdir(_ inode: Inode, after: [UInt8]?, limit: Int, attributes: Bool) throws(MetaError) -> [DirectoryEntry] {
+    public func readdir(_ inode: Ino, after: [UInt8]?, limit: Int, attributes: Bool) throws(MetaError) -> [DirectoryEntry] {
         try locked { () throws(MetaError) -> [DirectoryEntry] in
             _ = try requireDirectory(inode)
             let values: [SQLiteValue] = [.inode(inode), .blob(after ?? []), .integer(Int64(max(1, limit)))]
@@ -188,40 +188,40 @@ extension SQLiteMetaEngine {
             return try all("SELECT name, inode, type FROM jfs_edge WHERE parent=? AND name>? ORDER BY name LIMIT ?", values) { row in
                 DirectoryEntry(
                     name: row.bytes(0), inode: UInt64(bitPattern: row.int64(1)),
-                    type: FileType(rawValue: UInt8(truncatingIfNeeded: row.int64(2))) ?? .regular, attr: nil)
+                    type: NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(2))) ?? .regular, attr: nil)
             }
         }
     }
 
     // MARK: - Edges and removal
 
-    func edge(_ parent: Inode, _ name: [UInt8]) throws(MetaError) -> (Inode, FileType)? {
+    func edge(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, NodeType)? {
         try first("SELECT inode, type FROM jfs_edge WHERE parent=? AND name=?", [.inode(parent), .blob(name)]) { row in
-            (UInt64(bitPattern: row.int64(0)), FileType(rawValue: UInt8(truncatingIfNeeded: row.int64(1))) ?? .regular)
+            (UInt64(bitPattern: row.int64(0)), NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(1))) ?? .regular)
         }
     }
 
-    private func insertEdge(_ parent: Inode, _ name: [UInt8], _ inode: Inode, _ type: FileType) throws(MetaError) {
+    private func insertEdge(_ parent: Ino, _ name: [UInt8], _ inode: Ino, _ type: NodeType) throws(MetaError) {
         try run(
             "INSERT INTO jfs_edge(parent,name,inode,type) VALUES(?,?,?,?)",
             [.inode(parent), .blob(name), .inode(inode), .integer(Int64(type.rawValue))])
     }
 
-    private func setEdge(_ parent: Inode, _ name: [UInt8], to inode: Inode, _ type: FileType) throws(MetaError) {
+    private func setEdge(_ parent: Ino, _ name: [UInt8], to inode: Ino, _ type: NodeType) throws(MetaError) {
         try run(
             "UPDATE jfs_edge SET inode=?, type=? WHERE parent=? AND name=?",
             [.inode(inode), .integer(Int64(type.rawValue)), .inode(parent), .blob(name)])
     }
 
-    private func deleteEdge(_ parent: Inode, _ name: [UInt8]) throws(MetaError) {
+    private func deleteEdge(_ parent: Ino, _ name: [UInt8]) throws(MetaError) {
         try run("DELETE FROM jfs_edge WHERE parent=? AND name=?", [.inode(parent), .blob(name)])
     }
 
-    private func hasChildren(_ inode: Inode) throws(MetaError) -> Bool {
+    private func hasChildren(_ inode: Ino) throws(MetaError) -> Bool {
         try first("SELECT 1 FROM jfs_edge WHERE parent=? LIMIT 1", [.inode(inode)], { _ in true }) ?? false
     }
 
-    private func touch(_ directory: Inode, now: Timestamp) throws(MetaError) {
+    private func touch(_ directory: Ino, now: Timestamp) throws(MetaError) {
         var attr = try requireNode(directory)
         attr.mtime = now
         attr.ctime = now
@@ -229,7 +229,7 @@ extension SQLiteMetaEngine {
     }
 
     /// Whether `candidate` is `directory` or lies below it.
-    private func isSelfOrDescendant(_ candidate: Inode, of directory: Inode) throws(MetaError) -> Bool {
+    private func isSelfOrDescendant(_ candidate: Ino, of directory: Ino) throws(MetaError) -> Bool {
         var current = candidate
         while true {
             if current == directory { return true }
@@ -241,7 +241,7 @@ extension SQLiteMetaEngine {
     }
 
     /// Moves a node's accounting (and, for directories, a link) from one parent to another.
-    private func reparent(_ attr: inout Attr, from oldParent: Inode, to newParent: Inode) throws(MetaError) {
+    private func reparent(_ attr: inout Attr, from oldParent: Ino, to newParent: Ino) throws(MetaError) {
         try addDirStat(oldParent, length: -attr.accountedLength, space: -attr.accountedSpace, inodes: -1)
         try addDirStat(newParent, length: attr.accountedLength, space: attr.accountedSpace, inodes: 1)
         if attr.type == .directory {
@@ -256,7 +256,7 @@ extension SQLiteMetaEngine {
     }
 
     /// The edge is gone: account for it, and drop the inode with its last name unless it is open.
-    private func dropName(of inode: Inode, from parent: Inode, now: Timestamp) throws(MetaError) {
+    private func dropName(of inode: Ino, from parent: Ino, now: Timestamp) throws(MetaError) {
         var attr = try requireNode(inode)
         try addDirStat(parent, length: -attr.accountedLength, space: -attr.accountedSpace, inodes: -1)
         attr.nlink = attr.nlink > 0 ? attr.nlink - 1 : 0
@@ -271,7 +271,7 @@ extension SQLiteMetaEngine {
         }
     }
 
-    private func removeDirectory(_ inode: Inode, from parent: Inode, now: Timestamp) throws(MetaError) {
+    private func removeDirectory(_ inode: Ino, from parent: Ino, now: Timestamp) throws(MetaError) {
         try run("DELETE FROM jfs_node WHERE inode=?", [.inode(inode)])
         try run("DELETE FROM jfs_dir_stats WHERE inode=?", [.inode(inode)])
         try run("DELETE FROM jfs_xattr WHERE inode=?", [.inode(inode)])
@@ -289,7 +289,7 @@ extension SQLiteMetaEngine {
     /// references to slices. Blocks stay in the bucket: other versions may share them, so
     /// deleting objects is the garbage collector's job, and a slice whose count drops to
     /// zero loses its row rather than being left for a juicefs client to delete.
-    func removeInode(_ inode: Inode, _ attr: Attr) throws(MetaError) {
+    func removeInode(_ inode: Ino, _ attr: Attr) throws(MetaError) {
         let chunks = try all("SELECT slices FROM jfs_chunk WHERE inode=?", [.inode(inode)]) { $0.bytes(0) }
         for bytes in chunks {
             for record in SliceRecord.decodeAll(bytes) ?? [] where record.id != 0 { try dereference(record.id) }

@@ -12,7 +12,7 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
     let lock = NSLock()
     private var inodeRange = IDRange()
     private var slices = SliceAllocator()
-    var openCounts: [Inode: Int] = [:]
+    var openCounts: [Ino: Int] = [:]
     var sessionID: Int64?
     var capacity: UInt64 = 0
     var inodeLimit: UInt64 = 0
@@ -70,9 +70,9 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
 
     // MARK: - Attributes
 
-    public func lookup(parent: Inode, name: [UInt8]) throws(MetaError) -> (Inode, Attr) {
+    public func lookup(parent: Ino, name: [UInt8]) throws(MetaError) -> (Ino, Attr) {
         try NameRules.validate(name)
-        return try locked { () throws(MetaError) -> (Inode, Attr) in
+        return try locked { () throws(MetaError) -> (Ino, Attr) in
             let found = try first(
                 "SELECT n.\(SQLiteSchema.nodeColumns.replacingOccurrences(of: ",", with: ",n.")) FROM jfs_edge e JOIN jfs_node n ON n.inode=e.inode WHERE e.parent=? AND e.name=?",
                 [.inode(parent), .blob(name)], Self.readNode)
@@ -82,11 +82,11 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
         }
     }
 
-    public func getattr(_ inode: Inode) throws(MetaError) -> Attr {
+    public func getattr(_ inode: Ino) throws(MetaError) -> Attr {
         try locked { () throws(MetaError) -> Attr in try requireNode(inode) }
     }
 
-    public func setattr(_ inode: Inode, _ changes: AttrChanges) throws(MetaError) -> Attr {
+    public func setattr(_ inode: Ino, _ changes: AttrChanges) throws(MetaError) -> Attr {
         try write { () throws(MetaError) -> Attr in
             var attr = try requireNode(inode)
             let now = Timestamp.now()
@@ -138,7 +138,7 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
 
     /// A new inode number, from a batch reserved in its own transaction so that a rolled-back
     /// operation never leaves `nextInode` behind an id in use. Call with the lock held.
-    func allocateInode() throws(MetaError) -> Inode {
+    func allocateInode() throws(MetaError) -> Ino {
         if let inode = inodeRange.take() { return inode }
         let end = try db.transaction { () throws(MetaError) -> UInt64 in
             try addCounter("nextInode", Int64(ChunkGeometry.inodeBatch))
@@ -216,8 +216,8 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
 
     // MARK: - Rows
 
-    static func readNode(_ row: SQLiteStatement) -> (Inode, Attr) {
-        let type = FileType(rawValue: UInt8(truncatingIfNeeded: row.int64(1))) ?? .regular
+    static func readNode(_ row: SQLiteStatement) -> (Ino, Attr) {
+        let type = NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(1))) ?? .regular
         var attr = Attr(
             type: type, mode: UInt16(truncatingIfNeeded: row.int64(3)), uid: UInt32(truncatingIfNeeded: row.int64(4)),
             gid: UInt32(truncatingIfNeeded: row.int64(5)), time: Timestamp(seconds: 0, nanoseconds: 0),
@@ -233,22 +233,22 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
         return (UInt64(bitPattern: row.int64(0)), attr)
     }
 
-    func node(_ inode: Inode) throws(MetaError) -> Attr? {
+    func node(_ inode: Ino) throws(MetaError) -> Attr? {
         try first("SELECT \(SQLiteSchema.nodeColumns) FROM jfs_node WHERE inode=?", [.inode(inode)], Self.readNode)?.1
     }
 
-    func requireNode(_ inode: Inode) throws(MetaError) -> Attr {
+    func requireNode(_ inode: Ino) throws(MetaError) -> Attr {
         guard let attr = try node(inode) else { throw MetaError(.noSuchFileOrDirectory, "no inode \(inode)") }
         return attr
     }
 
-    func requireDirectory(_ inode: Inode) throws(MetaError) -> Attr {
+    func requireDirectory(_ inode: Ino) throws(MetaError) -> Attr {
         let attr = try requireNode(inode)
         guard attr.type == .directory else { throw MetaError(.notDirectory) }
         return attr
     }
 
-    func insertNode(_ inode: Inode, _ attr: Attr) throws(MetaError) {
+    func insertNode(_ inode: Ino, _ attr: Attr) throws(MetaError) {
         try run(
             "INSERT INTO jfs_node(\(SQLiteSchema.nodeColumns)) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [.inode(inode), .integer(Int64(attr.type.rawValue))] + Self.mutableColumns(attr) + [
@@ -256,7 +256,7 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
             ])
     }
 
-    func updateNode(_ inode: Inode, _ attr: Attr) throws(MetaError) {
+    func updateNode(_ inode: Ino, _ attr: Attr) throws(MetaError) {
         try run(
             "UPDATE jfs_node SET flags=?,mode=?,uid=?,gid=?,atime=?,mtime=?,ctime=?,atimensec=?,mtimensec=?,ctimensec=?,nlink=?,length=?,rdev=?,parent=? WHERE inode=?",
             Self.mutableColumns(attr) + [.inode(inode)])
@@ -282,7 +282,7 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
     }
 
     /// Adds to a directory's statistics over its direct children.
-    func addDirStat(_ inode: Inode, length: Int64, space: Int64, inodes: Int64) throws(MetaError) {
+    func addDirStat(_ inode: Ino, length: Int64, space: Int64, inodes: Int64) throws(MetaError) {
         try run(
             """
             INSERT INTO jfs_dir_stats(inode,data_length,used_space,used_inodes) VALUES(?,?,?,?) ON CONFLICT(inode) DO UPDATE SET \
@@ -292,14 +292,14 @@ public final class SQLiteMetaEngine: MetaEngine, @unchecked Sendable {
     }
 
     /// Every directory holding a name of `inode`, once per name.
-    func parents(of inode: Inode, attr: Attr) throws(MetaError) -> [Inode] {
+    func parents(of inode: Ino, attr: Attr) throws(MetaError) -> [Ino] {
         if attr.parent != 0 { return [attr.parent] }
         return try all("SELECT parent FROM jfs_edge WHERE inode=?", [.inode(inode)]) { UInt64(bitPattern: $0.int64(0)) }
     }
 }
 
 extension SQLiteValue {
-    static func inode(_ inode: Inode) -> SQLiteValue { .integer(Int64(bitPattern: inode)) }
+    static func inode(_ inode: Ino) -> SQLiteValue { .integer(Int64(bitPattern: inode)) }
 }
 
 extension MetaError: SQLiteFailure {

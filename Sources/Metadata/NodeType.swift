@@ -1,5 +1,5 @@
 /// Node types with JuiceFS's numbering.
-public enum FileType: UInt8, Sendable, CaseIterable {
+public enum NodeType: UInt8, Sendable, CaseIterable {
     case regular = 1
     case directory = 2
     case symlink = 3
@@ -35,7 +35,7 @@ public enum FileType: UInt8, Sendable, CaseIterable {
     }
 
     public init?(dumpName: String) {
-        guard let type = FileType.allCases.first(where: { $0.dumpName == dumpName }) else { return nil }
+        guard let type = NodeType.allCases.first(where: { $0.dumpName == dumpName }) else { return nil }
         self = type
     }
 }

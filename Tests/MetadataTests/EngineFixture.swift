@@ -1,0 +1,48 @@
+import Foundation
+import Metadata
+import SystemPackage
+
+/// The engines the behavioural suite runs against, each formatted fresh.
+enum EngineKind: String, CaseIterable, CustomStringConvertible {
+    case sqlite
+
+    var description: String { rawValue }
+
+    func makeFormatted(name: String = "testvol") throws -> any MetaEngine {
+        let engine = try make()
+        try engine.format(VolumeFormat(name: name, storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
+        return engine
+    }
+
+    func make() throws -> any MetaEngine {
+        switch self {
+        case .sqlite: return try SQLiteMetaEngine(path: try Scratch.directory().appending("meta.db"))
+        }
+    }
+}
+
+enum Scratch {
+    static func directory() throws -> FilePath {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("volumed-meta-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return FilePath(path)
+    }
+}
+
+extension Array where Element == UInt8 {
+    init(_ text: String) { self = Array(text.utf8) }
+}
+
+let me = Owner(uid: 1000, gid: 1000)
+
+/// Runs `body` and returns the errno it failed with, or nil when it succeeded.
+func errno(of body: () throws -> Void) -> Errno? {
+    do {
+        try body()
+        return nil
+    } catch let error as MetaError {
+        return error.errno
+    } catch {
+        return .ioError
+    }
+}
