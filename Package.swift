@@ -54,17 +54,21 @@ let package = Package(
             ]
         ),
 
+        .target(name: "TestSupport", dependencies: [.product(name: "SystemPackage", package: "swift-system")], path: "Tests/TestSupport"),
         .testTarget(name: "CBindingTests", dependencies: ["CFuse", "CSQLite", "CHiredis", "CCurl", "CCrypto"]),
-        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel"]),
         .testTarget(
             name: "ObjectStorageTests",
-            dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "HTTP", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "HTTP", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
-        .testTarget(name: "MetadataTests", dependencies: ["Metadata", "SQLite", .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "volumectlTests", dependencies: ["volumectl"]),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite", "TestSupport"]),
+        .testTarget(
+            name: "MetadataTests",
+            dependencies: ["Metadata", "SQLite", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,7 +26,7 @@ from azure.storage.blob._shared.authentication import SharedKeyCredentialPolicy
 
 LOCK = threading.Lock()
 CONTAINERS = {}  # name -> {blob name -> (bytes, last-modified datetime)}
-ISSUED_SAS = {}  # container -> token
+ISSUED_SAS = {}  # container -> every token issued for it (all stay valid, as in Azure)
 
 
 class _Request:
@@ -56,9 +56,8 @@ class Oracle(BaseHTTPRequestHandler):
 
     def authenticate(self, container, query):
         if "sig" in query:
-            issued = ISSUED_SAS.get(container)
             received = {k: v for k, v in query.items() if k not in ("restype", "comp", "prefix", "marker", "maxresults")}
-            if issued is None or dict(urllib.parse.parse_qsl(issued)) != received:
+            if not any(dict(urllib.parse.parse_qsl(token)) == received for token in ISSUED_SAS.get(container, [])):
                 return "the SAS token is not the one issued for this container"
             return None
         authorization = self.headers.get("Authorization")
@@ -91,7 +90,7 @@ class Oracle(BaseHTTPRequestHandler):
                                            permission=ContainerSasPermissions(read=True, write=True, delete=True,
                                                                               list=True, create=True),
                                            expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2))
-            ISSUED_SAS[container] = token
+            ISSUED_SAS.setdefault(container, []).append(token)
             return self.reply(200, token.encode(), content_type="text/plain")
         if len(parts) < 2 or parts[0] != self.account:
             return self.error(400, "InvalidUri", "expected /ACCOUNT/CONTAINER[/BLOB]")

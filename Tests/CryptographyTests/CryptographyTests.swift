@@ -1,5 +1,6 @@
 import Cryptography
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct CryptographyTests {
@@ -17,36 +18,21 @@ import Testing
     }
 
     @Test func rs256SignaturesVerifyWithOpenSSL() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("volumed-rsa-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let keyPath = directory.appendingPathComponent("key.pem").path
-        try run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyPath])
-        try run(["openssl", "pkey", "-in", keyPath, "-pubout", "-out", "\(keyPath).pub"])
+        let keyPath = try Scratch.directory("rsa").appending("key.pem").string
+        try Command.check(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyPath])
+        try Command.check(["openssl", "pkey", "-in", keyPath, "-pubout", "-out", "\(keyPath).pub"])
         let key = try RSAPrivateKey(pem: String(contentsOfFile: keyPath, encoding: .utf8))
         let message = Array("header.payload".utf8)
         try Data(key.signSHA256(message)).write(to: URL(fileURLWithPath: "\(keyPath).sig"))
         try Data(message).write(to: URL(fileURLWithPath: "\(keyPath).msg"))
-        try run(["openssl", "dgst", "-sha256", "-verify", "\(keyPath).pub", "-signature", "\(keyPath).sig", "\(keyPath).msg"])
+        try Command.check(["openssl", "dgst", "-sha256", "-verify", "\(keyPath).pub", "-signature", "\(keyPath).sig", "\(keyPath).msg"])
         try Data("header.payloaX".utf8).write(to: URL(fileURLWithPath: "\(keyPath).msg"))
         #expect(throws: (any Error).self) {
-            try run(["openssl", "dgst", "-sha256", "-verify", "\(keyPath).pub", "-signature", "\(keyPath).sig", "\(keyPath).msg"])
+            try Command.check(["openssl", "dgst", "-sha256", "-verify", "\(keyPath).pub", "-signature", "\(keyPath).sig", "\(keyPath).msg"])
         }
     }
 
     @Test func nonRSAOrGarbageKeysAreRefused() {
         #expect(throws: OpenSSLError.self) { try RSAPrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n") }
-    }
-
-    struct CommandFailed: Error { let status: Int32 }
-
-    private func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 { throw CommandFailed(status: process.terminationStatus) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Metadata
 import SystemPackage
+import TestSupport
 
 /// The engines the behavioural suite runs against, each formatted fresh.
 enum EngineKind: String, CaseIterable, CustomStringConvertible {
@@ -16,16 +17,8 @@ enum EngineKind: String, CaseIterable, CustomStringConvertible {
 
     func make() throws -> any MetaEngine {
         switch self {
-        case .sqlite: return try SQLiteMetaEngine(path: try Scratch.directory().appending("meta.db"))
+        case .sqlite: return try SQLiteMetaEngine(path: try Scratch.directory("meta").appending("meta.db"))
         }
-    }
-}
-
-enum Scratch {
-    static func directory() throws -> FilePath {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("volumed-meta-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return FilePath(path)
     }
 }
 

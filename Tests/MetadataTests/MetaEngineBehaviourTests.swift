@@ -1,6 +1,7 @@
 import Foundation
 import Metadata
 import SystemPackage
+import TestSupport
 import Testing
 
 @Suite struct MetaEngineBehaviourTests {
@@ -321,7 +322,7 @@ import Testing
     func snapshotsAreConsistentIndependentCopies(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         _ = try engine.mknod(parent: .root, name: [UInt8]("before"), type: .regular, mode: 0o644, owner: me, rdev: 0)
-        let copy = try Scratch.directory().appending("snapshot.db")
+        let copy = try Scratch.directory("snapshot").appending("snapshot.db")
         try engine.snapshot(to: copy)
         _ = try engine.mknod(parent: .root, name: [UInt8]("after"), type: .regular, mode: 0o644, owner: me, rdev: 0)
         let reopened = try SQLiteMetaEngine(path: copy)

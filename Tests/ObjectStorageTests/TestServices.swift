@@ -2,22 +2,12 @@ import Foundation
 import HTTP
 import ObjectStorage
 import SystemPackage
+import TestSupport
 import VolumeModel
 
-/// The real peers started by `scripts/test_services.py`. A missing variable is a test
-/// failure that says how to start them, never a skip.
+/// Stores over the real peers started by `scripts/test_services.py`.
 enum TestServices {
-    struct Missing: Error, CustomStringConvertible {
-        let variable: String
-        var description: String {
-            "\(variable) is not set: the object-store tests need the real test services; run them through scripts/test.sh (or `python3 scripts/test_services.py start DIR && source DIR/env`)"
-        }
-    }
-
-    static func value(_ name: String) throws -> String {
-        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { throw Missing(variable: name) }
-        return value
-    }
+    static func value(_ name: String) throws -> String { try ServiceEnvironment.value(name) }
 
     static let client = HTTPClient()
 
@@ -63,9 +53,5 @@ enum TestServices {
             environment: ["AZURE_STORAGE_ACCOUNT": try value("VOLUMED_TEST_AZURE_ACCOUNT"), "AZURE_STORAGE_SAS_TOKEN": token], client: client)
     }
 
-    static func temporaryDirectory() throws -> FilePath {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("volumed-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return FilePath(path)
-    }
+    static func temporaryDirectory() throws -> FilePath { try Scratch.directory("objects") }
 }

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `volumectl storage check` as users run it: the real binary against the real peers.
 @Suite struct StorageCheckCommandTests {
     @Test func passesOnTheEmbeddedFileBackend() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("volumectl-check-\(UUID().uuidString)").path
+        let directory = try Scratch.directory("check").string
         let result = try VolumeCtl.run(["storage", "check", "file://\(directory)"])
         #expect(result.status == 0, "\(result.stderr)")
         for step in ["put", "get", "ranged get", "head", "list", "create", "create again (must be refused)", "delete", "get after delete"] {
@@ -62,49 +63,21 @@ import Testing
         #expect(result.stderr.contains("accepted forms"))
     }
 
-    private func service(_ name: String) throws -> String {
-        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
-            throw VolumeCtl.MissingService(variable: name)
-        }
-        return value
-    }
+    private func service(_ name: String) throws -> String { try ServiceEnvironment.value(name) }
 }
 
 /// Runs the built `volumectl` binary with a clean environment plus `environment`.
 enum VolumeCtl {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    struct MissingService: Error, CustomStringConvertible {
-        let variable: String
-        var description: String { "\(variable) is not set: run the tests through scripts/test.sh, which starts the real test services" }
-    }
-
-    static var binary: URL {
+    static var binary: String {
         // The test bundle sits beside the products it was built with.
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("volumectl").path), directory.path != "/" {
             directory.deleteLastPathComponent()
         }
-        return directory.appendingPathComponent("volumectl")
+        return directory.appendingPathComponent("volumectl").path
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"].merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Command.Result {
+        try Command.run([binary] + arguments, environment: environment, clean: true)
     }
 }
