@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "Cryptography", dependencies: ["CCrypto"]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
+        .target(name: "Redis", dependencies: ["CHiredis"]),
 
         // Layers.
         .target(name: "VolumeModel"),
@@ -42,7 +43,7 @@ let package = Package(
 
         .target(
             name: "Metadata",
-            dependencies: ["SQLite", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["SQLite", "Redis", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
         // Executables.
@@ -64,6 +65,7 @@ let package = Package(
             dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "HTTP", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite", "TestSupport"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
         .testTarget(
             name: "MetadataTests",
             dependencies: ["Metadata", "SQLite", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]

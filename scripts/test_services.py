@@ -162,6 +162,18 @@ def start_azure(state, env):
                 "VOLUMED_TEST_AZURE_CONTAINER": AZURE_CONTAINER})
 
 
+def start_redis(state, env):
+    server = find_executable("redis-server", "Debian package redis-server")
+    port = free_port()
+    data = os.path.join(state, "redis")
+    os.makedirs(data, exist_ok=True)
+    process, log_path = spawn(state, "redis", [
+        server, "--bind", "127.0.0.1", "--port", str(port), "--dir", data, "--save", "",
+        "--appendonly", "no", "--maxmemory-policy", "noeviction", "--databases", "4096"])
+    wait_for_port(port, process, log_path, "redis")
+    env["VOLUMED_TEST_REDIS_URL"] = f"redis://127.0.0.1:{port}"
+
+
 def start(state):
     os.makedirs(state, exist_ok=True)
     if os.path.exists(os.path.join(state, "pids")):
@@ -171,6 +183,7 @@ def start(state):
         start_s3(state, env)
         start_gcs(state, env)
         start_azure(state, env)
+        start_redis(state, env)
     except BaseException:
         stop(state)
         raise
