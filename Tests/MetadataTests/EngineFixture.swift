@@ -6,6 +6,7 @@ import TestSupport
 /// The engines the behavioural suite runs against, each formatted fresh.
 enum EngineKind: String, CaseIterable, CustomStringConvertible {
     case sqlite
+    case redis
 
     var description: String { rawValue }
 
@@ -16,8 +17,14 @@ enum EngineKind: String, CaseIterable, CustomStringConvertible {
     }
 
     func make() throws -> any MetaEngine {
+        try NamespaceEngine.open(try MetaLocation(url: try freshURL()))
+    }
+
+    /// A meta URL of an empty store of this kind, which juicefs accepts too.
+    func freshURL() throws -> String {
         switch self {
-        case .sqlite: return try SQLiteMetaEngine(path: try Scratch.directory("meta").appending("meta.db"))
+        case .sqlite: "sqlite3://\(try Scratch.directory("meta").appending("meta.db"))"
+        case .redis: try RedisTestDatabase.url()
         }
     }
 }

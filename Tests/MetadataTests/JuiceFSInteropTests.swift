@@ -12,17 +12,17 @@ import Testing
     struct WrittenVolume {
         let directory: FilePath
         let metaURL: String
-        let engine: SQLiteMetaEngine
+        let engine: NamespaceEngine
         let store: FileObjectStore
         let name = "interop"
         var contents: [String: Data] = [:]
 
-        init() throws {
+        init(kind: EngineKind) throws {
             directory = try Scratch.directory("interop")
             let bucket = directory.appending("bucket")
             store = try FileObjectStore(root: bucket)
-            engine = try SQLiteMetaEngine(path: directory.appending("meta.db"))
-            metaURL = "sqlite3://\(directory.appending("meta.db"))"
+            metaURL = try kind.freshURL()
+            engine = try NamespaceEngine.open(try MetaLocation(url: metaURL))
             try engine.format(VolumeFormat(name: name, storage: "file", bucket: bucket.string + "/"))
         }
 
@@ -57,8 +57,8 @@ import Testing
         }
     }
 
-    static func populate() throws -> WrittenVolume {
-        var volume = try WrittenVolume()
+    static func populate(_ kind: EngineKind) throws -> WrittenVolume {
+        var volume = try WrittenVolume(kind: kind)
         let engine = volume.engine
         let owner = Owner(uid: 1000, gid: 1000)
         let hello = try volume.create(.root, "hello.txt", path: "hello.txt")
@@ -89,8 +89,8 @@ import Testing
         return volume
     }
 
-    @Test func juicefsFsckAcceptsWhatWeWrote() throws {
-        let volume = try Self.populate()
+    @Test(arguments: EngineKind.allCases) func juicefsFsckAcceptsWhatWeWrote(kind: EngineKind) throws {
+        let volume = try Self.populate(kind)
         let plain = try Command.run(["juicefs", "fsck", volume.metaURL])
         #expect(plain.succeeded, "\(plain.output)")
         #expect(!plain.output.contains("can't find"))
@@ -99,8 +99,8 @@ import Testing
         #expect(!deep.output.contains("broken") && !deep.output.contains("missing"), "\(deep.output)")
     }
 
-    @Test func juicefsDumpShowsTheTreeWeWrote() throws {
-        let volume = try Self.populate()
+    @Test(arguments: EngineKind.allCases) func juicefsDumpShowsTheTreeWeWrote(kind: EngineKind) throws {
+        let volume = try Self.populate(kind)
         let dumpPath = volume.directory.appending("dump.json").string
         try Command.check(["juicefs", "dump", volume.metaURL, dumpPath])
         let dump = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dumpPath))) as! [String: Any]
@@ -120,8 +120,8 @@ import Testing
         #expect(counters["usedInodes"] as? Int == 9)
     }
 
-    @Test func juicefsMountReadsEveryFileWeWrote() throws {
-        let volume = try Self.populate()
+    @Test(arguments: EngineKind.allCases) func juicefsMountReadsEveryFileWeWrote(kind: EngineKind) throws {
+        let volume = try Self.populate(kind)
         let mount = try JuiceFSMount(metaURL: volume.metaURL, logDirectory: volume.directory, options: ["--read-only", "--enable-xattr"])
         let mountpoint = mount.mountpoint
         for (path, expected) in volume.contents {
@@ -134,9 +134,9 @@ import Testing
         try mount.unmount()
     }
 
-    @Test func ourEngineReadsWhatJuicefsWrote() throws {
+    @Test(arguments: EngineKind.allCases) func ourEngineReadsWhatJuicefsWrote(kind: EngineKind) throws {
         let directory = try Scratch.directory("jfs-written")
-        let metaURL = "sqlite3://\(directory.appending("meta.db"))"
+        let metaURL = try kind.freshURL()
         try Command.check(["juicefs", "format", "--no-update", metaURL, "jvol", "--storage", "file", "--bucket", directory.appending("bucket").string + "/"])
         let mount = try JuiceFSMount(metaURL: metaURL, logDirectory: directory, options: ["--enable-xattr"])
         do {
@@ -158,7 +158,7 @@ import Testing
         try Command.check(["juicefs", "dump", metaURL, dumpPath])
         let dump = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dumpPath))) as! [String: Any]
 
-        let engine = try SQLiteMetaEngine(path: directory.appending("meta.db"))
+        let engine = try NamespaceEngine.open(try MetaLocation(url: metaURL))
         let format = try engine.loadFormat()
         #expect(format.name == "jvol" && format.trashDays == 1 && format.blockSize == 4096)
         var compared = 0
@@ -167,7 +167,7 @@ import Testing
     }
 
     /// Walks the dump's tree and our engine's view of it together.
-    private func compare(_ engine: SQLiteMetaEngine, _ inode: Ino, _ entry: [String: Any], compared: inout Int) throws {
+    private func compare(_ engine: NamespaceEngine, _ inode: Ino, _ entry: [String: Any], compared: inout Int) throws {
         let dumped = entry["attr"] as! [String: Any]
         let attr = try engine.getattr(inode)
         #expect(Ino(dumped["inode"] as! Int) == inode)

@@ -320,12 +320,28 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func snapshotsAreConsistentIndependentCopies(kind: EngineKind) throws {
-        let engine = try kind.makeFormatted()
+        let url = try kind.freshURL()
+        let engine = try NamespaceEngine.open(try MetaLocation(url: url))
+        try engine.format(VolumeFormat(name: "testvol", storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
         _ = try engine.mknod(parent: .root, name: [UInt8]("before"), type: .regular, mode: 0o644, owner: me, rdev: 0)
-        let copy = try Scratch.directory("snapshot").appending("snapshot.db")
+        let directory = try Scratch.directory("snapshot")
+        let copy = directory.appending("dump.rdb")
         try engine.snapshot(to: copy)
         _ = try engine.mknod(parent: .root, name: [UInt8]("after"), type: .regular, mode: 0o644, owner: me, rdev: 0)
-        let reopened = try SQLiteMetaEngine(path: copy)
+
+        let reopened: NamespaceEngine
+        var server: RedisServer?
+        switch try MetaLocation(url: url) {
+        case .sqlite:
+            reopened = try NamespaceEngine.open(.sqlite(copy))
+        case .redis(let address):
+            // The RDB file holds every database of the shared test server; ours keeps its number.
+            let started = RedisServer(directory: directory, databases: 4096)
+            try started.start()
+            server = started
+            reopened = try NamespaceEngine.open(.redis(started.address(database: address.database)))
+        }
+        defer { try? server?.stop() }
         #expect(try reopened.loadFormat().name == "testvol")
         #expect(try reopened.readdir(.root, after: nil, limit: 10, attributes: false).map { String(decoding: $0.name, as: UTF8.self) } == ["before"])
     }

@@ -1,7 +1,9 @@
 import Foundation
+import Redis
 
 /// A database number on the test services' redis-server that no other test in this process
-/// uses (the server is started with 4096 of them and is private to one test run).
+/// uses (the server is started with 4096 of them and is private to one test run), emptied
+/// before it is handed out.
 public enum RedisTestDatabase {
     nonisolated(unsafe) private static var next = 1
     private static let lock = NSLock()
@@ -16,6 +18,7 @@ public enum RedisTestDatabase {
             return next
         }
         precondition(database < 4096, "more than 4095 Redis test databases in one run")
+        try RedisConnection(address: .tcp(host: host, port: port), database: database).command("FLUSHDB")
         return (host, port, database)
     }
 

@@ -1,0 +1,41 @@
+import SystemPackage
+
+/// Where a volume's namespace is kept: the store-specific half of an engine.
+///
+/// `NamespaceEngine` calls every method with its lock held, so a store needs no locking
+/// of its own.
+protocol MetaStore: AnyObject {
+    /// Where the store lives, for messages (never with credentials).
+    var location: String { get }
+
+    /// Writes the `format` setting, the given nodes and the initial counters into an empty
+    /// store; EEXIST when it is already formatted.
+    func create(format json: String, nodes: [(Ino, Attr)]) throws(MetaError)
+    /// The `format` setting, or `nil` for an unformatted store.
+    func formatJSON() throws(MetaError) -> String?
+
+    /// Runs `body` as one atomic transaction.
+    func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result
+    /// Runs `body` against the current state; it must not write.
+    func read<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result
+
+    /// Takes `count` ids from `nextInode` or `nextChunk`, in its own transaction.
+    func reserve(_ counter: IDCounter, count: UInt64) throws(MetaError) -> Range<UInt64>
+    /// Raises `nextChunk` so that it exceeds every id below `bound`.
+    func raiseNextChunk(to bound: UInt64) throws(MetaError)
+    /// A counter in SQL (next-free) semantics; 0 when absent.
+    func counter(_ name: String) throws(MetaError) -> Int64
+    /// Registers a session the way a juicefs mount does and returns its id.
+    func registerSession() throws(MetaError) -> Int64
+
+    func snapshot(to path: FilePath) throws(MetaError)
+}
+
+/// The two id counters, with their SQL names.
+enum IDCounter: String {
+    case inode = "nextInode"
+    case chunk = "nextChunk"
+
+    /// The smallest id the counter may hand out.
+    var floor: UInt64 { self == .inode ? 2 : 1 }
+}

@@ -1,0 +1,70 @@
+/// The storage primitives one engine transaction is built from.
+///
+/// The POSIX rules (link counts, accounting, rename cases) live once, in `NamespaceEngine`;
+/// each store only says how a node, an edge or a counter is kept. Reads see the writes made
+/// earlier in the same transaction.
+protocol MetaTransaction {
+    func node(_ inode: Ino) throws(MetaError) -> Attr?
+    func insertNode(_ inode: Ino, _ attr: Attr) throws(MetaError)
+    func updateNode(_ inode: Ino, _ attr: Attr) throws(MetaError)
+
+    func edge(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, NodeType)?
+    /// Creates the entry or points an existing one at another inode.
+    func putEdge(_ parent: Ino, _ name: [UInt8], _ inode: Ino, _ type: NodeType) throws(MetaError)
+    func deleteEdge(_ parent: Ino, _ name: [UInt8]) throws(MetaError)
+    func hasChildren(_ inode: Ino) throws(MetaError) -> Bool
+    /// Entries sorted by name bytes, after `after`, at most `limit`.
+    func entries(_ inode: Ino, after: [UInt8]?, limit: Int) throws(MetaError) -> [DirectoryEntry]
+    /// The directories holding names of a hard-linked inode, once per name.
+    func linkParents(of inode: Ino) throws(MetaError) -> [Ino]
+    /// Counts names of a hard-linked inode per parent, where the store keeps such a count.
+    func addLinkParent(_ inode: Ino, parent: Ino, delta: Int64) throws(MetaError)
+
+    func symlinkTarget(_ inode: Ino) throws(MetaError) -> [UInt8]?
+    func insertSymlink(_ inode: Ino, target: [UInt8]) throws(MetaError)
+
+    func xattr(_ inode: Ino, name: String) throws(MetaError) -> [UInt8]?
+    func putXattr(_ inode: Ino, name: String, value: [UInt8]) throws(MetaError)
+    func deleteXattr(_ inode: Ino, name: String) throws(MetaError)
+    func xattrNames(_ inode: Ino) throws(MetaError) -> [String]
+
+    /// A chunk's raw records, or `nil` when the chunk has none.
+    func chunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [UInt8]?
+    func appendRecords(_ inode: Ino, index: UInt32, _ records: [SliceRecord]) throws(MetaError)
+    /// Indexes of the chunks that exist strictly between `lower` and `upper`.
+    func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32]
+    /// Every chunk of the inode as raw records.
+    func chunks(of inode: Ino) throws(MetaError) -> [(index: UInt32, records: [UInt8])]
+
+    /// A freshly written slice gets its first reference.
+    func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError)
+    /// Drops one reference; a slice left without any loses its record (blocks stay for gc).
+    func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError)
+
+    func addCounter(_ name: String, _ delta: Int64) throws(MetaError)
+    func addDirStat(_ inode: Ino, length: Int64, space: Int64, inodes: Int64) throws(MetaError)
+
+    /// Keeps an unlinked but open inode alive on behalf of a session.
+    func sustain(_ inode: Ino, session: Int64) throws(MetaError)
+    /// Deletes a node and everything keyed by it: symlink, xattrs, chunks, dir stats,
+    /// link counts and sustained markers.
+    func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError)
+}
+
+extension MetaTransaction {
+    func requireNode(_ inode: Ino) throws(MetaError) -> Attr {
+        guard let attr = try node(inode) else { throw MetaError(.noSuchFileOrDirectory, "no inode \(inode)") }
+        return attr
+    }
+
+    func requireDirectory(_ inode: Ino) throws(MetaError) -> Attr {
+        let attr = try requireNode(inode)
+        guard attr.type == .directory else { throw MetaError(.notDirectory) }
+        return attr
+    }
+
+    /// Every directory holding a name of `inode`, once per name.
+    func parents(of inode: Ino, attr: Attr) throws(MetaError) -> [Ino] {
+        attr.parent != 0 ? [attr.parent] : try linkParents(of: inode)
+    }
+}

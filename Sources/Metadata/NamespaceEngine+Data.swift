@@ -1,0 +1,108 @@
+extension NamespaceEngine {
+    public func readChunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [SliceRecord] {
+        try read { (tx) throws(MetaError) -> [SliceRecord] in
+            guard let bytes = try tx.chunk(inode, index: index) else {
+                _ = try tx.requireNode(inode)
+                return []
+            }
+            guard let records = SliceRecord.decodeAll(bytes) else {
+                throw MetaError(.ioError, "chunk \(index) of inode \(inode) is corrupt (\(bytes.count) bytes)")
+            }
+            return records
+        }
+    }
+
+    public func appendSlice(_ inode: Ino, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError) {
+        guard UInt64(record.pos) + UInt64(record.len) <= ChunkGeometry.chunkSize, UInt64(record.off) + UInt64(record.len) <= UInt64(record.size) || record.id == 0,
+            record.len > 0
+        else {
+            throw MetaError(.invalidArgument, "slice record \(record) does not fit its chunk or slice")
+        }
+        try write { (tx) throws(MetaError) in
+            var attr = try tx.requireNode(inode)
+            guard attr.type == .regular else { throw MetaError(.invalidArgument, "inode \(inode) is not a regular file") }
+            try tx.appendRecords(inode, index: index, [record])
+            if record.id != 0 { try tx.referenceNewSlice(record.id, size: record.size) }
+            let end = UInt64(index) * ChunkGeometry.chunkSize + UInt64(record.pos) + UInt64(record.len)
+            if end > attr.length { try resize(tx, inode, &attr, to: end) }
+            attr.mtime = mtime
+            attr.ctime = mtime
+            try tx.updateNode(inode, attr)
+        }
+    }
+
+    /// Changes a file's length the juicefs way: hole records over `[min, max)` of the old and
+    /// new lengths, so bytes beyond a shrink read as zeros if the file grows again.
+    func truncate(_ tx: any MetaTransaction, _ inode: Ino, _ attr: inout Attr, to length: UInt64) throws(MetaError) {
+        let (low, high) = (min(attr.length, length), max(attr.length, length))
+        if low < high {
+            let chunk = ChunkGeometry.chunkSize
+            let first = low / chunk
+            try tx.appendRecords(inode, index: UInt32(first), [.hole(pos: UInt32(low % chunk), len: UInt32(min(high, (first + 1) * chunk) - low))])
+            let last = high / chunk
+            if last > first + 1 {
+                for index in try tx.chunkIndexes(inode, between: UInt32(first), and: UInt32(last)) {
+                    try tx.appendRecords(inode, index: index, [.hole(pos: 0, len: UInt32(chunk))])
+                }
+            }
+            if last > first, high % chunk != 0 {
+                try tx.appendRecords(inode, index: UInt32(last), [.hole(pos: 0, len: UInt32(high % chunk))])
+            }
+        }
+        try resize(tx, inode, &attr, to: length)
+    }
+
+    /// Sets the length and moves the space accounting of the volume and of every parent.
+    private func resize(_ tx: any MetaTransaction, _ inode: Ino, _ attr: inout Attr, to length: UInt64) throws(MetaError) {
+        let spaceDelta = ChunkGeometry.align4K(length) - ChunkGeometry.align4K(attr.length)
+        let lengthDelta = Int64(length) - Int64(attr.length)
+        for parent in try tx.parents(of: inode, attr: attr) {
+            try tx.addDirStat(parent, length: lengthDelta, space: spaceDelta, inodes: 0)
+        }
+        if spaceDelta != 0 { try tx.addCounter("usedSpace", spaceDelta) }
+        attr.length = length
+    }
+
+    // MARK: - Extended attributes
+
+    public func getxattr(_ inode: Ino, name: String) throws(MetaError) -> [UInt8] {
+        try NameRules.validateXattr(name: name)
+        return try read { (tx) throws(MetaError) -> [UInt8] in
+            if let value = try tx.xattr(inode, name: name) { return value }
+            _ = try tx.requireNode(inode)
+            throw MetaError(.noData)
+        }
+    }
+
+    public func setxattr(_ inode: Ino, name: String, value: [UInt8], flags: XattrFlags) throws(MetaError) {
+        try NameRules.validateXattr(name: name)
+        try NameRules.validateXattr(value: value)
+        try write { (tx) throws(MetaError) in
+            var attr = try tx.requireNode(inode)
+            let exists = try tx.xattr(inode, name: name) != nil
+            if flags.contains(.create), exists { throw MetaError(.fileExists) }
+            if flags.contains(.replace), !exists { throw MetaError(.noData) }
+            try tx.putXattr(inode, name: name, value: value)
+            attr.ctime = .now()
+            try tx.updateNode(inode, attr)
+        }
+    }
+
+    public func listxattr(_ inode: Ino) throws(MetaError) -> [String] {
+        try read { (tx) throws(MetaError) -> [String] in
+            _ = try tx.requireNode(inode)
+            return try tx.xattrNames(inode).sorted()
+        }
+    }
+
+    public func removexattr(_ inode: Ino, name: String) throws(MetaError) {
+        try NameRules.validateXattr(name: name)
+        try write { (tx) throws(MetaError) in
+            var attr = try tx.requireNode(inode)
+            guard try tx.xattr(inode, name: name) != nil else { throw MetaError(.noData) }
+            try tx.deleteXattr(inode, name: name)
+            attr.ctime = .now()
+            try tx.updateNode(inode, attr)
+        }
+    }
+}

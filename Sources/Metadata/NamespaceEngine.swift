@@ -1,0 +1,203 @@
+import Foundation
+import SystemPackage
+
+/// The `MetaEngine` of every volume: POSIX namespace rules over a `MetaStore` (SQLite or
+/// Redis), in JuiceFS 1.x format.
+///
+/// One lock serialises the engine: the live store has a single writer by design, SQLite
+/// wants one anyway, and a Redis store then only has to guard against foreign clients.
+public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
+    let store: any MetaStore
+    let lock = NSLock()
+    private var inodes = IDRange()
+    private var slices = SliceAllocator()
+    var openCounts: [Ino: Int] = [:]
+    private var sessionID: Int64?
+    private var capacity: UInt64 = 0
+    private var inodeLimit: UInt64 = 0
+
+    init(store: any MetaStore) {
+        self.store = store
+    }
+
+    /// Opens the store a metadata URL names (see `MetaLocation`).
+    public static func open(_ location: MetaLocation) throws(MetaError) -> NamespaceEngine {
+        switch location {
+        case .sqlite(let path): NamespaceEngine(store: try SQLiteMetaStore(path: path))
+        case .redis(let address): NamespaceEngine(store: try RedisMetaStore(address))
+        }
+    }
+
+    // MARK: - Format
+
+    public func format(_ format: VolumeFormat) throws(MetaError) {
+        try format.checkSupported()
+        try locked { () throws(MetaError) in
+            let now = Timestamp.now()
+            var nodes = [(Ino.root, Attr(type: .directory, mode: 0o777, uid: 0, gid: 0, time: now, nlink: 2, length: 4096, parent: .root))]
+            if format.trashDays > 0 {
+                nodes.append((.trash, Attr(type: .directory, mode: 0o555, uid: 0, gid: 0, time: now, nlink: 2, length: 4096, parent: .root)))
+            }
+            try store.create(format: format.encoded(), nodes: nodes)
+            capacity = format.capacity ?? 0
+            inodeLimit = format.inodes ?? 0
+        }
+    }
+
+    public func loadFormat() throws(MetaError) -> VolumeFormat {
+        try locked { () throws(MetaError) -> VolumeFormat in
+            guard let json = try store.formatJSON() else {
+                throw MetaError(.noSuchFileOrDirectory, "the store at \(store.location) is not formatted")
+            }
+            let format = try VolumeFormat.decode(json)
+            try format.checkSupported()
+            capacity = format.capacity ?? 0
+            inodeLimit = format.inodes ?? 0
+            return format
+        }
+    }
+
+    // MARK: - Attributes
+
+    public func lookup(parent: Ino, name: [UInt8]) throws(MetaError) -> (Ino, Attr) {
+        try NameRules.validate(name)
+        return try read { (tx) throws(MetaError) -> (Ino, Attr) in
+            guard let (inode, _) = try tx.edge(parent, name) else {
+                _ = try tx.requireDirectory(parent)
+                throw MetaError(.noSuchFileOrDirectory)
+            }
+            return (inode, try tx.requireNode(inode))
+        }
+    }
+
+    public func getattr(_ inode: Ino) throws(MetaError) -> Attr {
+        try read { (tx) throws(MetaError) -> Attr in try tx.requireNode(inode) }
+    }
+
+    public func setattr(_ inode: Ino, _ changes: AttrChanges) throws(MetaError) -> Attr {
+        try write { (tx) throws(MetaError) -> Attr in
+            var attr = try tx.requireNode(inode)
+            let now = Timestamp.now()
+            if let mode = changes.mode { attr.mode = mode & 0o7777 }
+            if let uid = changes.uid { attr.uid = uid }
+            if let gid = changes.gid { attr.gid = gid }
+            if let size = changes.size {
+                guard attr.type == .regular else {
+                    throw MetaError(attr.type == .directory ? .isDirectory : .invalidArgument, "only regular files have a settable size")
+                }
+                try truncate(tx, inode, &attr, to: size)
+                attr.mtime = now
+            }
+            switch changes.atime {
+            case .now: attr.atime = now
+            case .set(let time): attr.atime = time
+            case nil: break
+            }
+            switch changes.mtime {
+            case .now: attr.mtime = now
+            case .set(let time): attr.mtime = time
+            case nil: break
+            }
+            attr.ctime = now
+            try tx.updateNode(inode, attr)
+            return attr
+        }
+    }
+
+    public func statfs() throws(MetaError) -> FilesystemStatistics {
+        try locked { () throws(MetaError) -> FilesystemStatistics in
+            let used = UInt64(max(0, try store.counter("usedSpace")))
+            let inodes = UInt64(max(0, try store.counter("totalInodes")))
+            let total = capacity > 0 ? capacity : 1 << 50
+            let inodeTotal = inodeLimit > 0 ? inodeLimit : 10_000_000_000
+            return FilesystemStatistics(
+                totalSpace: max(total, used), availableSpace: total > used ? total - used : 0, usedInodes: inodes,
+                availableInodes: inodeTotal > inodes ? inodeTotal - inodes : 0)
+        }
+    }
+
+    public func snapshot(to path: FilePath) throws(MetaError) {
+        try locked { () throws(MetaError) in try store.snapshot(to: path) }
+    }
+
+    // MARK: - Id allocation
+
+    /// A new inode number, from a batch reserved in its own transaction so that a rolled-back
+    /// operation never leaves `nextInode` behind an id in use. Call with the lock held.
+    func allocateInode() throws(MetaError) -> Ino {
+        if let inode = inodes.take() { return inode }
+        inodes.reset(try store.reserve(.inode, count: ChunkGeometry.inodeBatch))
+        return inodes.take()!
+    }
+
+    public func newSliceID() throws(MetaError) -> UInt64 {
+        try locked { () throws(MetaError) -> UInt64 in
+            if let id = slices.range.take() { return id }
+            if let batch = slices.nextDomainBatch() {
+                // Keep juicefs's invariant that nextChunk exceeds every id in use.
+                try store.raiseNextChunk(to: batch.upperBound)
+                slices.range.reset(batch)
+            } else {
+                slices.range.reset(try store.reserve(.chunk, count: ChunkGeometry.sliceBatch))
+            }
+            return slices.range.take()!
+        }
+    }
+
+    public func useSliceDomain(_ domain: UInt32) throws(MetaError) {
+        guard domain >= 1, domain < 1 << 31 else { throw MetaError(.invalidArgument, "slice domains are 1 ≤ n < 2^31") }
+        locked { slices.enter(domain: domain) }
+    }
+
+    /// This engine's session id, registered on first need (for open-but-unlinked inodes).
+    func session() throws(MetaError) -> Int64 {
+        if let sessionID { return sessionID }
+        let id = try store.registerSession()
+        sessionID = id
+        return id
+    }
+
+    // MARK: - Open files
+
+    public func open(_ inode: Ino) throws(MetaError) {
+        try locked { () throws(MetaError) in
+            _ = try store.read { (tx) throws(MetaError) in try tx.requireNode(inode) }
+            openCounts[inode, default: 0] += 1
+        }
+    }
+
+    public func close(_ inode: Ino) throws(MetaError) {
+        try locked { () throws(MetaError) in
+            guard let count = openCounts[inode] else { return }
+            if count > 1 {
+                openCounts[inode] = count - 1
+                return
+            }
+            openCounts[inode] = nil
+            try store.write { (tx) throws(MetaError) in
+                if let attr = try tx.node(inode), attr.nlink == 0 { try removeInode(tx, inode, attr) }
+            }
+        }
+    }
+
+    // MARK: - Locking
+
+    func locked<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// One write transaction under the lock. With files open, the session that may have to
+    /// sustain an unlinked one is registered first, outside the transaction that uses it.
+    func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
+        try locked { () throws(MetaError) -> Result in
+            if !openCounts.isEmpty { _ = try session() }
+            return try store.write(body)
+        }
+    }
+
+    func read<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
+        try locked { () throws(MetaError) -> Result in try store.read(body) }
+    }
+}

@@ -1,0 +1,46 @@
+/// Key names of the juicefs 1.4 Redis layout (JUICEFS-FORMAT.md §3), as bytes.
+enum RedisKey {
+    static let setting = bytes("setting")
+    static let sliceRef = bytes("sliceRef")
+    static let dirDataLength = bytes("dirDataLength")
+    static let dirUsedSpace = bytes("dirUsedSpace")
+    static let dirUsedInodes = bytes("dirUsedInodes")
+    static let allSessions = bytes("allSessions")
+    static let sessionInfos = bytes("sessionInfos")
+
+    static func attr(_ inode: Ino) -> [UInt8] { bytes("i\(inode)") }
+    static func entries(_ inode: Ino) -> [UInt8] { bytes("d\(inode)") }
+    static func parents(_ inode: Ino) -> [UInt8] { bytes("p\(inode)") }
+    static func chunk(_ inode: Ino, _ index: UInt32) -> [UInt8] { bytes("c\(inode)_\(index)") }
+    static func symlink(_ inode: Ino) -> [UInt8] { bytes("s\(inode)") }
+    static func xattrs(_ inode: Ino) -> [UInt8] { bytes("x\(inode)") }
+    static func sustained(_ session: Int64) -> [UInt8] { bytes("session\(session)") }
+    static func sliceRefField(_ id: UInt64, _ size: UInt32) -> [UInt8] { bytes("k\(id)_\(size)") }
+
+    /// Counters keep their SQL names except the three juicefs spells in lower case.
+    static func counter(_ name: String) -> [UInt8] {
+        switch name {
+        case "nextInode", "nextChunk", "nextSession": bytes(name.lowercased())
+        default: bytes(name)
+        }
+    }
+
+    /// Redis keeps the last id used where SQL keeps the next free one.
+    static func storesLastUsed(_ counter: String) -> Bool { counter == "nextInode" || counter == "nextChunk" }
+
+    /// The 9-byte directory entry value: type, then the inode big-endian.
+    static func entryValue(_ inode: Ino, _ type: NodeType) -> [UInt8] {
+        var value = [type.rawValue]
+        value.appendBigEndian(inode)
+        return value
+    }
+
+    static func decodeEntry(_ value: [UInt8]) -> (Ino, NodeType)? {
+        guard value.count == 9, let type = NodeType(rawValue: value[0]) else { return nil }
+        var reader = BigEndianReader(bytes: value, offset: 1)
+        return (reader.read(), type)
+    }
+
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+    static func decimal<Value: BinaryInteger>(_ value: Value) -> [UInt8] { Array(String(value).utf8) }
+}

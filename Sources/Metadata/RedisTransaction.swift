@@ -1,0 +1,237 @@
+import Redis
+
+/// One optimistic Redis transaction: reads go to the server at once (watching their keys
+/// when writing), writes are queued and seen by later reads through an overlay, and
+/// `RedisMetaStore` sends them as one MULTI/EXEC that fails if a watched key changed.
+final class RedisTransaction: MetaTransaction {
+    private let redis: RedisConnection
+    private let store: RedisMetaStore
+    private let watches: Bool
+    private var watched: Set<[UInt8]> = []
+    private var strings: [[UInt8]: [UInt8]?] = [:]
+    private var fields: [[UInt8]: [[UInt8]: [UInt8]?]] = [:]
+    private var deletedKeys: Set<[UInt8]> = []
+    private var appended: [[UInt8]: [UInt8]] = [:]
+    private(set) var commands: [[[UInt8]]] = []
+
+    init(redis: RedisConnection, store: RedisMetaStore, watches: Bool) {
+        self.redis = redis
+        self.store = store
+        self.watches = watches
+    }
+
+    // MARK: - Nodes
+
+    func node(_ inode: Ino) throws(MetaError) -> Attr? {
+        guard let bytes = try string(RedisKey.attr(inode)) else { return nil }
+        guard let attr = Attr(redisEncoded: bytes) else { throw MetaError(.ioError, "attribute of inode \(inode) is corrupt (\(bytes.count) bytes)") }
+        return attr
+    }
+
+    func insertNode(_ inode: Ino, _ attr: Attr) throws(MetaError) { setString(RedisKey.attr(inode), attr.redisEncoded) }
+
+    func updateNode(_ inode: Ino, _ attr: Attr) throws(MetaError) { setString(RedisKey.attr(inode), attr.redisEncoded) }
+
+    func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError) {
+        if type == .regular, let attr = try node(inode) {
+            let count = attr.length == 0 ? 0 : (attr.length - 1) / ChunkGeometry.chunkSize + 1
+            for index in 0..<UInt32(min(count, UInt64(UInt32.max))) { deleteKey(RedisKey.chunk(inode, index)) }
+        }
+        for key in [RedisKey.attr(inode), RedisKey.symlink(inode)] { setString(key, nil) }
+        for key in [RedisKey.entries(inode), RedisKey.xattrs(inode), RedisKey.parents(inode)] { deleteKey(key) }
+        if type == .directory {
+            for stat in [RedisKey.dirDataLength, RedisKey.dirUsedSpace, RedisKey.dirUsedInodes] {
+                queue([RedisKey.bytes("HDEL"), stat, RedisKey.decimal(inode)])
+            }
+        }
+        if let session = store.sessionID { queue([RedisKey.bytes("SREM"), RedisKey.sustained(session), RedisKey.decimal(inode)]) }
+    }
+
+    // MARK: - Edges
+
+    func edge(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, NodeType)? {
+        guard let value = try field(RedisKey.entries(parent), name) else { return nil }
+        guard let entry = RedisKey.decodeEntry(value) else { throw MetaError(.ioError, "entry in directory \(parent) is corrupt") }
+        return entry
+    }
+
+    func putEdge(_ parent: Ino, _ name: [UInt8], _ inode: Ino, _ type: NodeType) throws(MetaError) {
+        setField(RedisKey.entries(parent), name, RedisKey.entryValue(inode, type))
+    }
+
+    func deleteEdge(_ parent: Ino, _ name: [UInt8]) throws(MetaError) { setField(RedisKey.entries(parent), name, nil) }
+
+    func hasChildren(_ inode: Ino) throws(MetaError) -> Bool {
+        let key = RedisKey.entries(inode)
+        if fields[key] == nil, !deletedKeys.contains(key) {
+            return (try fetch(key, [RedisKey.bytes("HLEN"), key]).integer ?? 0) > 0
+        }
+        return !(try allFields(key).isEmpty)
+    }
+
+    func entries(_ inode: Ino, after: [UInt8]?, limit: Int) throws(MetaError) -> [DirectoryEntry] {
+        let all = try allFields(RedisKey.entries(inode))
+        var names = all.keys.filter { name in after.map { $0.lexicographicallyPrecedes(name) } ?? true }
+        names.sort { $0.lexicographicallyPrecedes($1) }
+        var result: [DirectoryEntry] = []
+        for name in names.prefix(limit) {
+            guard let (child, type) = RedisKey.decodeEntry(all[name]!) else { throw MetaError(.ioError, "entry in directory \(inode) is corrupt") }
+            result.append(DirectoryEntry(name: name, inode: child, type: type, attr: nil))
+        }
+        return result
+    }
+
+    func linkParents(of inode: Ino) throws(MetaError) -> [Ino] {
+        var parents: [Ino] = []
+        for (parent, count) in try allFields(RedisKey.parents(inode)) {
+            guard let parent = Ino(String(decoding: parent, as: UTF8.self)), let count = Int(String(decoding: count, as: UTF8.self)) else { continue }
+            parents += Array(repeating: parent, count: max(0, count))
+        }
+        return parents
+    }
+
+    func addLinkParent(_ inode: Ino, parent: Ino, delta: Int64) throws(MetaError) {
+        queue([RedisKey.bytes("HINCRBY"), RedisKey.parents(inode), RedisKey.decimal(parent), RedisKey.decimal(delta)])
+    }
+
+    // MARK: - Symlinks and xattrs
+
+    func symlinkTarget(_ inode: Ino) throws(MetaError) -> [UInt8]? { try string(RedisKey.symlink(inode)) }
+
+    func insertSymlink(_ inode: Ino, target: [UInt8]) throws(MetaError) { setString(RedisKey.symlink(inode), target) }
+
+    func xattr(_ inode: Ino, name: String) throws(MetaError) -> [UInt8]? { try field(RedisKey.xattrs(inode), Array(name.utf8)) }
+
+    func putXattr(_ inode: Ino, name: String, value: [UInt8]) throws(MetaError) { setField(RedisKey.xattrs(inode), Array(name.utf8), value) }
+
+    func deleteXattr(_ inode: Ino, name: String) throws(MetaError) { setField(RedisKey.xattrs(inode), Array(name.utf8), nil) }
+
+    func xattrNames(_ inode: Ino) throws(MetaError) -> [String] {
+        try allFields(RedisKey.xattrs(inode)).keys.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    // MARK: - Chunks and slices
+
+    func chunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [UInt8]? {
+        let key = RedisKey.chunk(inode, index)
+        var records: [UInt8] = []
+        if !deletedKeys.contains(key) {
+            guard let elements = try fetch(key, [RedisKey.bytes("LRANGE"), key, RedisKey.bytes("0"), RedisKey.bytes("-1")]).array else { throw MetaError(.ioError, "chunk \(key) is not a list") }
+            for element in elements { records += element.bytes ?? [] }
+        }
+        records += appended[key] ?? []
+        return records.isEmpty ? nil : records
+    }
+
+    func appendRecords(_ inode: Ino, index: UInt32, _ records: [SliceRecord]) throws(MetaError) {
+        let key = RedisKey.chunk(inode, index)
+        queue([RedisKey.bytes("RPUSH"), key] + records.map(\.encoded))
+        appended[key, default: []] += records.flatMap(\.encoded)
+    }
+
+    func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32] {
+        guard upper > lower + 1 else { return [] }
+        let candidates = Array((lower + 1)..<upper)
+        var found: [UInt32] = []
+        for batch in stride(from: 0, to: candidates.count, by: 4096) {
+            let indexes = candidates[batch..<min(batch + 4096, candidates.count)]
+            let replies = try store.pipeline(indexes.map { [RedisKey.bytes("EXISTS"), RedisKey.chunk(inode, $0)] })
+            for (index, reply) in zip(indexes, replies) {
+                let exists = (reply.integer ?? 0) > 0 || appended[RedisKey.chunk(inode, index)] != nil
+                if exists { found.append(index) }
+            }
+        }
+        return found
+    }
+
+    func chunks(of inode: Ino) throws(MetaError) -> [(index: UInt32, records: [UInt8])] {
+        guard let attr = try node(inode), attr.length > 0 else { return [] }
+        let count = UInt32(min((attr.length - 1) / ChunkGeometry.chunkSize + 1, UInt64(UInt32.max)))
+        var result: [(index: UInt32, records: [UInt8])] = []
+        for index in 0..<count {
+            if let records = try chunk(inode, index: index) { result.append((index, records)) }
+        }
+        return result
+    }
+
+    /// A new slice's single reference is implicit in Redis: `sliceRef` keeps refs − 1.
+    func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError) {}
+
+    func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
+        let field = RedisKey.sliceRefField(id, size)
+        guard let stored = try self.field(RedisKey.sliceRef, field) else { return }
+        let extra = Int64(String(decoding: stored, as: UTF8.self)) ?? 0
+        setField(RedisKey.sliceRef, field, extra > 1 ? RedisKey.decimal(extra - 1) : nil)
+    }
+
+    // MARK: - Counters, statistics, sessions
+
+    func addCounter(_ name: String, _ delta: Int64) throws(MetaError) {
+        queue([RedisKey.bytes("INCRBY"), RedisKey.counter(name), RedisKey.decimal(delta)])
+    }
+
+    func addDirStat(_ inode: Ino, length: Int64, space: Int64, inodes: Int64) throws(MetaError) {
+        for (key, delta) in [(RedisKey.dirDataLength, length), (RedisKey.dirUsedSpace, space), (RedisKey.dirUsedInodes, inodes)] {
+            queue([RedisKey.bytes("HINCRBY"), key, RedisKey.decimal(inode), RedisKey.decimal(delta)])
+        }
+    }
+
+    func sustain(_ inode: Ino, session: Int64) throws(MetaError) {
+        queue([RedisKey.bytes("SADD"), RedisKey.sustained(session), RedisKey.decimal(inode)])
+    }
+
+    // MARK: - Overlay
+
+    private func fetch(_ key: [UInt8], _ command: [[UInt8]]) throws(MetaError) -> RedisReply {
+        if watches, !watched.contains(key) {
+            watched.insert(key)
+            return try store.pipeline([[RedisKey.bytes("WATCH"), key], command])[1]
+        }
+        return try store.pipeline([command])[0]
+    }
+
+    private func string(_ key: [UInt8]) throws(MetaError) -> [UInt8]? {
+        if let overlaid = strings[key] { return overlaid }
+        return try fetch(key, [RedisKey.bytes("GET"), key]).bytes
+    }
+
+    private func setString(_ key: [UInt8], _ value: [UInt8]?) {
+        strings[key] = .some(value)
+        queue(value.map { [RedisKey.bytes("SET"), key, $0] } ?? [RedisKey.bytes("DEL"), key])
+    }
+
+    private func field(_ key: [UInt8], _ name: [UInt8]) throws(MetaError) -> [UInt8]? {
+        if let overlaid = fields[key]?[name] { return overlaid }
+        if deletedKeys.contains(key) { return nil }
+        return try fetch(key, [RedisKey.bytes("HGET"), key, name]).bytes
+    }
+
+    private func setField(_ key: [UInt8], _ name: [UInt8], _ value: [UInt8]?) {
+        fields[key, default: [:]][name] = .some(value)
+        queue(value.map { [RedisKey.bytes("HSET"), key, name, $0] } ?? [RedisKey.bytes("HDEL"), key, name])
+    }
+
+    private func allFields(_ key: [UInt8]) throws(MetaError) -> [[UInt8]: [UInt8]] {
+        var result: [[UInt8]: [UInt8]] = [:]
+        if !deletedKeys.contains(key) {
+            let flat = try fetch(key, [RedisKey.bytes("HGETALL"), key]).array ?? []
+            for pair in stride(from: 0, to: flat.count - 1, by: 2) {
+                if let name = flat[pair].bytes, let value = flat[pair + 1].bytes { result[name] = value }
+            }
+        }
+        for (name, value) in fields[key] ?? [:] { result[name] = value }
+        return result
+    }
+
+    private func deleteKey(_ key: [UInt8]) {
+        deletedKeys.insert(key)
+        fields[key] = nil
+        appended[key] = nil
+        queue([RedisKey.bytes("DEL"), key])
+    }
+
+    private func queue(_ command: [[UInt8]]) {
+        precondition(watches, "a read-only Redis transaction tried to write")
+        commands.append(command)
+    }
+}

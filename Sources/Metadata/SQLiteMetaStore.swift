@@ -1,0 +1,305 @@
+import Foundation
+import SQLite
+import SystemPackage
+
+/// The default store: one SQLite database per volume in the exact juicefs 1.4 schema.
+///
+/// WAL with `synchronous=NORMAL` keeps commits cheap and the file consistent after a crash;
+/// durability is owed at `commit`, through `snapshot`. The store is its own transaction:
+/// inside `BEGIN IMMEDIATE` every statement sees the ones before it.
+final class SQLiteMetaStore: MetaStore, MetaTransaction {
+    let db: SQLiteConnection
+
+    init(path: FilePath) throws(MetaError) {
+        do {
+            db = try SQLiteConnection(path: path.string)
+            try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY")
+        } catch {
+            throw MetaError(sqlite: error)
+        }
+    }
+
+    var location: String { db.path }
+
+    func create(format json: String, nodes: [(Ino, Attr)]) throws(MetaError) {
+        if try formatJSON() != nil { throw MetaError(.fileExists, "the store at \(db.path) is already formatted") }
+        try db.transaction { () throws(MetaError) in
+            try sql { () throws(SQLiteError) in try db.execute(SQLiteSchema.ddl) }
+            try run("INSERT INTO jfs_setting(name,value) VALUES('format',?)", [.text(json)])
+            for (inode, attr) in nodes { try insertNode(inode, attr) }
+            for (name, value) in [("nextInode", 2), ("nextChunk", 1), ("nextSession", 0), ("usedSpace", 0), ("totalInodes", 0), ("nextCleanupSlices", 0)] {
+                try run("INSERT INTO jfs_counter(name,value) VALUES(?,?)", [.text(name), .integer(Int64(value))])
+            }
+        }
+    }
+
+    func formatJSON() throws(MetaError) -> String? {
+        guard try first("SELECT 1 FROM sqlite_master WHERE type='table' AND name='jfs_setting'", [], { _ in true }) != nil else { return nil }
+        return try first("SELECT value FROM jfs_setting WHERE name='format'", [], { $0.text(0) })
+    }
+
+    func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
+        try db.transaction { () throws(MetaError) -> Result in try body(self) }
+    }
+
+    func read<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
+        try body(self)
+    }
+
+    func reserve(_ counter: IDCounter, count: UInt64) throws(MetaError) -> Range<UInt64> {
+        let end = try db.transaction { () throws(MetaError) -> UInt64 in
+            try addCounter(counter.rawValue, Int64(count))
+            return UInt64(try self.counter(counter.rawValue))
+        }
+        return max(counter.floor, end - count)..<end
+    }
+
+    func raiseNextChunk(to bound: UInt64) throws(MetaError) {
+        try db.transaction { () throws(MetaError) in
+            try run("UPDATE jfs_counter SET value=max(value,?) WHERE name='nextChunk'", [.integer(Int64(bound))])
+        }
+    }
+
+    func counter(_ name: String) throws(MetaError) -> Int64 {
+        try first("SELECT value FROM jfs_counter WHERE name=?", [.text(name)], { $0.int64(0) }) ?? 0
+    }
+
+    func registerSession() throws(MetaError) -> Int64 {
+        try db.transaction { () throws(MetaError) -> Int64 in
+            try addCounter("nextSession", 1)
+            let id = try counter("nextSession")
+            try run(
+                "INSERT INTO jfs_session2(sid,expire,info) VALUES(?,?,?)",
+                [.integer(id), .integer(Timestamp.now().seconds + 60), .blob(Array(#"{"Version":"volumed"}"#.utf8))])
+            return id
+        }
+    }
+
+    func snapshot(to path: FilePath) throws(MetaError) {
+        try sql { () throws(SQLiteError) in try db.backup(to: path.string) }
+    }
+
+    // MARK: - Nodes
+
+    func node(_ inode: Ino) throws(MetaError) -> Attr? {
+        try first("SELECT \(SQLiteSchema.nodeColumns) FROM jfs_node WHERE inode=?", [.inode(inode)], Self.readNode)
+    }
+
+    func insertNode(_ inode: Ino, _ attr: Attr) throws(MetaError) {
+        try run(
+            "INSERT INTO jfs_node(\(SQLiteSchema.nodeColumns)) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [.inode(inode), .integer(Int64(attr.type.rawValue))] + Self.mutableColumns(attr) + [
+                .integer(Int64(attr.accessACL)), .integer(Int64(attr.defaultACL)), .integer(Int64(attr.tier)),
+            ])
+    }
+
+    func updateNode(_ inode: Ino, _ attr: Attr) throws(MetaError) {
+        try run(
+            "UPDATE jfs_node SET flags=?,mode=?,uid=?,gid=?,atime=?,mtime=?,ctime=?,atimensec=?,mtimensec=?,ctimensec=?,nlink=?,length=?,rdev=?,parent=? WHERE inode=?",
+            Self.mutableColumns(attr) + [.inode(inode)])
+    }
+
+    func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError) {
+        for table in ["jfs_node", "jfs_symlink", "jfs_xattr", "jfs_chunk", "jfs_dir_stats", "jfs_sustained"] {
+            try run("DELETE FROM \(table) WHERE inode=?", [.inode(inode)])
+        }
+    }
+
+    /// Columns as `SQLiteSchema.nodeColumns` lists them.
+    static func readNode(_ row: SQLiteStatement) -> Attr {
+        let type = NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(1))) ?? .regular
+        var attr = Attr(
+            type: type, mode: UInt16(truncatingIfNeeded: row.int64(3)), uid: UInt32(truncatingIfNeeded: row.int64(4)),
+            gid: UInt32(truncatingIfNeeded: row.int64(5)), time: Timestamp(seconds: 0, nanoseconds: 0),
+            nlink: UInt32(truncatingIfNeeded: row.int64(12)), length: UInt64(bitPattern: row.int64(13)),
+            parent: UInt64(bitPattern: row.int64(15)), rdev: UInt32(truncatingIfNeeded: row.int64(14)))
+        attr.flags = UInt8(truncatingIfNeeded: row.int64(2))
+        attr.atime = Timestamp(sqlMicroseconds: row.int64(6), remainder: row.int64(9))
+        attr.mtime = Timestamp(sqlMicroseconds: row.int64(7), remainder: row.int64(10))
+        attr.ctime = Timestamp(sqlMicroseconds: row.int64(8), remainder: row.int64(11))
+        attr.accessACL = UInt32(truncatingIfNeeded: row.int64(16))
+        attr.defaultACL = UInt32(truncatingIfNeeded: row.int64(17))
+        attr.tier = UInt8(truncatingIfNeeded: row.int64(18))
+        return attr
+    }
+
+    private static func mutableColumns(_ attr: Attr) -> [SQLiteValue] {
+        [
+            .integer(Int64(attr.flags)), .integer(Int64(attr.mode)), .integer(Int64(attr.uid)), .integer(Int64(attr.gid)),
+            .integer(attr.atime.sqlMicroseconds), .integer(attr.mtime.sqlMicroseconds), .integer(attr.ctime.sqlMicroseconds),
+            .integer(attr.atime.sqlRemainder), .integer(attr.mtime.sqlRemainder), .integer(attr.ctime.sqlRemainder),
+            .integer(Int64(attr.nlink)), .integer(Int64(bitPattern: attr.length)), .integer(Int64(attr.rdev)), .inode(attr.parent),
+        ]
+    }
+
+    // MARK: - Edges
+
+    func edge(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, NodeType)? {
+        try first("SELECT inode, type FROM jfs_edge WHERE parent=? AND name=?", [.inode(parent), .blob(name)]) { row in
+            (UInt64(bitPattern: row.int64(0)), NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(1))) ?? .regular)
+        }
+    }
+
+    func putEdge(_ parent: Ino, _ name: [UInt8], _ inode: Ino, _ type: NodeType) throws(MetaError) {
+        try run(
+            "INSERT INTO jfs_edge(parent,name,inode,type) VALUES(?,?,?,?) ON CONFLICT(parent,name) DO UPDATE SET inode=excluded.inode, type=excluded.type",
+            [.inode(parent), .blob(name), .inode(inode), .integer(Int64(type.rawValue))])
+    }
+
+    func deleteEdge(_ parent: Ino, _ name: [UInt8]) throws(MetaError) {
+        try run("DELETE FROM jfs_edge WHERE parent=? AND name=?", [.inode(parent), .blob(name)])
+    }
+
+    func hasChildren(_ inode: Ino) throws(MetaError) -> Bool {
+        try first("SELECT 1 FROM jfs_edge WHERE parent=? LIMIT 1", [.inode(inode)], { _ in true }) ?? false
+    }
+
+    func entries(_ inode: Ino, after: [UInt8]?, limit: Int) throws(MetaError) -> [DirectoryEntry] {
+        try all(
+            "SELECT name, inode, type FROM jfs_edge WHERE parent=? AND name>? ORDER BY name LIMIT ?",
+            [.inode(inode), .blob(after ?? []), .integer(Int64(limit))]
+        ) { row in
+            DirectoryEntry(
+                name: row.bytes(0), inode: UInt64(bitPattern: row.int64(1)),
+                type: NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(2))) ?? .regular, attr: nil)
+        }
+    }
+
+    func linkParents(of inode: Ino) throws(MetaError) -> [Ino] {
+        try all("SELECT parent FROM jfs_edge WHERE inode=?", [.inode(inode)]) { UInt64(bitPattern: $0.int64(0)) }
+    }
+
+    /// SQL finds a hard link's parents through the edge index; there is no count to keep.
+    func addLinkParent(_ inode: Ino, parent: Ino, delta: Int64) throws(MetaError) {}
+
+    // MARK: - Symlinks and xattrs
+
+    func symlinkTarget(_ inode: Ino) throws(MetaError) -> [UInt8]? {
+        try first("SELECT target FROM jfs_symlink WHERE inode=?", [.inode(inode)], { $0.bytes(0) })
+    }
+
+    func insertSymlink(_ inode: Ino, target: [UInt8]) throws(MetaError) {
+        try run("INSERT INTO jfs_symlink(inode,target) VALUES(?,?)", [.inode(inode), .blob(target)])
+    }
+
+    func xattr(_ inode: Ino, name: String) throws(MetaError) -> [UInt8]? {
+        try first("SELECT value FROM jfs_xattr WHERE inode=? AND name=?", [.inode(inode), .text(name)], { $0.bytes(0) })
+    }
+
+    func putXattr(_ inode: Ino, name: String, value: [UInt8]) throws(MetaError) {
+        try run(
+            "INSERT INTO jfs_xattr(inode,name,value) VALUES(?,?,?) ON CONFLICT(inode,name) DO UPDATE SET value=excluded.value",
+            [.inode(inode), .text(name), .blob(value)])
+    }
+
+    func deleteXattr(_ inode: Ino, name: String) throws(MetaError) {
+        try run("DELETE FROM jfs_xattr WHERE inode=? AND name=?", [.inode(inode), .text(name)])
+    }
+
+    func xattrNames(_ inode: Ino) throws(MetaError) -> [String] {
+        try all("SELECT name FROM jfs_xattr WHERE inode=?", [.inode(inode)]) { $0.text(0) }
+    }
+
+    // MARK: - Chunks and slices
+
+    func chunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [UInt8]? {
+        try first("SELECT slices FROM jfs_chunk WHERE inode=? AND indx=?", [.inode(inode), .integer(Int64(index))], { $0.bytes(0) })
+    }
+
+    /// Appends to the chunk row, creating it when missing; the value stays a BLOB.
+    func appendRecords(_ inode: Ino, index: UInt32, _ records: [SliceRecord]) throws(MetaError) {
+        try run(
+            "INSERT INTO jfs_chunk(inode,indx,slices) VALUES(?,?,?) ON CONFLICT(inode,indx) DO UPDATE SET slices=CAST(slices||excluded.slices AS BLOB)",
+            [.inode(inode), .integer(Int64(index)), .blob(records.flatMap(\.encoded))])
+    }
+
+    func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32] {
+        try all("SELECT indx FROM jfs_chunk WHERE inode=? AND indx>? AND indx<?", [.inode(inode), .integer(Int64(lower)), .integer(Int64(upper))]) {
+            UInt32(truncatingIfNeeded: $0.int64(0))
+        }
+    }
+
+    func chunks(of inode: Ino) throws(MetaError) -> [(index: UInt32, records: [UInt8])] {
+        try all("SELECT indx, slices FROM jfs_chunk WHERE inode=? ORDER BY indx", [.inode(inode)]) {
+            (UInt32(truncatingIfNeeded: $0.int64(0)), $0.bytes(1))
+        }
+    }
+
+    func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
+        try run(
+            "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,1) ON CONFLICT(chunkid) DO UPDATE SET refs=refs+1",
+            [.inode(id), .integer(Int64(size))])
+    }
+
+    func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
+        try run("UPDATE jfs_chunk_ref SET refs=refs-1 WHERE chunkid=?", [.inode(id)])
+        try run("DELETE FROM jfs_chunk_ref WHERE chunkid=? AND refs<=0", [.inode(id)])
+    }
+
+    // MARK: - Counters, statistics, sessions
+
+    func addCounter(_ name: String, _ delta: Int64) throws(MetaError) {
+        try run(
+            "INSERT INTO jfs_counter(name,value) VALUES(?,?) ON CONFLICT(name) DO UPDATE SET value=value+excluded.value",
+            [.text(name), .integer(delta)])
+    }
+
+    func addDirStat(_ inode: Ino, length: Int64, space: Int64, inodes: Int64) throws(MetaError) {
+        try run(
+            """
+            INSERT INTO jfs_dir_stats(inode,data_length,used_space,used_inodes) VALUES(?,?,?,?) ON CONFLICT(inode) DO UPDATE SET \
+            data_length=data_length+excluded.data_length, used_space=used_space+excluded.used_space, used_inodes=used_inodes+excluded.used_inodes
+            """,
+            [.inode(inode), .integer(length), .integer(space), .integer(inodes)])
+    }
+
+    func sustain(_ inode: Ino, session: Int64) throws(MetaError) {
+        try run("INSERT OR IGNORE INTO jfs_sustained(sid,inode) VALUES(?,?)", [.integer(session), .inode(inode)])
+    }
+
+    // MARK: - SQL helpers
+
+    private func sql<Result>(_ body: () throws(SQLiteError) -> Result) throws(MetaError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw MetaError(sqlite: error)
+        }
+    }
+
+    private func run(_ text: String, _ values: [SQLiteValue]) throws(MetaError) {
+        try sql { () throws(SQLiteError) in try db.statement(text).bind(values).run() }
+    }
+
+    private func first<Row>(_ text: String, _ values: [SQLiteValue], _ read: (SQLiteStatement) -> Row) throws(MetaError) -> Row? {
+        try sql { () throws(SQLiteError) -> Row? in
+            let statement = try db.statement(text).bind(values)
+            return try statement.step() ? read(statement) : nil
+        }
+    }
+
+    private func all<Row>(_ text: String, _ values: [SQLiteValue], _ read: (SQLiteStatement) -> Row) throws(MetaError) -> [Row] {
+        try sql { () throws(SQLiteError) -> [Row] in
+            let statement = try db.statement(text).bind(values)
+            var rows: [Row] = []
+            while try statement.step() { rows.append(read(statement)) }
+            return rows
+        }
+    }
+}
+
+extension SQLiteValue {
+    static func inode(_ inode: Ino) -> SQLiteValue { .integer(Int64(bitPattern: inode)) }
+}
+
+extension MetaError: SQLiteFailure {
+    public init(sqlite: SQLiteError) {
+        let errno: Errno = switch sqlite.code & 0xff {
+        case 13: .noSpace  // SQLITE_FULL
+        case 5, 6: .resourceTemporarilyUnavailable  // SQLITE_BUSY, SQLITE_LOCKED
+        case 8: .readOnlyFileSystem  // SQLITE_READONLY
+        default: .ioError
+        }
+        self.init(errno, sqlite.description)
+    }
+}
