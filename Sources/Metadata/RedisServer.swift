@@ -13,6 +13,8 @@ public final class RedisServer: @unchecked Sendable {
     private var process: Process?
     private var stopping = false
     private var restartCount = 0
+    private var launchedAt = Date()
+    private var quickFailures = 0
 
     /// `databases` only matters when an RDB file from a shared server is reopened here.
     public init(directory: FilePath, executable: String = "redis-server", databases: Int = 16) {
@@ -71,9 +73,9 @@ public final class RedisServer: @unchecked Sendable {
 
     private func launch() throws(MetaError) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.executableURL = URL(fileURLWithPath: try resolvedExecutable())
         process.arguments = [
-            executable, "--port", "0", "--unixsocket", socket.string, "--unixsocketperm", "700", "--dir", directory.string,
+            "--port", "0", "--unixsocket", socket.string, "--unixsocketperm", "700", "--dir", directory.string,
             "--dbfilename", "dump.rdb", "--save", "300 1 60 1000", "--appendonly", "no", "--maxmemory-policy", "noeviction",
             "--daemonize", "no", "--databases", String(databases), "--logfile", directory.appending("redis.log").string,
         ]
@@ -84,23 +86,49 @@ public final class RedisServer: @unchecked Sendable {
         do {
             try process.run()
         } catch {
-            throw MetaError(.noSuchFileOrDirectory, "cannot start \(executable) (install the Debian package redis-server): \(error)")
+            throw MetaError(.ioError, "cannot start \(executable): \(error)")
         }
         self.process = process
+        launchedAt = Date()
     }
 
+    /// Restarts a server that died; one that keeps dying at once is retried with backoff
+    /// (up to 5 s) rather than in a tight loop.
     private func exited(_ exited: Process) {
-        lock.withLock {
-            guard !stopping, exited === process else { return }
-            restartCount += 1
-            try? launch()
+        let delay: TimeInterval? = lock.withLock {
+            guard !stopping, exited === process else { return nil }
+            quickFailures = Date().timeIntervalSince(launchedAt) < 1 ? quickFailures + 1 : 0
+            return quickFailures == 0 ? 0 : min(5, 0.05 * pow(2, Double(quickFailures)))
         }
+        guard let delay else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in
+            guard let self else { return }
+            lock.withLock {
+                guard !stopping, exited === process else { return }
+                restartCount += 1
+                try? launch()
+            }
+        }
+    }
+
+    private func resolvedExecutable() throws(MetaError) -> String {
+        let candidates = executable.contains("/")
+            ? [executable]
+            : (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/\(executable)" }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw MetaError(.noSuchFileOrDirectory, "\(executable) not found on PATH (install the Debian package redis-server)")
+        }
+        return found
     }
 
     private func waitUntilReady() throws(MetaError) {
         let deadline = Date().addingTimeInterval(20)
         var lastError = "not started"
         while Date() < deadline {
+            let (current, failures) = lock.withLock { (process, quickFailures) }
+            if let process = current, !process.isRunning, failures > 2 {
+                throw MetaError(.ioError, "redis-server in \(directory) keeps exiting at start (status \(process.terminationStatus)); see redis.log there")
+            }
             do {
                 let connection = try RedisConnection(address: .unix(path: socket.string), timeoutSeconds: 2)
                 if case .status("PONG") = try connection.command("PING") { return }

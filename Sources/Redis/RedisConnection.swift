@@ -25,12 +25,17 @@ public final class RedisConnection {
     private var context: UnsafeMutablePointer<redisContext>?
 
     public init(address: Address, database: Int = 0, password: String? = nil, timeoutSeconds: Int = 10) throws(RedisError) {
+        Self.ignoreBrokenPipes
         self.address = address
         self.database = database
         self.password = password
         self.timeoutSeconds = timeoutSeconds
         try connect()
     }
+
+    /// hiredis writes with write(2): a server that went away must surface as EPIPE on the
+    /// next command, not kill the whole process with SIGPIPE.
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
     deinit {
         if let context { redisFree(context) }
