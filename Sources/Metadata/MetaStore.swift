@@ -8,8 +8,13 @@ protocol MetaStore: AnyObject {
     /// Where the store lives, for messages (never with credentials).
     var location: String { get }
 
-    /// Writes the `format` setting, the given nodes and the initial counters into an empty
-    /// store; EEXIST when it is already formatted.
+    /// True when the store holds nothing at all (the precondition of `load`).
+    func isEmpty() throws(MetaError) -> Bool
+    /// Readies an empty store for a loader's write transactions (SQL: the schema).
+    func prepareForLoad() throws(MetaError)
+    /// Writes the `format` setting, the given nodes and any initial counters not yet set into
+    /// a store without a setting; EEXIST when it is already formatted. A loader calls it last,
+    /// so that a load cut short never looks like a formatted volume.
     func create(format json: String, nodes: [(Ino, Attr)]) throws(MetaError)
     /// The `format` setting, or `nil` for an unformatted store.
     func formatJSON() throws(MetaError) -> String?
@@ -25,6 +30,8 @@ protocol MetaStore: AnyObject {
     func raiseNextChunk(to bound: UInt64) throws(MetaError)
     /// A counter in SQL (next-free) semantics; 0 when absent.
     func counter(_ name: String) throws(MetaError) -> Int64
+    /// Sets counters to values given in SQL semantics (a loader's recomputed totals).
+    func setCounters(_ values: [String: Int64]) throws(MetaError)
     /// Registers a session the way a juicefs mount does and returns its id.
     func registerSession() throws(MetaError) -> Int64
 

@@ -19,6 +19,13 @@ final class RedisMetaStore: MetaStore {
 
     let location: String
 
+    func isEmpty() throws(MetaError) -> Bool {
+        (try command([RedisKey.bytes("DBSIZE")]).integer ?? 0) == 0
+    }
+
+    /// Redis needs no schema.
+    func prepareForLoad() throws(MetaError) {}
+
     func create(format json: String, nodes: [(Ino, Attr)]) throws(MetaError) {
         if try formatJSON() != nil { throw MetaError(.fileExists, "the store at \(location) is already formatted") }
         var commands = [[RedisKey.bytes("SET"), RedisKey.setting, Array(json.utf8), RedisKey.bytes("NX")]]
@@ -79,6 +86,14 @@ final class RedisMetaStore: MetaStore {
     func counter(_ name: String) throws(MetaError) -> Int64 {
         let value = try command([RedisKey.bytes("GET"), RedisKey.counter(name)]).integer ?? 0
         return RedisKey.storesLastUsed(name) ? value + 1 : value
+    }
+
+    func setCounters(_ values: [String: Int64]) throws(MetaError) {
+        var arguments = [RedisKey.bytes("MSET")]
+        for (name, value) in values {
+            arguments += [RedisKey.counter(name), RedisKey.decimal(RedisKey.storesLastUsed(name) ? value - 1 : value)]
+        }
+        try command(arguments)
     }
 
     func registerSession() throws(MetaError) -> Int64 {

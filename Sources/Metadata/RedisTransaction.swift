@@ -157,6 +157,10 @@ final class RedisTransaction: MetaTransaction {
     /// A new slice's single reference is implicit in Redis: `sliceRef` keeps refs − 1.
     func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError) {}
 
+    func setSliceReferences(_ id: UInt64, size: UInt32, refs: Int) throws(MetaError) {
+        setField(RedisKey.sliceRef, RedisKey.sliceRefField(id, size), refs > 1 ? RedisKey.decimal(refs - 1) : nil)
+    }
+
     func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
         let field = RedisKey.sliceRefField(id, size)
         guard let stored = try self.field(RedisKey.sliceRef, field) else { return }

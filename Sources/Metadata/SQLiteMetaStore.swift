@@ -21,14 +21,36 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
     var location: String { db.path }
 
+    func isEmpty() throws(MetaError) -> Bool {
+        try first("SELECT 1 FROM sqlite_master WHERE type='table' AND name LIKE 'jfs_%'", [], { _ in true }) == nil
+    }
+
     func create(format json: String, nodes: [(Ino, Attr)]) throws(MetaError) {
         if try formatJSON() != nil { throw MetaError(.fileExists, "the store at \(db.path) is already formatted") }
         try db.transaction { () throws(MetaError) in
-            try sql { () throws(SQLiteError) in try db.execute(SQLiteSchema.ddl) }
+            try createSchema()
             try run("INSERT INTO jfs_setting(name,value) VALUES('format',?)", [.text(json)])
             for (inode, attr) in nodes { try insertNode(inode, attr) }
             for (name, value) in [("nextInode", 2), ("nextChunk", 1), ("nextSession", 0), ("usedSpace", 0), ("totalInodes", 0), ("nextCleanupSlices", 0)] {
-                try run("INSERT INTO jfs_counter(name,value) VALUES(?,?)", [.text(name), .integer(Int64(value))])
+                try run("INSERT OR IGNORE INTO jfs_counter(name,value) VALUES(?,?)", [.text(name), .integer(Int64(value))])
+            }
+        }
+    }
+
+    func prepareForLoad() throws(MetaError) {
+        try db.transaction { () throws(MetaError) in try createSchema() }
+    }
+
+    /// The juicefs tables, unless a loader already created them.
+    private func createSchema() throws(MetaError) {
+        guard try first("SELECT 1 FROM sqlite_master WHERE type='table' AND name='jfs_setting'", [], { _ in true }) == nil else { return }
+        try sql { () throws(SQLiteError) in try db.execute(SQLiteSchema.ddl) }
+    }
+
+    func setCounters(_ values: [String: Int64]) throws(MetaError) {
+        try db.transaction { () throws(MetaError) in
+            for (name, value) in values {
+                try run("INSERT INTO jfs_counter(name,value) VALUES(?,?) ON CONFLICT(name) DO UPDATE SET value=excluded.value", [.text(name), .integer(value)])
             }
         }
     }
@@ -229,6 +251,12 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         try run(
             "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,1) ON CONFLICT(chunkid) DO UPDATE SET refs=refs+1",
             [.inode(id), .integer(Int64(size))])
+    }
+
+    func setSliceReferences(_ id: UInt64, size: UInt32, refs: Int) throws(MetaError) {
+        try run(
+            "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,?) ON CONFLICT(chunkid) DO UPDATE SET refs=excluded.refs",
+            [.inode(id), .integer(Int64(size)), .integer(Int64(refs))])
     }
 
     func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
