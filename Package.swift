@@ -46,6 +46,9 @@ let package = Package(
             dependencies: ["SQLite", "Redis", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
+        // Benchmarks (figures printed by bench/, never asserted).
+        .executableTarget(name: "metabench", dependencies: ["Metadata", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
+
         // Executables.
         .executableTarget(
             name: "volumectl",

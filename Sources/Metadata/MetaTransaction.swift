@@ -5,6 +5,10 @@
 /// earlier in the same transaction.
 protocol MetaTransaction {
     func node(_ inode: Ino) throws(MetaError) -> Attr?
+    /// Several nodes in one go (one round trip where the store has them).
+    func nodes(_ inodes: [Ino]) throws(MetaError) -> [Attr?]
+    /// An entry and its node together (one round trip where the store has them).
+    func lookup(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, Attr)?
     func insertNode(_ inode: Ino, _ attr: Attr) throws(MetaError)
     func updateNode(_ inode: Ino, _ attr: Attr) throws(MetaError)
 
@@ -54,6 +58,18 @@ protocol MetaTransaction {
 }
 
 extension MetaTransaction {
+    func nodes(_ inodes: [Ino]) throws(MetaError) -> [Attr?] {
+        var attrs: [Attr?] = []
+        attrs.reserveCapacity(inodes.count)
+        for inode in inodes { attrs.append(try node(inode)) }
+        return attrs
+    }
+
+    func lookup(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, Attr)? {
+        guard let (inode, _) = try edge(parent, name) else { return nil }
+        return (inode, try requireNode(inode))
+    }
+
     func requireNode(_ inode: Ino) throws(MetaError) -> Attr {
         guard let attr = try node(inode) else { throw MetaError(.noSuchFileOrDirectory, "no inode \(inode)") }
         return attr

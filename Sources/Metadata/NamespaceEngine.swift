@@ -62,11 +62,11 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     public func lookup(parent: Ino, name: [UInt8]) throws(MetaError) -> (Ino, Attr) {
         try NameRules.validate(name)
         return try read { (tx) throws(MetaError) -> (Ino, Attr) in
-            guard let (inode, _) = try tx.edge(parent, name) else {
+            guard let found = try tx.lookup(parent, name) else {
                 _ = try tx.requireDirectory(parent)
                 throw MetaError(.noSuchFileOrDirectory)
             }
-            return (inode, try tx.requireNode(inode))
+            return found
         }
     }
 

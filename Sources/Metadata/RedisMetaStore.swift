@@ -7,6 +7,7 @@ import SystemPackage
 final class RedisMetaStore: MetaStore {
     private let redis: RedisConnection
     private(set) var sessionID: Int64?
+    private var scriptIDs: [String: [UInt8]] = [:]
 
     init(_ address: RedisAddress) throws(MetaError) {
         do {
@@ -138,6 +139,32 @@ final class RedisMetaStore: MetaStore {
     }
 
     // MARK: - Helpers
+
+    /// Runs a script by its SHA, loading it first on this server (again after a restart).
+    func evaluate(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) throws(MetaError) -> RedisReply {
+        for _ in 0..<2 {
+            let id: [UInt8]
+            if let known = scriptIDs[script.source] {
+                id = known
+            } else {
+                guard let loaded = try command([RedisKey.bytes("SCRIPT"), RedisKey.bytes("LOAD"), Array(script.source.utf8)]).bytes else {
+                    throw MetaError(.ioError, "SCRIPT LOAD returned no id on \(location)")
+                }
+                scriptIDs[script.source] = loaded
+                id = loaded
+            }
+            let reply = try pipeline([[RedisKey.bytes("EVALSHA"), id, RedisKey.decimal(keys.count)] + keys + arguments])[0]
+            if case .error(let message) = reply {
+                if message.hasPrefix("NOSCRIPT") {
+                    scriptIDs[script.source] = nil
+                    continue
+                }
+                throw MetaError(redis: RedisError(.server, message))
+            }
+            return reply
+        }
+        throw MetaError(.ioError, "\(location) keeps forgetting a loaded script")
+    }
 
     func pipeline(_ commands: [[[UInt8]]]) throws(MetaError) -> [RedisReply] {
         do {

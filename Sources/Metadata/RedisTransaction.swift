@@ -28,6 +28,46 @@ final class RedisTransaction: MetaTransaction {
         return attr
     }
 
+    /// Overlaid nodes from the overlay, the rest with one MGET.
+    func nodes(_ inodes: [Ino]) throws(MetaError) -> [Attr?] {
+        let keys = inodes.map(RedisKey.attr)
+        let missing = keys.filter { strings[$0] == nil }
+        var fetched: [[UInt8]: [UInt8]] = [:]
+        if !missing.isEmpty {
+            if watches {
+                _ = try store.pipeline([[RedisKey.bytes("WATCH")] + missing])
+                watched.formUnion(missing)
+            }
+            let values = try store.pipeline([[RedisKey.bytes("MGET")] + missing])[0].array ?? []
+            for (key, value) in zip(missing, values) { fetched[key] = value.bytes }
+        }
+        var attrs: [Attr?] = []
+        for (inode, key) in zip(inodes, keys) {
+            guard let bytes = strings[key] ?? fetched[key] else {
+                attrs.append(nil)
+                continue
+            }
+            guard let attr = Attr(redisEncoded: bytes) else { throw MetaError(.ioError, "attribute of inode \(inode) is corrupt") }
+            attrs.append(attr)
+        }
+        return attrs
+    }
+
+    /// Reads go through one Lua call that resolves the entry and fetches its attribute;
+    /// writes read them separately so that both keys are watched.
+    func lookup(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, Attr)? {
+        guard !watches else {
+            guard let (inode, _) = try edge(parent, name) else { return nil }
+            return (inode, try requireNode(inode))
+        }
+        let reply = try store.evaluate(RedisScripts.lookup, keys: [RedisKey.entries(parent)], arguments: [name])
+        guard let found = reply.array, let entry = found.first?.bytes else { return nil }
+        guard let (inode, _) = RedisKey.decodeEntry(entry) else { throw MetaError(.ioError, "entry in directory \(parent) is corrupt") }
+        guard found.count == 2 else { return (inode, try requireNode(inode)) }
+        guard let bytes = found[1].bytes, let attr = Attr(redisEncoded: bytes) else { throw MetaError(.ioError, "entry in \(parent) names missing inode \(inode)") }
+        return (inode, attr)
+    }
+
     func insertNode(_ inode: Ino, _ attr: Attr) throws(MetaError) { setString(RedisKey.attr(inode), attr.redisEncoded) }
 
     func updateNode(_ inode: Ino, _ attr: Attr) throws(MetaError) { setString(RedisKey.attr(inode), attr.redisEncoded) }

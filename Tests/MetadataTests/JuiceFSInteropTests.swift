@@ -152,6 +152,8 @@ import Testing
             try FileManager.default.linkItem(atPath: "\(root)/dir/small.txt", toPath: "\(root)/dir/sub/hard")
             try Command.check(["setfattr", "-n", "user.k", "-v", "value", "\(root)/dir/small.txt"])
             try Command.check(["truncate", "-s", "70M", "\(root)/sparse"])
+            try Data("trashed".utf8).write(to: URL(fileURLWithPath: "\(root)/binned"))
+            try FileManager.default.removeItem(atPath: "\(root)/binned")  // into juicefs's trash
         }
         try mount.unmount()
         let dumpPath = directory.appending("dump.json").string
@@ -164,6 +166,9 @@ import Testing
         var compared = 0
         try compare(engine, .root, dump["FSTree"] as! [String: Any], compared: &compared)
         #expect(compared == 7, "dir, sub, small.txt, six.bin, link, sub/hard and sparse")
+        var trashCompared = 0
+        try compare(engine, .trash, dump["Trash"] as! [String: Any], compared: &trashCompared)
+        #expect(trashCompared == 2, "the hour directory, whose inode is beyond 2^53, and the binned file")
     }
 
     /// Walks the dump's tree and our engine's view of it together.
@@ -189,7 +194,7 @@ import Testing
             }
             #expect(try engine.readChunk(inode, index: UInt32(chunk["index"] as! Int)) == expected)
         }
-        if inode != .root { compared += 1 }
+        if inode != .root, inode != .trash { compared += 1 }
         for (name, child) in entry["entries"] as? [String: Any] ?? [:] {
             let (childInode, _) = try engine.lookup(parent: inode, name: Array(name.utf8))
             try compare(engine, childInode, child as! [String: Any], compared: &compared)
