@@ -96,6 +96,8 @@ import Testing
         let cases = [
             "not json", #"{"FSTree":{}}"#, #"{"Setting":{"Name":"x"},"FSTree":{"attr":{"inode":1,"type":"directory"}}}"#,
             #"{"Setting":{"Name":"v","UUID":"u","Storage":"file","Bucket":"/b/","BlockSize":4096,"TrashDays":0,"EnableACL":false},"FSTree":{"attr":{"inode":1,"type":"directory"},"entries":{"a%2Fb":{"attr":{"inode":2,"type":"regular"}}}}}"#,
+            #"{"Setting":{"Name":"v","UUID":"u","Storage":"file","Bucket":"/b/","BlockSize":4096,"TrashDays":0,"EnableACL":false},"FSTree":{"attr":{"inode":1,"type":"directory"},"entries":{"f":{"attr":{"inode":2,"type":"regular"}}"#,
+            #"{"Setting":{"Name":"v","UUID":"u","Storage":"file","Bucket":"/b/","BlockSize":4096,"TrashDays":0,"EnableACL":false},"FSTree":{"entries":{},"attr":{"inode":1,"type":"directory"}}}"#,
         ]
         for (index, text) in cases.enumerated() {
             let path = directory.appending("bad-\(index).json")
