@@ -97,7 +97,7 @@ def start_s3(state, env):
     process, log = spawn(state, "seaweedfs", [
         weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
-        "-s3", f"-s3.port={s3}", f"-s3.config={identities}", "-s3.port.iceberg=0", "-volume.max=64",
+        "-s3", f"-s3.port={s3}", f"-s3.config={identities}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-volume.max=64",
         "-master.volumeSizeLimitMB=256"])
     wait_for_port(s3, process, log, "seaweedfs")
     endpoint = f"http://127.0.0.1:{s3}"
