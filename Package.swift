@@ -43,11 +43,11 @@ let package = Package(
 
         .target(
             name: "Metadata",
-            dependencies: ["SQLite", "Redis", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["SQLite", "Redis", "SystemBridge", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
         // Benchmarks (figures printed by bench/, never asserted).
-        .executableTarget(name: "metabench", dependencies: ["Metadata", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
+        .executableTarget(name: "metabench", dependencies: ["Metadata", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
 
         // Executables.
         .executableTarget(
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
         .testTarget(
             name: "MetadataTests",
-            dependencies: ["Metadata", "SQLite", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["Metadata", "SQLite", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
     ],

@@ -1,3 +1,5 @@
+import VolumeModel
+
 extension Attr {
     /// The binary attribute of Redis `i<ino>` values (JUICEFS-FORMAT.md §3.1), with the
     /// trailing zero byte juicefs itself leaves.

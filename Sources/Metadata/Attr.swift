@@ -1,3 +1,5 @@
+import VolumeModel
+
 /// The attributes of one inode, as every engine stores them.
 public struct Attr: Sendable, Hashable {
     public var flags: UInt8 = 0

@@ -1,3 +1,5 @@
+import VolumeModel
+
 /// A run of ids reserved from a counter, handed out one at a time.
 struct IDRange {
     private(set) var next: UInt64 = 0

@@ -1,4 +1,5 @@
 import SystemPackage
+import VolumeModel
 
 /// The namespace of one volume: inodes, directory entries, chunk slice records,
 /// xattrs and counters, in JuiceFS 1.x format.

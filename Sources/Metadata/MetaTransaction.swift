@@ -1,3 +1,5 @@
+import VolumeModel
+
 /// The storage primitives one engine transaction is built from.
 ///
 /// The POSIX rules (link counts, accounting, rename cases) live once, in `NamespaceEngine`;

@@ -1,3 +1,5 @@
+import VolumeModel
+
 extension NamespaceEngine {
     public func readChunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [SliceRecord] {
         try read { (tx) throws(MetaError) -> [SliceRecord] in

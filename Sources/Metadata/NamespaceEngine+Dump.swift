@@ -1,6 +1,7 @@
 import Foundation
 import SystemBridge
 import SystemPackage
+import VolumeModel
 
 extension NamespaceEngine {
     /// Writes the whole namespace as `juicefs dump` JSON (JUICEFS-FORMAT.md §4) to `path`,

@@ -1,3 +1,5 @@
+import VolumeModel
+
 extension NamespaceEngine {
     public func mknod(parent: Ino, name: [UInt8], type: NodeType, mode: UInt16, owner: Owner, rdev: UInt32) throws(MetaError) -> (Ino, Attr) {
         guard type != .symlink else { throw MetaError(.invalidArgument, "symlinks are created with symlink") }

@@ -1,3 +1,5 @@
+import VolumeModel
+
 /// Key names of the juicefs 1.4 Redis layout (JUICEFS-FORMAT.md §3), as bytes.
 enum RedisKey {
     static let setting = bytes("setting")

@@ -1,6 +1,7 @@
 import Foundation
 import SQLite
 import SystemPackage
+import VolumeModel
 
 /// The default store: one SQLite database per volume in the exact juicefs 1.4 schema.
 ///

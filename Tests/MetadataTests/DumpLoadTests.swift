@@ -3,6 +3,7 @@ import Foundation
 import SystemPackage
 import TestSupport
 import Testing
+import VolumeModel
 
 /// Dump and load between the engines, judged by the stock `juicefs dump`.
 @Suite(.serialized) struct DumpLoadTests {

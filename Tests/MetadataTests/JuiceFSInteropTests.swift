@@ -4,6 +4,7 @@ import ObjectStorage
 import SystemPackage
 import TestSupport
 import Testing
+import VolumeModel
 
 /// The stock juicefs 1.4 client against stores our engine wrote, and our engine against
 /// stores juicefs wrote.

@@ -3,6 +3,7 @@ import Metadata
 import SystemPackage
 import TestSupport
 import Testing
+import VolumeModel
 
 @Suite struct MetaEngineBehaviourTests {
     @Test(arguments: EngineKind.allCases)

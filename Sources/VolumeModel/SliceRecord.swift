@@ -45,7 +45,7 @@ public struct SliceRecord: Sendable, Hashable {
 }
 
 extension Array where Element == UInt8 {
-    mutating func appendBigEndian<Value: FixedWidthInteger>(_ value: Value) {
+    package mutating func appendBigEndian<Value: FixedWidthInteger>(_ value: Value) {
         for shift in stride(from: Value.bitWidth - 8, through: 0, by: -8) {
             append(UInt8(truncatingIfNeeded: value >> shift))
         }
@@ -53,13 +53,18 @@ extension Array where Element == UInt8 {
 }
 
 /// Reads big-endian integers from a byte array, advancing an offset.
-struct BigEndianReader {
-    let bytes: [UInt8]
-    var offset: Int
+package struct BigEndianReader {
+    package let bytes: [UInt8]
+    package var offset: Int
 
-    var remaining: Int { bytes.count - offset }
+    package init(bytes: [UInt8], offset: Int) {
+        self.bytes = bytes
+        self.offset = offset
+    }
 
-    mutating func read<Value: FixedWidthInteger>(_: Value.Type = Value.self) -> Value {
+    package var remaining: Int { bytes.count - offset }
+
+    package mutating func read<Value: FixedWidthInteger>(_: Value.Type = Value.self) -> Value {
         var value: Value = 0
         for _ in 0..<MemoryLayout<Value>.size {
             value = value << 8 | Value(bytes[offset])
