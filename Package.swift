@@ -42,6 +42,10 @@ let package = Package(
         ),
 
         .target(
+            name: "ChunkStore",
+            dependencies: ["ObjectStorage", "VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(
             name: "Metadata",
             dependencies: ["SQLite", "Redis", "SystemBridge", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]
         ),
@@ -58,7 +62,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "TestSupport", dependencies: ["Redis", .product(name: "SystemPackage", package: "swift-system")], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Redis", "ObjectStorage", "HTTP", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "Tests/TestSupport"),
         .testTarget(name: "CBindingTests", dependencies: ["CFuse", "CSQLite", "CHiredis", "CCurl", "CCrypto"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
@@ -72,6 +76,10 @@ let package = Package(
         .testTarget(
             name: "MetadataTests",
             dependencies: ["Metadata", "SQLite", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(
+            name: "ChunkStoreTests",
+            dependencies: ["ChunkStore", "Metadata", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
     ],

@@ -42,6 +42,10 @@ public protocol MetaEngine: AnyObject, Sendable {
     /// Records a written slice: appends it to the chunk, references the slice, and grows
     /// the file to cover it.
     func appendSlice(_ inode: Ino, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError)
+    /// Compaction's swap: if the chunk still starts with `replaced`, those records become
+    /// `replacement` (records appended since stay after it) and the old slices lose a
+    /// reference; `false` when the chunk changed.
+    func replaceRecords(_ inode: Ino, index: UInt32, replaced: [SliceRecord], with replacement: SliceRecord) throws(MetaError) -> Bool
     /// A fresh slice id, never handed out before by this store.
     func newSliceID() throws(MetaError) -> UInt64
     /// Moves slice allocation into `[n·2^32, (n+1)·2^32)`, a range this writer claimed in the bucket.

@@ -37,6 +37,8 @@ protocol MetaTransaction {
     /// A chunk's raw records, or `nil` when the chunk has none.
     func chunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [UInt8]?
     func appendRecords(_ inode: Ino, index: UInt32, _ records: [SliceRecord]) throws(MetaError)
+    /// Overwrites a chunk's records (compaction).
+    func setRecords(_ inode: Ino, index: UInt32, _ records: [UInt8]) throws(MetaError)
     /// Indexes of the chunks that exist strictly between `lower` and `upper`.
     func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32]
     /// Every chunk of the inode as raw records.

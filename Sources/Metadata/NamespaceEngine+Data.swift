@@ -33,6 +33,20 @@ extension NamespaceEngine {
         }
     }
 
+    public func replaceRecords(_ inode: Ino, index: UInt32, replaced: [SliceRecord], with replacement: SliceRecord) throws(MetaError) -> Bool {
+        guard !replaced.isEmpty, replacement.id != 0, UInt64(replacement.off) + UInt64(replacement.len) <= UInt64(replacement.size) else {
+            throw MetaError(.invalidArgument, "a compaction replaces records with one slice")
+        }
+        return try write { (tx) throws(MetaError) -> Bool in
+            let expected = replaced.flatMap(\.encoded)
+            guard let current = try tx.chunk(inode, index: index), current.starts(with: expected) else { return false }
+            try tx.setRecords(inode, index: index, replacement.encoded + current.dropFirst(expected.count))
+            try tx.referenceNewSlice(replacement.id, size: replacement.size)
+            for record in replaced where record.id != 0 { try tx.dereferenceSlice(record.id, size: record.size) }
+            return true
+        }
+    }
+
     /// Changes a file's length the juicefs way: hole records over `[min, max)` of the old and
     /// new lengths, so bytes beyond a shrink read as zeros if the file grows again.
     func truncate(_ tx: any MetaTransaction, _ inode: Ino, _ attr: inout Attr, to length: UInt64) throws(MetaError) {

@@ -170,6 +170,14 @@ final class RedisTransaction: MetaTransaction {
         appended[key, default: []] += records.flatMap(\.encoded)
     }
 
+    func setRecords(_ inode: Ino, index: UInt32, _ records: [UInt8]) throws(MetaError) {
+        let key = RedisKey.chunk(inode, index)
+        deleteKey(key)
+        guard !records.isEmpty else { return }
+        queue([RedisKey.bytes("RPUSH"), key] + stride(from: 0, to: records.count, by: SliceRecord.encodedSize).map { Array(records[$0..<$0 + SliceRecord.encodedSize]) })
+        appended[key] = records
+    }
+
     func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32] {
         guard upper > lower + 1 else { return [] }
         let candidates = Array((lower + 1)..<upper)

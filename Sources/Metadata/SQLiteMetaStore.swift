@@ -236,6 +236,10 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             [.inode(inode), .integer(Int64(index)), .blob(records.flatMap(\.encoded))])
     }
 
+    func setRecords(_ inode: Ino, index: UInt32, _ records: [UInt8]) throws(MetaError) {
+        try run("UPDATE jfs_chunk SET slices=? WHERE inode=? AND indx=?", [.blob(records), .inode(inode), .integer(Int64(index))])
+    }
+
     func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32] {
         try all("SELECT indx FROM jfs_chunk WHERE inode=? AND indx>? AND indx<?", [.inode(inode), .integer(Int64(lower)), .integer(Int64(upper))]) {
             UInt32(truncatingIfNeeded: $0.int64(0))

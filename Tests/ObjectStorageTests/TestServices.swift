@@ -9,22 +9,12 @@ import VolumeModel
 enum TestServices {
     static func value(_ name: String) throws -> String { try ServiceEnvironment.value(name) }
 
-    static let client = HTTPClient()
+    static let client = TestStores.client
 
-    static func s3Environment() throws -> [String: String] {
-        [
-            "AWS_ACCESS_KEY_ID": try value("VOLUMED_TEST_S3_ACCESS_KEY"),
-            "AWS_SECRET_ACCESS_KEY": try value("VOLUMED_TEST_S3_SECRET_KEY"),
-            "AWS_REGION": "us-east-1",
-            "HOME": "/nonexistent",
-        ]
-    }
+    static func s3Environment() throws -> [String: String] { try TestStores.s3Environment() }
 
     static func s3Store(prefix: String, endpoint: String? = nil, environment: [String: String]? = nil, retry: RetryPolicy = .standard) throws -> S3ObjectStore {
-        let uri = try StorageURI(parsing: "s3://\(try value("VOLUMED_TEST_S3_BUCKET"))/\(prefix)")
-        return try S3ObjectStore(
-            uri: uri, endpoint: endpoint ?? (try value("VOLUMED_TEST_S3_ENDPOINT")), environment: environment ?? (try s3Environment()),
-            retry: retry, client: client)
+        try TestStores.s3(prefix: prefix, endpoint: endpoint, environment: environment, retry: retry)
     }
 
     static func gcsStore(prefix: String) throws -> GCSObjectStore {

@@ -1,0 +1,254 @@
+import Foundation
+import SystemBridge
+import SystemPackage
+
+/// The daemon-wide block cache: a directory with a byte budget plus a small memory tier.
+///
+/// Blocks are immutable, so one cached block serves every volume of its bucket, forks
+/// included. Each bucket gets its own `space` below the directory. Cached blocks are
+/// evicted least-recently-used first; staged blocks (written, not yet uploaded) live in
+/// `staging/`, count against the budget and are never evicted. Every file carries a
+/// checksum: a torn or corrupted one is dropped and refetched, never served.
+public final class BlockCache: @unchecked Sendable {
+    public struct Key: Hashable, Sendable {
+        /// Which bucket (and prefix) the block belongs to.
+        public let space: String
+        public let block: BlockKey
+
+        public init(space: String, block: BlockKey) {
+            self.space = space
+            self.block = block
+        }
+    }
+
+    public let directory: FilePath
+    public let budget: Int64
+    private let memoryBudget: Int64
+    private let lock = NSLock()
+    private var entries: [Key: (size: Int64, tick: UInt64)] = [:]
+    private var memory: [Key: (data: Data, tick: UInt64)] = [:]
+    private var memoryBytes: Int64 = 0
+    private var diskBytes: Int64 = 0
+    private var stagedBytes: Int64 = 0
+    private var tick: UInt64 = 0
+    private(set) var hits = 0
+    private(set) var misses = 0
+
+    /// Opens (creating) the cache; `budget` nil sizes it from free space: half of what the
+    /// file system has free, at least 1 GiB.
+    public init(directory: FilePath, budget: Int64? = nil, memoryBudget: Int64 = 64 << 20) throws(Errno) {
+        self.directory = directory
+        try FileSystem.createDirectories(directory)
+        let free = ((try? FileManager.default.attributesOfFileSystem(forPath: directory.string))?[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
+        self.budget = budget ?? max(1 << 30, free / 2)
+        self.memoryBudget = memoryBudget
+        try scan()
+    }
+
+    /// A short, stable directory name for a bucket location.
+    public static func space(for location: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in location.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(hash, radix: 16)
+    }
+
+    // MARK: - Cached blocks
+
+    /// The block from memory or disk, verified; `nil` on a miss.
+    public func lookup(_ key: Key) -> Data? {
+        if let data = lock.withLock({ () -> Data? in
+            guard let hit = memory[key] else { return nil }
+            tick += 1
+            memory[key]!.tick = tick
+            hits += 1
+            return hit.data
+        }) {
+            return data
+        }
+        for path in [cachePath(key), stagingPath(key)] {
+            if let data = BlockFile.read(path, expectedSize: key.block.size) {
+                lock.withLock {
+                    hits += 1
+                    touch(key)
+                }
+                remember(key, data)
+                return data
+            }
+        }
+        let torn = lock.withLock { () -> Bool in
+            misses += 1
+            return entries[key] != nil
+        }
+        if torn { drop(key) }
+        return nil
+    }
+
+    /// Keeps a fetched block, evicting older blocks past the budget.
+    public func insert(_ key: Key, _ data: Data) {
+        remember(key, data)
+        let path = cachePath(key)
+        do {
+            try FileSystem.createDirectories(path.removingLastComponent())
+            try BlockFile.write(data, to: path, durable: false)
+        } catch {
+            return  // a cache that cannot write is only slower
+        }
+        lock.withLock {
+            if entries[key] == nil { diskBytes += Int64(data.count) }
+            tick += 1
+            entries[key] = (Int64(data.count), tick)
+        }
+        evictIfNeeded()
+    }
+
+    /// Forgets a block everywhere (a torn file, or a block found corrupt).
+    public func drop(_ key: Key) {
+        lock.withLock {
+            if let entry = entries.removeValue(forKey: key) { diskBytes -= entry.size }
+            if let cached = memory.removeValue(forKey: key) { memoryBytes -= Int64(cached.data.count) }
+        }
+        try? FileSystem.unlink(cachePath(key))
+    }
+
+    // MARK: - Staging
+
+    /// Writes a block durably to the staging area, from where it is uploaded.
+    public func stage(_ key: Key, _ data: Data) throws(Errno) {
+        let path = stagingPath(key)
+        try FileSystem.createDirectories(path.removingLastComponent())
+        try BlockFile.write(data, to: path, durable: true)
+        lock.withLock { stagedBytes += Int64(data.count) }
+        remember(key, data)
+    }
+
+    /// A staged block's bytes, verified.
+    public func stagedData(_ key: Key) -> Data? {
+        BlockFile.read(stagingPath(key), expectedSize: key.block.size)
+    }
+
+    /// The block is durable in the object store: it becomes an ordinary cached block.
+    public func promote(_ key: Key) {
+        let source = stagingPath(key)
+        let target = cachePath(key)
+        do {
+            try FileSystem.createDirectories(target.removingLastComponent())
+            try FileSystem.rename(source, to: target)
+            lock.withLock {
+                stagedBytes -= Int64(key.block.size)
+                if entries[key] == nil { diskBytes += Int64(key.block.size) }
+                tick += 1
+                entries[key] = (Int64(key.block.size), tick)
+            }
+            evictIfNeeded()
+        } catch {
+            discardStaged(key)
+        }
+    }
+
+    /// Removes a staged block that will never be uploaded.
+    public func discardStaged(_ key: Key) {
+        if (try? FileSystem.unlink(stagingPath(key))) != nil {
+            lock.withLock { stagedBytes -= Int64(key.block.size) }
+        }
+        lock.withLock {
+            if let cached = memory.removeValue(forKey: key) { memoryBytes -= Int64(cached.data.count) }
+        }
+    }
+
+    /// Every staged block of a space, for crash recovery. Leftover temporary files are removed.
+    public func stagedBlocks(space: String) -> [BlockKey] {
+        let staging = directory.appending(space).appending("staging")
+        guard let names = try? FileSystem.directoryEntries(staging) else { return [] }
+        var blocks: [BlockKey] = []
+        for entry in names {
+            if let block = BlockKey(name: entry.name) {
+                blocks.append(block)
+            } else {
+                try? FileSystem.unlink(staging.appending(entry.name))
+            }
+        }
+        return blocks.sorted { ($0.sliceID, $0.index) < ($1.sliceID, $1.index) }
+    }
+
+    public var usedBytes: Int64 { lock.withLock { diskBytes + stagedBytes } }
+    var counts: (hits: Int, misses: Int) { lock.withLock { (hits, misses) } }
+
+    // MARK: - Internals
+
+    private func cachePath(_ key: Key) -> FilePath {
+        let id = key.block.sliceID
+        return directory.appending(key.space).appending("raw").appending("\(id / 1_000_000)").appending("\(id / 1000)").appending(key.block.name)
+    }
+
+    private func stagingPath(_ key: Key) -> FilePath {
+        directory.appending(key.space).appending("staging").appending(key.block.name)
+    }
+
+    private func touch(_ key: Key) {
+        tick += 1
+        if entries[key] != nil { entries[key]!.tick = tick }
+    }
+
+    private func remember(_ key: Key, _ data: Data) {
+        guard Int64(data.count) * 4 <= memoryBudget else { return }
+        lock.withLock {
+            tick += 1
+            if let old = memory.updateValue((data, tick), forKey: key) { memoryBytes -= Int64(old.data.count) }
+            memoryBytes += Int64(data.count)
+            guard memoryBytes > memoryBudget else { return }
+            for (victim, value) in memory.sorted(by: { $0.value.tick < $1.value.tick }) {
+                guard memoryBytes > memoryBudget * 3 / 4 else { break }
+                memory[victim] = nil
+                memoryBytes -= Int64(value.data.count)
+            }
+        }
+    }
+
+    /// Evicts least-recently-used cached blocks down to 90 % of the budget.
+    private func evictIfNeeded() {
+        let victims = lock.withLock { () -> [Key] in
+            guard diskBytes + stagedBytes > budget else { return [] }
+            var chosen: [Key] = []
+            var bytes = diskBytes + stagedBytes
+            for (key, entry) in entries.sorted(by: { $0.value.tick < $1.value.tick }) {
+                guard bytes > budget * 9 / 10 else { break }
+                chosen.append(key)
+                bytes -= entry.size
+                entries[key] = nil
+                diskBytes -= entry.size
+            }
+            return chosen
+        }
+        for key in victims { try? FileSystem.unlink(cachePath(key)) }
+    }
+
+    /// Rebuilds the index from the directory: cached files in modification order, staged
+    /// bytes counted; half-written temporary files removed.
+    private func scan() throws(Errno) {
+        var found: [(Key, Int64, Double)] = []
+        for space in (try? FileSystem.directoryEntries(directory)) ?? [] where space.isDirectory {
+            let spaceDirectory = directory.appending(space.name)
+            for block in stagedBlocks(space: space.name) { stagedBytes += Int64(block.size) }
+            let raw = spaceDirectory.appending("raw")
+            for high in (try? FileSystem.directoryEntries(raw)) ?? [] where high.isDirectory {
+                for low in (try? FileSystem.directoryEntries(raw.appending(high.name))) ?? [] where low.isDirectory {
+                    let folder = raw.appending(high.name).appending(low.name)
+                    for file in (try? FileSystem.directoryEntries(folder)) ?? [] {
+                        let path = folder.appending(file.name)
+                        guard let block = BlockKey(name: file.name), let status = try? FileSystem.status(path) else {
+                            try? FileSystem.unlink(path)
+                            continue
+                        }
+                        found.append((Key(space: space.name, block: block), status.size - 4, status.modificationTime))
+                    }
+                }
+            }
+        }
+        for (key, size, _) in found.sorted(by: { $0.2 < $1.2 }) {
+            tick += 1
+            entries[key] = (size, tick)
+            diskBytes += size
+        }
+        evictIfNeeded()
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import ObjectStorage
+
+/// Reads blocks through the cache: memory, then disk, then one GET shared by every
+/// concurrent reader of the same block.
+final class BlockFetcher: @unchecked Sendable {
+    private final class Flight {
+        var result: Result<Data, ObjectStoreError>?
+    }
+
+    private let store: any ObjectStore
+    private let cache: BlockCache
+    private let space: String
+    private let prefix: String
+    private let condition = NSCondition()
+    private var flights: [BlockKey: Flight] = [:]
+    private var gets = 0
+    private var fetchSeconds: Double = 0
+
+    init(store: any ObjectStore, cache: BlockCache, space: String, prefix: String) {
+        self.store = store
+        self.cache = cache
+        self.space = space
+        self.prefix = prefix
+    }
+
+    /// The whole block, fetched and cached if needed.
+    func block(_ block: BlockKey) throws(ObjectStoreError) -> Data {
+        let key = BlockCache.Key(space: space, block: block)
+        if let data = cache.lookup(key) { return data }
+        condition.lock()
+        if let flight = flights[block] {
+            while flight.result == nil { condition.wait() }
+            condition.unlock()
+            return try flight.result!.get()
+        }
+        let flight = Flight()
+        flights[block] = flight
+        condition.unlock()
+
+        let result: Result<Data, ObjectStoreError>
+        do throws(ObjectStoreError) {
+            let data = try timed { () throws(ObjectStoreError) in try store.get(block.objectKey(prefix: prefix)) }
+            guard data.count == block.size else {
+                throw ObjectStoreError(.permanent, "block \(block) has \(data.count) bytes in the bucket, its name says \(block.size)")
+            }
+            cache.insert(key, data)
+            result = .success(data)
+        } catch {
+            result = .failure(error)
+        }
+        condition.withLock {
+            flight.result = result
+            flights[block] = nil
+            condition.broadcast()
+        }
+        return try result.get()
+    }
+
+    /// Bytes `range` of a block: from the cache when it has the block, else one ranged GET
+    /// (not cached: a partial read does not earn the whole block).
+    func bytes(_ block: BlockKey, _ range: Range<Int>) throws(ObjectStoreError) -> Data {
+        if range == 0..<block.size { return try self.block(block) }
+        if let data = cache.lookup(BlockCache.Key(space: space, block: block)) { return data.subdata(in: range) }
+        let data = try timed { () throws(ObjectStoreError) in
+            try store.get(block.objectKey(prefix: prefix), range: Int64(range.lowerBound)..<Int64(range.upperBound))
+        }
+        guard data.count == range.count else { throw ObjectStoreError(.permanent, "block \(block) is shorter in the bucket than its name says") }
+        return data
+    }
+
+    func statistics(into statistics: inout ChunkStoreStatistics) {
+        condition.withLock {
+            statistics.objectGets = gets
+            statistics.meanFetchLatency = gets == 0 ? 0 : fetchSeconds / Double(gets)
+        }
+    }
+
+    private func timed(_ body: () throws(ObjectStoreError) -> Data) throws(ObjectStoreError) -> Data {
+        let start = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - start
+            condition.withLock {
+                gets += 1
+                fetchSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            }
+        }
+        return try body()
+    }
+}

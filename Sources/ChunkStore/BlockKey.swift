@@ -1,0 +1,37 @@
+/// One block object of a slice: `<prefix>/chunks/{id/1e6}/{id/1e3}/{id}_{index}_{size}`
+/// (JUICEFS-FORMAT.md §1.2). The name carries the block's exact length.
+public struct BlockKey: Hashable, Sendable, CustomStringConvertible {
+    public let sliceID: UInt64
+    public let index: Int
+    public let size: Int
+
+    public init(sliceID: UInt64, index: Int, size: Int) {
+        self.sliceID = sliceID
+        self.index = index
+        self.size = size
+    }
+
+    /// The blocks of a slice of `sliceSize` bytes: full blocks, then a short last one.
+    public static func blocks(sliceID: UInt64, sliceSize: Int, blockSize: Int) -> [BlockKey] {
+        guard sliceSize > 0 else { return [] }
+        return (0...(sliceSize - 1) / blockSize).map { index in
+            BlockKey(sliceID: sliceID, index: index, size: min(blockSize, sliceSize - index * blockSize))
+        }
+    }
+
+    public func objectKey(prefix: String) -> String {
+        "\(prefix)/chunks/\(sliceID / 1_000_000)/\(sliceID / 1000)/\(name)"
+    }
+
+    /// `{id}_{index}_{size}`: the file name, also used in the cache.
+    public var name: String { "\(sliceID)_\(index)_\(size)" }
+
+    /// Parses a file or object name; `nil` for anything else.
+    public init?(name: String) {
+        let parts = name.split(separator: "_")
+        guard parts.count == 3, let id = UInt64(parts[0]), let index = Int(parts[1]), let size = Int(parts[2]), index >= 0, size > 0 else { return nil }
+        self.init(sliceID: id, index: index, size: size)
+    }
+
+    public var description: String { name }
+}

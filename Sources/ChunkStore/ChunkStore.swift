@@ -1,0 +1,234 @@
+import Foundation
+import ObjectStorage
+import VolumeModel
+
+/// The data path of one volume: file bytes to slices and blocks and back, through the
+/// daemon-wide block cache and a background upload pool (JUICEFS-FORMAT.md §1).
+public final class ChunkStore: @unchecked Sendable {
+    public let configuration: ChunkStoreConfiguration
+    let catalog: any SliceCatalog
+    private let store: any ObjectStore
+    private let cache: BlockCache
+    private let space: String
+    private let fetcher: BlockFetcher
+    private let uploads: UploadPool
+    private let lock = NSLock()
+    private var writers: [ObjectIdentifier: WeakWriter] = [:]
+    private var compacting: Set<String> = []
+    private var closed = false
+
+    private struct WeakWriter {
+        weak var writer: FileWriter?
+    }
+
+    public init(configuration: ChunkStoreConfiguration, catalog: any SliceCatalog, store: any ObjectStore, cache: BlockCache) {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.store = store
+        self.cache = cache
+        space = BlockCache.space(for: store.location + "|" + configuration.chunkPrefix)
+        fetcher = BlockFetcher(store: store, cache: cache, space: space, prefix: configuration.chunkPrefix)
+        uploads = UploadPool(
+            store: store, cache: cache, space: space, prefix: configuration.chunkPrefix, maxUploads: configuration.maxUploads,
+            delay: configuration.uploadDelay)
+        let sealer = Thread { [weak self] in self?.sealIdleWriters() }
+        sealer.name = "volumed-seal"
+        sealer.start()
+    }
+
+    /// Stops background work; call `drain` first to keep every staged block.
+    public func close() {
+        lock.withLock { closed = true }
+        uploads.stop()
+    }
+
+    public func writer(inode: UInt64) -> FileWriter {
+        let writer = FileWriter(inode: inode, store: self)
+        lock.withLock { writers[ObjectIdentifier(writer)] = WeakWriter(writer: writer) }
+        return writer
+    }
+
+    public func reader(inode: UInt64) -> FileReader {
+        FileReader(inode: inode, store: self)
+    }
+
+    /// Queues every block a crashed run left staged for this volume's bucket and prefix;
+    /// returns how many. `drain` then makes them durable.
+    @discardableResult
+    public func recoverStagedBlocks() -> Int {
+        let blocks = cache.stagedBlocks(space: space)
+        for block in blocks { uploads.enqueueStaged(block, delayed: false) }
+        return blocks.count
+    }
+
+    /// Waits until every written block is durable, ignoring `uploadDelay`; `progress`
+    /// receives the blocks and bytes still pending.
+    public func drain(deadline: Duration = .seconds(3600), progress: (Int, Int64) -> Void = { _, _ in }) throws {
+        do {
+            try uploads.drain(deadline: deadline, progress: progress)
+        } catch {
+            throw ChunkStoreError(error)
+        }
+    }
+
+    /// Slices nothing references any more: their blocks not yet uploaded never will be.
+    public func forget(sliceIDs: Set<UInt64>) {
+        uploads.forget(sliceIDs: sliceIDs)
+    }
+
+    public var statistics: ChunkStoreStatistics {
+        var statistics = ChunkStoreStatistics()
+        uploads.statistics(into: &statistics)
+        fetcher.statistics(into: &statistics)
+        statistics.cacheBytes = cache.usedBytes
+        statistics.cacheBudget = cache.budget
+        (statistics.cacheHits, statistics.cacheMisses) = cache.counts
+        return statistics
+    }
+
+    // MARK: - Reading
+
+    /// File bytes `[start, end)` from the committed records.
+    func read(inode: UInt64, from start: UInt64, to end: UInt64, wholeBlocks: Bool) throws -> Data {
+        var output = Data(capacity: Int(end - start))
+        var position = start
+        while position < end {
+            let chunk = UInt32(position / ChunkGeometry.chunkSize)
+            let chunkStart = UInt64(chunk) * ChunkGeometry.chunkSize
+            let until = min(end, chunkStart + ChunkGeometry.chunkSize)
+            let records = try catalog.records(inode: inode, chunk: chunk)
+            for segment in SliceResolution.resolve(records, from: UInt32(position - chunkStart), to: UInt32(until - chunkStart)) {
+                try append(segment, to: &output, wholeBlocks: wholeBlocks)
+            }
+            position = until
+        }
+        return output
+    }
+
+    private func append(_ segment: ChunkSegment, to output: inout Data, wholeBlocks: Bool) throws {
+        guard let slice = segment.slice else {
+            output.append(Data(count: Int(segment.length)))
+            return
+        }
+        let blockSize = configuration.blockSize
+        var offset = Int(slice.offset)
+        let end = offset + Int(segment.length)
+        guard end <= Int(slice.size) else { throw ChunkStoreError(.ioError, "a record reads past the end of slice \(slice.id)") }
+        while offset < end {
+            let index = offset / blockSize
+            let block = BlockKey(sliceID: slice.id, index: index, size: min(blockSize, Int(slice.size) - index * blockSize))
+            let within = (offset - index * blockSize)..<min(block.size, end - index * blockSize)
+            do {
+                if wholeBlocks {
+                    output.append(try fetcher.block(block).subdata(in: within))
+                } else {
+                    output.append(try fetcher.bytes(block, within))
+                }
+            } catch {
+                throw ChunkStoreError(error)
+            }
+            offset += within.count
+        }
+    }
+
+    /// Fetches the blocks behind `[start, end)` of a file into the cache, in the background.
+    func prefetch(inode: UInt64, from start: UInt64, to end: UInt64) {
+        DispatchQueue.global(qos: .utility).async { [self] in
+            var blocks: [BlockKey] = []
+            var position = start
+            while position < end {
+                let chunk = UInt32(position / ChunkGeometry.chunkSize)
+                let chunkStart = UInt64(chunk) * ChunkGeometry.chunkSize
+                let until = min(end, chunkStart + ChunkGeometry.chunkSize)
+                guard let records = try? catalog.records(inode: inode, chunk: chunk) else { return }
+                for segment in SliceResolution.resolve(records, from: UInt32(position - chunkStart), to: UInt32(until - chunkStart)) {
+                    guard let slice = segment.slice else { continue }
+                    let first = Int(slice.offset) / configuration.blockSize
+                    let last = (Int(slice.offset) + Int(segment.length) - 1) / configuration.blockSize
+                    for index in first...last {
+                        blocks.append(BlockKey(sliceID: slice.id, index: index, size: min(configuration.blockSize, Int(slice.size) - index * configuration.blockSize)))
+                    }
+                }
+                position = until
+            }
+            let wanted = blocks
+            DispatchQueue.concurrentPerform(iterations: wanted.count) { index in _ = try? fetcher.block(wanted[index]) }
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Hands a full block to the upload path: staged on disk with writeback, else kept in
+    /// memory until its PUT.
+    func writeBlock(_ block: BlockKey, _ data: Data) throws {
+        if configuration.writeback {
+            do {
+                try cache.stage(BlockCache.Key(space: space, block: block), data)
+            } catch {
+                throw ChunkStoreError(error, "cannot stage block \(block) in \(cache.directory)")
+            }
+            uploads.enqueueStaged(block)
+        } else {
+            uploads.enqueue(block, data: data)
+        }
+    }
+
+    func waitDurable(_ blocks: [BlockKey]) throws {
+        do {
+            try uploads.waitDurable(blocks)
+        } catch {
+            throw ChunkStoreError(error)
+        }
+    }
+
+    private func sealIdleWriters() {
+        while !lock.withLock({ closed }) {
+            Thread.sleep(forTimeInterval: 0.1)
+            let live = lock.withLock { () -> [FileWriter] in
+                writers = writers.filter { $0.value.writer != nil }
+                return writers.values.compactMap(\.writer)
+            }
+            for writer in live { writer.sealIdle(idle: configuration.idleSeal, maxAge: .seconds(5)) }
+        }
+    }
+
+    // MARK: - Compaction
+
+    /// Compacts in the background when a chunk has crowded up (JUICEFS-FORMAT.md §1.7 triggers).
+    func compactIfCrowded(inode: UInt64, chunk: UInt32) {
+        guard let count = try? catalog.records(inode: inode, chunk: chunk).count, count % 100 == 99 || count > 350 else { return }
+        let key = "\(inode)/\(chunk)"
+        guard lock.withLock({ compacting.insert(key).inserted }) else { return }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            _ = try? compact(inode: inode, chunk: chunk)
+            lock.withLock { _ = compacting.remove(key) }
+        }
+    }
+
+    /// Rewrites a chunk's resolved bytes as one new slice and swaps it in for the records it
+    /// replaces; `false` when there was nothing to do or the chunk changed meanwhile.
+    @discardableResult
+    public func compact(inode: UInt64, chunk: UInt32) throws -> Bool {
+        let records = try catalog.records(inode: inode, chunk: chunk)
+        guard records.count > 1 else { return false }
+        let extent = SliceResolution.resolve(records, from: 0, to: UInt32(ChunkGeometry.chunkSize)).filter { $0.slice != nil }
+        guard let first = extent.first, let last = extent.last else { return false }
+        let start = first.position
+        let end = last.position + last.length
+        var bytes = Data(capacity: Int(end - start))
+        for segment in SliceResolution.resolve(records, from: start, to: end) { try append(segment, to: &bytes, wholeBlocks: true) }
+        let id = try catalog.newSliceID()
+        let blocks = BlockKey.blocks(sliceID: id, sliceSize: bytes.count, blockSize: configuration.blockSize)
+        for block in blocks {
+            let offset = block.index * configuration.blockSize
+            try writeBlock(block, bytes.subdata(in: offset..<offset + block.size))
+        }
+        if !configuration.writeback { try waitDurable(blocks) }
+        let replacement = SliceRecord(pos: start, id: id, size: UInt32(bytes.count), off: 0, len: UInt32(bytes.count))
+        guard try catalog.replace(records, with: replacement, inode: inode, chunk: chunk) else {
+            forget(sliceIDs: [id])
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,30 @@
+import SystemPackage
+
+/// How one volume's chunk store behaves; defaults follow the seed API.
+public struct ChunkStoreConfiguration: Sendable {
+    /// The format `Name` of the volume's first ancestor: where block keys start.
+    public var chunkPrefix: String
+    public var blockSize: Int
+    /// Acknowledge a full block once it is staged on local disk, upload in the background.
+    public var writeback: Bool
+    /// How long a staged block waits before its upload may start.
+    public var uploadDelay: Duration
+    public var maxUploads: Int
+    /// Blocks fetched ahead at most, once a read streak is long enough.
+    public var maxReadAhead: Int
+    /// A slice is sealed once it has been idle this long.
+    public var idleSeal: Duration
+
+    public init(
+        chunkPrefix: String, blockSize: Int = 4 << 20, writeback: Bool = true, uploadDelay: Duration = .zero, maxUploads: Int = 50,
+        maxReadAhead: Int = 16, idleSeal: Duration = .seconds(1)
+    ) {
+        self.chunkPrefix = chunkPrefix
+        self.blockSize = blockSize
+        self.writeback = writeback
+        self.uploadDelay = uploadDelay
+        self.maxUploads = maxUploads
+        self.maxReadAhead = maxReadAhead
+        self.idleSeal = idleSeal
+    }
+}

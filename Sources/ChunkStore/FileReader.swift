@@ -1,0 +1,42 @@
+import Foundation
+import VolumeModel
+
+/// Reads of one open file: chunk records resolved into block ranges, sequential streaks
+/// answered with growing read-ahead.
+public final class FileReader: @unchecked Sendable {
+    public let inode: UInt64
+    private let store: ChunkStore
+    private let lock = NSLock()
+    private var lastEnd: UInt64?
+    private var streak = 0
+    private var prefetchedUpTo: UInt64 = 0
+
+    init(inode: UInt64, store: ChunkStore) {
+        self.inode = inode
+        self.store = store
+    }
+
+    /// Up to `count` bytes at `offset`, never past `fileLength`.
+    public func read(at offset: UInt64, count: Int, fileLength: UInt64) throws -> Data {
+        let end = min(offset + UInt64(max(0, count)), fileLength)
+        guard offset < end else { return Data() }
+        let sequential = lock.withLock { () -> Int in
+            streak = (lastEnd == offset || (lastEnd == nil && offset == 0)) ? streak + 1 : 0
+            lastEnd = end
+            return streak
+        }
+        let data = try store.read(inode: inode, from: offset, to: end, wholeBlocks: sequential > 0)
+        if sequential > 0 { prefetch(after: end, streak: sequential, fileLength: fileLength) }
+        return data
+    }
+
+    private func prefetch(after end: UInt64, streak: Int, fileLength: UInt64) {
+        let blockSize = UInt64(store.configuration.blockSize)
+        let count = UInt64(min(1 << min(streak - 1, 16), store.configuration.maxReadAhead))
+        let start = lock.withLock { max(end, prefetchedUpTo) }
+        let until = min(fileLength, end + count * blockSize)
+        guard start < until else { return }
+        lock.withLock { prefetchedUpTo = until }
+        store.prefetch(inode: inode, from: start, to: until)
+    }
+}

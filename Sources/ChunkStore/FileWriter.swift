@@ -1,0 +1,95 @@
+import Foundation
+import VolumeModel
+
+/// The writes of one open file, turned into slices per chunk.
+///
+/// A write that starts exactly at the tail of an open slice of its chunk extends it, unless
+/// a newer slice overlaps the written range; any other write starts a new slice. Slices of
+/// a chunk are committed in creation order, so later writes win where they overlap. A
+/// chunk's slices are sealed and committed when one reaches the chunk end, on `flush`,
+/// when idle for `idleSeal`, or when older than five seconds.
+public final class FileWriter: @unchecked Sendable {
+    public let inode: UInt64
+    private let store: ChunkStore
+    private let lock = NSLock()
+    private var chunks: [UInt32: [SliceWriter]] = [:]
+    private var backgroundFailure: (any Error)?
+
+    init(inode: UInt64, store: ChunkStore) {
+        self.inode = inode
+        self.store = store
+    }
+
+    public func write(at offset: UInt64, _ data: Data) throws {
+        try lock.withLock {
+            try reportBackgroundFailure()
+            var written = 0
+            while written < data.count {
+                let position = offset + UInt64(written)
+                let chunk = UInt32(position / ChunkGeometry.chunkSize)
+                let inChunk = UInt32(position % ChunkGeometry.chunkSize)
+                let take = min(data.count - written, Int(ChunkGeometry.chunkSize) - Int(inChunk))
+                let piece = data.subdata(in: (data.startIndex + written)..<(data.startIndex + written + take))
+                let slice = writableSlice(chunk: chunk, at: inChunk, length: UInt32(take))
+                try slice.append(piece, store: store)
+                if UInt64(slice.end) == ChunkGeometry.chunkSize || chunks[chunk]!.count > 100 { try sealChunk(chunk) }
+                written += take
+            }
+        }
+    }
+
+    /// Seals and commits everything written so far.
+    public func flush() throws {
+        try lock.withLock {
+            try reportBackgroundFailure()
+            for chunk in chunks.keys.sorted() { try sealChunk(chunk) }
+        }
+    }
+
+    /// Whether written bytes are not yet committed (a reader must flush first).
+    public var hasPendingData: Bool { lock.withLock { !chunks.isEmpty } }
+
+    /// Seals chunks whose newest slice has been idle, or whose oldest is old enough.
+    func sealIdle(idle: Duration, maxAge: Duration) {
+        lock.withLock {
+            let now = ContinuousClock.now
+            for (chunk, slices) in chunks {
+                guard let newest = slices.last, let oldest = slices.first else { continue }
+                guard now - newest.lastWrite >= idle || now - oldest.created >= maxAge else { continue }
+                do {
+                    try sealChunk(chunk)
+                } catch {
+                    backgroundFailure = backgroundFailure ?? error
+                }
+            }
+        }
+    }
+
+    private func writableSlice(chunk: UInt32, at position: UInt32, length: UInt32) -> SliceWriter {
+        let slices = chunks[chunk] ?? []
+        for slice in slices.reversed() {
+            if slice.end == position { return slice }
+            if slice.position < position + length, position < slice.end { break }
+        }
+        let slice = SliceWriter(position: position)
+        chunks[chunk, default: []].append(slice)
+        return slice
+    }
+
+    private func sealChunk(_ chunk: UInt32) throws {
+        while let slice = chunks[chunk]?.first {
+            let record = try slice.seal(store)
+            try store.catalog.append(record, inode: inode, chunk: chunk)
+            chunks[chunk]!.removeFirst()
+        }
+        chunks[chunk] = nil
+        store.compactIfCrowded(inode: inode, chunk: chunk)
+    }
+
+    private func reportBackgroundFailure() throws {
+        if let failure = backgroundFailure {
+            backgroundFailure = nil
+            throw failure
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import VolumeModel
+
+/// One slice being written: bytes appended at its tail, full blocks handed off as soon as
+/// they fill, the short last block at seal.
+final class SliceWriter {
+    let position: UInt32
+    private(set) var length = 0
+    private(set) var id: UInt64?
+    private var buffer = Data()
+    private(set) var blocks: [BlockKey] = []
+    private(set) var lastWrite = ContinuousClock.now
+    let created = ContinuousClock.now
+
+    init(position: UInt32) {
+        self.position = position
+    }
+
+    var end: UInt32 { position + UInt32(length) }
+
+    func append(_ bytes: Data, store: ChunkStore) throws {
+        var rest = bytes[...]
+        let blockSize = store.configuration.blockSize
+        while !rest.isEmpty {
+            let take = min(blockSize - buffer.count, rest.count)
+            buffer.append(rest.prefix(take))
+            rest = rest.dropFirst(take)
+            length += take
+            if buffer.count == blockSize { try emitBlock(store) }
+        }
+        lastWrite = .now
+    }
+
+    /// Writes the last block and returns the record to append; with writeback off, only
+    /// once every block is durable.
+    func seal(_ store: ChunkStore) throws -> SliceRecord {
+        if !buffer.isEmpty { try emitBlock(store) }
+        if !store.configuration.writeback { try store.waitDurable(blocks) }
+        return SliceRecord(pos: position, id: id!, size: UInt32(length), off: 0, len: UInt32(length))
+    }
+
+    private func emitBlock(_ store: ChunkStore) throws {
+        let sliceID = try id ?? store.catalog.newSliceID()
+        id = sliceID
+        let block = BlockKey(sliceID: sliceID, index: blocks.count, size: buffer.count)
+        try store.writeBlock(block, buffer)
+        blocks.append(block)
+        buffer = Data()
+        buffer.reserveCapacity(store.configuration.blockSize)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import ObjectStorage
+
+/// Drains written blocks into the object store with at most `maxUploads` PUTs at once.
+///
+/// A block waits `uploadDelay` after it was written; if its slice is forgotten meanwhile
+/// (deleted or compacted away) it is never uploaded. Staged blocks come from the cache's
+/// staging area (writeback); others are held in memory until durable. Failed uploads are
+/// retried with backoff; the block stays staged until a PUT succeeds.
+final class UploadPool: @unchecked Sendable {
+    private struct Pending {
+        let block: BlockKey
+        /// In memory when not staged on disk (writeback off).
+        let data: Data?
+        var notBefore: ContinuousClock.Instant
+        var attempts = 0
+    }
+
+    private let store: any ObjectStore
+    private let cache: BlockCache
+    private let space: String
+    private let prefix: String
+    private let maxUploads: Int
+    private let delay: Duration
+    private let condition = NSCondition()
+    private var queue: [BlockKey: Pending] = [:]
+    private var inFlight: Set<BlockKey> = []
+    private var uploadedBlocks = 0
+    private var uploadedBytes: Int64 = 0
+    private var uploadSeconds: Double = 0
+    private var lastError: ObjectStoreError?
+    private var stopped = false
+    private let clock = ContinuousClock()
+
+    init(store: any ObjectStore, cache: BlockCache, space: String, prefix: String, maxUploads: Int, delay: Duration) {
+        self.store = store
+        self.cache = cache
+        self.space = space
+        self.prefix = prefix
+        self.maxUploads = max(1, maxUploads)
+        self.delay = delay
+        let scheduler = Thread { [weak self] in self?.schedule() }
+        scheduler.name = "volumed-uploads"
+        scheduler.start()
+    }
+
+    /// Queues a block staged in the cache.
+    func enqueueStaged(_ block: BlockKey, delayed: Bool = true) {
+        add(Pending(block: block, data: nil, notBefore: clock.now + (delayed ? delay : .zero)))
+    }
+
+    /// Queues a block held in memory (writeback off): no delay.
+    func enqueue(_ block: BlockKey, data: Data) {
+        add(Pending(block: block, data: data, notBefore: clock.now))
+    }
+
+    /// Drops every queued, not yet started block of these slices and their staged files.
+    /// Blocks already uploading finish; the caller only forgets slices nothing references.
+    func forget(sliceIDs: Set<UInt64>) {
+        let dropped = condition.withLock { () -> [BlockKey] in
+            let victims = queue.keys.filter { sliceIDs.contains($0.sliceID) && !inFlight.contains($0) }
+            for victim in victims { queue[victim] = nil }
+            condition.broadcast()
+            return victims
+        }
+        for block in dropped { cache.discardStaged(BlockCache.Key(space: space, block: block)) }
+    }
+
+    /// Waits until none of `blocks` is pending; throws the last upload error if `deadline` passes.
+    func waitDurable(_ blocks: [BlockKey], deadline: Duration = .seconds(3600)) throws(ObjectStoreError) {
+        let until = clock.now + deadline
+        condition.lock()
+        defer { condition.unlock() }
+        while blocks.contains(where: { queue[$0] != nil }) {
+            if clock.now >= until { throw lastError ?? ObjectStoreError(.transient, "uploads did not finish in time") }
+            condition.wait(until: Date().addingTimeInterval(0.2))
+        }
+    }
+
+    /// Waits until nothing is pending, ignoring upload delays, reporting (blocks, bytes) pending.
+    func drain(deadline: Duration, progress: (Int, Int64) -> Void) throws(ObjectStoreError) {
+        let until = clock.now + deadline
+        condition.lock()
+        defer { condition.unlock() }
+        for key in queue.keys { queue[key]!.notBefore = min(queue[key]!.notBefore, clock.now) }
+        condition.broadcast()
+        while !queue.isEmpty {
+            progress(queue.count, queue.keys.reduce(0) { $0 + Int64($1.size) })
+            if clock.now >= until { throw lastError ?? ObjectStoreError(.transient, "uploads did not finish in time") }
+            condition.wait(until: Date().addingTimeInterval(0.2))
+        }
+        progress(0, 0)
+    }
+
+    func stop() {
+        condition.withLock {
+            stopped = true
+            condition.broadcast()
+        }
+    }
+
+    func statistics(into statistics: inout ChunkStoreStatistics) {
+        condition.withLock {
+            statistics.stagedBlocks = queue.count
+            statistics.stagedBytes = queue.keys.reduce(0) { $0 + Int64($1.size) }
+            statistics.uploadsInFlight = inFlight.count
+            statistics.uploadedBlocks = uploadedBlocks
+            statistics.uploadedBytes = uploadedBytes
+            statistics.uploadRate = uploadSeconds > 0 ? Double(uploadedBytes) / uploadSeconds * Double(maxUploads) : 0
+        }
+    }
+
+    // MARK: - Scheduling
+
+    private func add(_ pending: Pending) {
+        condition.withLock {
+            queue[pending.block] = pending
+            condition.broadcast()
+        }
+    }
+
+    private func schedule() {
+        condition.lock()
+        while !stopped {
+            let now = clock.now
+            let ready = queue.values.filter { $0.notBefore <= now && !inFlight.contains($0.block) }
+                .sorted { ($0.notBefore, $0.block.sliceID, $0.block.index) < ($1.notBefore, $1.block.sliceID, $1.block.index) }
+            if inFlight.count < maxUploads, let next = ready.first {
+                inFlight.insert(next.block)
+                DispatchQueue.global().async { self.upload(next) }
+                continue
+            }
+            let soonest = queue.values.filter { !inFlight.contains($0.block) }.map(\.notBefore).min()
+            let wait = soonest.map { max(0.005, min(1, Double(($0 - now).components.seconds) + Double(($0 - now).components.attoseconds) / 1e18)) } ?? 1
+            condition.wait(until: Date().addingTimeInterval(wait))
+        }
+        condition.unlock()
+    }
+
+    private func upload(_ pending: Pending) {
+        let key = BlockCache.Key(space: space, block: pending.block)
+        let started = clock.now
+        var failure: ObjectStoreError?
+        if let data = pending.data ?? cache.stagedData(key) {
+            do {
+                try store.put(pending.block.objectKey(prefix: prefix), data: data)
+            } catch {
+                failure = error
+            }
+        } else if condition.withLock({ queue[pending.block] != nil }) {
+            failure = ObjectStoreError(.permanent, "staged block \(pending.block) is missing or corrupt on local disk")
+        }
+        let elapsed = clock.now - started
+        // The block joins the ordinary cache before anyone waiting on it is told.
+        if failure == nil {
+            if let data = pending.data { cache.insert(key, data) } else { cache.promote(key) }
+        }
+        condition.withLock {
+            inFlight.remove(pending.block)
+            if let failure {
+                lastError = failure
+                if var again = queue[pending.block] {
+                    again.attempts += 1
+                    again.notBefore = clock.now + .milliseconds(min(30_000, 250 << min(again.attempts, 7)))
+                    queue[pending.block] = again
+                }
+            } else if queue.removeValue(forKey: pending.block) != nil {
+                uploadedBlocks += 1
+                uploadedBytes += Int64(pending.block.size)
+                uploadSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            }
+            condition.broadcast()
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import ChunkStore
+import Foundation
+import Metadata
+import ObjectStorage
+import SystemPackage
+import TestSupport
+import VolumeModel
+
+/// The namespace engine as the chunk store's catalog.
+final class EngineCatalog: SliceCatalog {
+    let engine: NamespaceEngine
+
+    init(_ engine: NamespaceEngine) { self.engine = engine }
+
+    func newSliceID() throws -> UInt64 { try engine.newSliceID() }
+    func records(inode: UInt64, chunk: UInt32) throws -> [SliceRecord] { try engine.readChunk(inode, index: chunk) }
+    func append(_ record: SliceRecord, inode: UInt64, chunk: UInt32) throws {
+        try engine.appendSlice(inode, index: chunk, record: record, mtime: .now())
+    }
+    func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: UInt64, chunk: UInt32) throws -> Bool {
+        try engine.replaceRecords(inode, index: chunk, replaced: replaced, with: replacement)
+    }
+}
+
+enum Backend: String, CaseIterable, CustomStringConvertible {
+    case file, s3
+    var description: String { rawValue }
+}
+
+/// A formatted SQLite namespace, a bucket on `backend`, a block cache and a chunk store.
+final class ChunkFixture: @unchecked Sendable {
+    let directory: FilePath
+    let engine: NamespaceEngine
+    let catalog: EngineCatalog
+    let objects: any ObjectStore
+    var cache: BlockCache
+    var chunks: ChunkStore
+    var configuration: ChunkStoreConfiguration
+
+    init(_ backend: Backend, configuration: ChunkStoreConfiguration = ChunkStoreConfiguration(chunkPrefix: "vol"), cacheBudget: Int64 = 4 << 30) throws {
+        directory = try Scratch.directory("chunks")
+        engine = try NamespaceEngine.open(.sqlite(directory.appending("meta.db")))
+        try engine.format(VolumeFormat(name: configuration.chunkPrefix, storage: "file", bucket: directory.appending("bucket").string + "/"))
+        try engine.useSliceDomain(UInt32.random(in: 1..<(1 << 31)))
+        catalog = EngineCatalog(engine)
+        switch backend {
+        case .file: objects = try FileObjectStore(root: directory.appending("bucket"))
+        case .s3: objects = try TestStores.s3(prefix: "chunks-\(UUID().uuidString.lowercased())")
+        }
+        self.configuration = configuration
+        cache = try BlockCache(directory: directory.appending("cache"), budget: cacheBudget)
+        chunks = ChunkStore(configuration: configuration, catalog: catalog, store: objects, cache: cache)
+    }
+
+    deinit { chunks.close() }
+
+    /// Starts over with an empty cache (and a new chunk store), as another machine would.
+    func coldCache(budget: Int64 = 4 << 30) throws {
+        chunks.close()
+        cache = try BlockCache(directory: try Scratch.directory("cold-cache"), budget: budget)
+        chunks = ChunkStore(configuration: configuration, catalog: catalog, store: objects, cache: cache)
+    }
+
+    func createFile(_ name: String = "file") throws -> Ino {
+        try engine.mknod(parent: .root, name: Array(name.utf8), type: .regular, mode: 0o644, owner: .root, rdev: 0).0
+    }
+
+    func length(_ inode: Ino) throws -> UInt64 { try engine.getattr(inode).length }
+
+    func read(_ inode: Ino, _ offset: UInt64, _ count: Int, reader: FileReader? = nil) throws -> Data {
+        try (reader ?? chunks.reader(inode: inode)).read(at: offset, count: count, fileLength: try length(inode))
+    }
+
+    /// Every block key in the bucket with its size.
+    func bucketBlocks() throws -> [String: Int64] {
+        var blocks: [String: Int64] = [:]
+        for object in try objects.listAll(prefix: "\(configuration.chunkPrefix)/chunks/") { blocks[object.key] = object.size }
+        return blocks
+    }
+
+    /// The blocks the committed records of `inode` prescribe, with their sizes.
+    func expectedBlocks(_ inode: Ino) throws -> [String: Int64] {
+        var blocks: [String: Int64] = [:]
+        let chunkCount = (try length(inode) + ChunkGeometry.chunkSize - 1) / ChunkGeometry.chunkSize
+        for chunk in 0..<UInt32(chunkCount) {
+            for record in try engine.readChunk(inode, index: chunk) where record.id != 0 {
+                for block in BlockKey.blocks(sliceID: record.id, sliceSize: Int(record.size), blockSize: configuration.blockSize) {
+                    blocks[block.objectKey(prefix: configuration.chunkPrefix)] = Int64(block.size)
+                }
+            }
+        }
+        return blocks
+    }
+}
+
+/// Deterministic bytes for an offset: a long file can be checked without keeping it.
+/// Each 8-byte word is a function of its file position, so misplaced bytes show.
+func pattern(at offset: UInt64, count: Int, seed: UInt64 = 0) -> Data {
+    let first = offset / 8
+    let words = (offset + UInt64(count) + 7) / 8 - first
+    var buffer = [UInt64](repeating: 0, count: Int(words))
+    for index in 0..<Int(words) { buffer[index] = (first + UInt64(index) &+ seed) &* 0x9E37_79B9_7F4A_7C15 }
+    let skip = Int(offset % 8)
+    return buffer.withUnsafeBytes { Data($0[skip..<skip + count]) }
+}
+
+/// SplitMix64: a seeded generator, so a failing random run can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,288 @@
+import ChunkStore
+import Foundation
+import Metadata
+import ObjectStorage
+import SystemPackage
+import TestSupport
+import Testing
+import VolumeModel
+
+@Suite struct ChunkStoreTests {
+    /// An fsx-style mix of writes, overwrites, truncates and reads against a reference file,
+    /// with small blocks so that block and chunk boundaries are crossed often.
+    @Test(arguments: Backend.allCases)
+    func randomOperationsMatchAReferenceFile(backend: Backend) throws {
+        let fixture = try ChunkFixture(backend, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", blockSize: 64 << 10))
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        let reader = fixture.chunks.reader(inode: inode)
+        var reference = Data()
+        var random = SeededGenerator(state: 0x5EED_0001)
+        let chunk = Int(ChunkGeometry.chunkSize)
+        func offsetNearABoundary() -> Int {
+            switch Int.random(in: 0..<4, using: &random) {
+            case 0: chunk + Int.random(in: -300_000..<300_000, using: &random)
+            case 1: 2 * chunk + Int.random(in: -200_000..<100_000, using: &random)
+            case 2: Int.random(in: 0..<40, using: &random) * (64 << 10) + Int.random(in: -3..<3, using: &random)
+            default: Int.random(in: 0..<(2 * chunk + 100_000), using: &random)
+            }
+        }
+        for step in 0..<1500 {
+            switch Int.random(in: 0..<100, using: &random) {
+            case 0..<60:
+                let offset = max(0, offsetNearABoundary())
+                let count = Int.random(in: 1..<(200 << 10), using: &random)
+                let data = pattern(at: UInt64(offset), count: count, seed: UInt64(step))
+                try writer.write(at: UInt64(offset), data)
+                if reference.count < offset + count { reference.append(Data(count: offset + count - reference.count)) }
+                reference.replaceSubrange(offset..<offset + count, with: data)
+            case 60..<68:
+                let size = max(0, offsetNearABoundary() + Int.random(in: -50_000..<50_000, using: &random))
+                try writer.flush()
+                _ = try fixture.engine.setattr(inode, AttrChanges(size: UInt64(size)))
+                if reference.count < size { reference.append(Data(count: size - reference.count)) } else { reference.removeSubrange(size...) }
+            case 68..<95:
+                try writer.flush()
+                let offset = max(0, offsetNearABoundary())
+                let count = Int.random(in: 1..<(300 << 10), using: &random)
+                let expected = offset >= reference.count ? Data() : reference.subdata(in: offset..<min(reference.count, offset + count))
+                let actual = try fixture.read(inode, UInt64(offset), count, reader: reader)
+                guard actual == expected else {
+                    Issue.record("step \(step): read of \(count) at \(offset) differs from the reference (file \(reference.count) bytes)")
+                    return
+                }
+            default:
+                try writer.flush()
+            }
+        }
+        try writer.flush()
+        #expect(try fixture.length(inode) == UInt64(reference.count))
+        for start in stride(from: 0, to: reference.count, by: 8 << 20) {
+            let expected = reference.subdata(in: start..<min(reference.count, start + (8 << 20)))
+            #expect(try fixture.read(inode, UInt64(start), 8 << 20, reader: reader) == expected, "whole-file pass at \(start)")
+        }
+        try fixture.chunks.drain()
+        try fixture.coldCache()
+        let cold = fixture.chunks.reader(inode: inode)
+        for start in stride(from: 0, to: reference.count, by: 8 << 20) {
+            let expected = reference.subdata(in: start..<min(reference.count, start + (8 << 20)))
+            #expect(try fixture.read(inode, UInt64(start), 8 << 20, reader: cold) == expected, "from the bucket at \(start)")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aLargeSequentialFileRoundTripsWithExactlyThePrescribedBlocks(backend: Backend) throws {
+        let fixture = try ChunkFixture(backend)
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        let size = 200 << 20
+        for offset in stride(from: 0, to: size, by: 1 << 20) {
+            try writer.write(at: UInt64(offset), pattern(at: UInt64(offset), count: 1 << 20))
+        }
+        try writer.flush()
+        var reported: [(Int, Int64)] = []
+        try fixture.chunks.drain { reported.append(($0, $1)) }
+        #expect(reported.last.map { $0 == 0 && $1 == 0 } == true, "drain ends reporting nothing pending")
+        #expect(try fixture.length(inode) == UInt64(size))
+        #expect(try fixture.engine.readChunk(inode, index: 0).count == 1, "one 64 MiB slice per full chunk")
+        #expect(try fixture.bucketBlocks() == (try fixture.expectedBlocks(inode)))
+
+        try fixture.coldCache()
+        let reader = fixture.chunks.reader(inode: inode)
+        for offset in stride(from: 0, to: size, by: 128 << 10) {
+            guard try fixture.read(inode, UInt64(offset), 128 << 10, reader: reader) == pattern(at: UInt64(offset), count: 128 << 10) else {
+                Issue.record("sequential read differs at \(offset)")
+                return
+            }
+        }
+        #expect(fixture.chunks.statistics.objectGets == 50, "each 4 MiB block fetched once: read-ahead and reads share fetches")
+    }
+
+    @Test func sparseFilesReadZerosAndStoreOnlyWrittenBlocks() throws {
+        let fixture = try ChunkFixture(.file)
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        try writer.write(at: 0, Data("head".utf8))
+        try writer.write(at: 130 << 20, Data("tail".utf8))
+        try writer.flush()
+        try fixture.chunks.drain()
+        #expect(try fixture.length(inode) == (130 << 20) + 4)
+        #expect(try fixture.read(inode, (64 << 20) - 2, 8) == Data(count: 8))
+        #expect(try fixture.read(inode, (130 << 20) - 2, 6) == Data([0, 0] + Array("tail".utf8)))
+        #expect(try fixture.bucketBlocks().values.sorted() == [4, 4])
+    }
+
+    @Test func readAheadFetchesBlocksBeforeTheyAreRead() throws {
+        let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", blockSize: 64 << 10))
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        try writer.write(at: 0, pattern(at: 0, count: 32 * (64 << 10)))
+        try writer.flush()
+        try fixture.chunks.drain()
+        try fixture.coldCache()
+        let reader = fixture.chunks.reader(inode: inode)
+        for offset in stride(from: 0, to: 4 * (64 << 10), by: 16 << 10) {
+            _ = try fixture.read(inode, UInt64(offset), 16 << 10, reader: reader)
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while fixture.chunks.statistics.objectGets < 8, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(fixture.chunks.statistics.objectGets >= 8, "a streak over four blocks fetched blocks beyond them")
+        let before = fixture.chunks.statistics.objectGets
+        _ = try fixture.read(inode, UInt64(4 * (64 << 10)), 64 << 10, reader: reader)
+        #expect(fixture.chunks.statistics.objectGets == before, "the next block was already cached")
+    }
+
+    @Test func concurrentReadersOfOneBlockCauseOneGET() throws {
+        let fixture = try ChunkFixture(.file)
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        let data = pattern(at: 0, count: 4 << 20)
+        try writer.write(at: 0, data)
+        try writer.flush()
+        try fixture.chunks.drain()
+        try fixture.coldCache()
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            do {
+                if try fixture.read(inode, 0, 4 << 20) != data { failures.add("wrong bytes") }
+            } catch {
+                failures.add("\(error)")
+            }
+        }
+        #expect(failures.all.isEmpty, "\(failures.all)")
+        #expect(fixture.chunks.statistics.objectGets == 1)
+    }
+
+    @Test func aTornCacheFileIsDroppedAndRefetched() throws {
+        let fixture = try ChunkFixture(.file)
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        let data = pattern(at: 0, count: 1 << 20)
+        try writer.write(at: 0, data)
+        try writer.flush()
+        try fixture.chunks.drain()
+        let cacheDirectory = fixture.cache.directory
+        let cached = try #require(FileManager.default.enumerator(atPath: cacheDirectory.string)?.compactMap { $0 as? String }.first { $0.contains("/raw/") && $0.hasSuffix("_1048576") })
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: cacheDirectory.appending(cached).string))
+        try handle.truncate(atOffset: 1000)
+        try handle.close()
+        // A fresh cache over the same directory: no memory tier hides the torn file.
+        fixture.chunks.close()
+        fixture.cache = try BlockCache(directory: cacheDirectory)
+        fixture.chunks = ChunkStore(configuration: fixture.configuration, catalog: fixture.catalog, store: fixture.objects, cache: fixture.cache)
+        #expect(try fixture.read(inode, 0, 1 << 20) == data)
+        #expect(fixture.chunks.statistics.objectGets == 1, "refetched from the bucket")
+        let repaired = try FileManager.default.attributesOfItem(atPath: cacheDirectory.appending(cached).string)[.size] as? Int
+        #expect(repaired == (1 << 20) + 4, "the cache holds the whole block again")
+    }
+
+    @Test func uploadDelaySkipsBlocksOfForgottenSlices() throws {
+        let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", uploadDelay: .seconds(2)))
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        try writer.write(at: 0, pattern(at: 0, count: 9 << 20))
+        try writer.flush()
+        let slices = Set(try fixture.engine.readChunk(inode, index: 0).map(\.id))
+        try fixture.engine.unlink(parent: .root, name: Array("file".utf8))
+        fixture.chunks.forget(sliceIDs: slices)
+        Thread.sleep(forTimeInterval: 3)
+        try fixture.chunks.drain()
+        #expect(try fixture.bucketBlocks().isEmpty)
+        #expect(fixture.chunks.statistics.stagedBlocks == 0)
+        #expect(fixture.cache.usedBytes == 0, "staged files removed")
+    }
+
+    @Test func drainUploadsEveryStagedBlockDespiteTheDelay() throws {
+        let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", uploadDelay: .seconds(3600)))
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        try writer.write(at: 0, pattern(at: 0, count: 10 << 20))
+        try writer.flush()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try fixture.bucketBlocks().isEmpty, "nothing uploads before the delay")
+        #expect(fixture.chunks.statistics.stagedBlocks == 3)
+        var progress: [Int] = []
+        try fixture.chunks.drain { blocks, _ in progress.append(blocks) }
+        #expect(progress.first == 3 && progress.last == 0)
+        #expect(try fixture.bucketBlocks() == (try fixture.expectedBlocks(inode)))
+    }
+
+    /// A run that stops with blocks staged (its chunk store abandoned, as if the process
+    /// had been killed) leaves them on disk; the next run uploads them, and a half-written
+    /// staging file is never uploaded.
+    @Test func stagedBlocksSurviveACrashAndAreUploadedOnRecovery() throws {
+        let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", uploadDelay: .seconds(3600)))
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        let data = pattern(at: 0, count: 6 << 20)
+        try writer.write(at: 0, data)
+        try writer.flush()
+        fixture.chunks.close()
+        let staging = try #require(FileManager.default.enumerator(atPath: fixture.cache.directory.string)?.compactMap { $0 as? String }.first { $0.hasSuffix("/staging") })
+        let stagingPath = fixture.cache.directory.appending(staging)
+        try Data("half".utf8).write(to: URL(fileURLWithPath: stagingPath.appending("99_0_4194304.tmp-1").string))
+
+        let restarted = try BlockCache(directory: fixture.cache.directory)
+        let recovered = ChunkStore(configuration: fixture.configuration, catalog: fixture.catalog, store: fixture.objects, cache: restarted)
+        defer { recovered.close() }
+        #expect(recovered.recoverStagedBlocks() == 2)
+        try recovered.drain(deadline: .seconds(60))
+        #expect(try fixture.bucketBlocks() == (try fixture.expectedBlocks(inode)))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: stagingPath.string).isEmpty, "staging emptied, the torn file removed")
+        try fixture.coldCache()
+        #expect(try fixture.read(inode, 0, 6 << 20) == data)
+    }
+
+    @Test func withoutWritebackAFlushedSliceIsAlreadyInTheBucket() throws {
+        let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", writeback: false))
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        try writer.write(at: 0, pattern(at: 0, count: 5 << 20))
+        try writer.flush()
+        #expect(try fixture.bucketBlocks() == (try fixture.expectedBlocks(inode)))
+        #expect(fixture.cache.usedBytes == 5 << 20, "uploaded blocks are cached, nothing stays staged")
+    }
+
+    @Test func idleSlicesAreSealedWithoutAFlush() throws {
+        let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", idleSeal: .milliseconds(200)))
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        try writer.write(at: 0, Data("idle".utf8))
+        let deadline = Date().addingTimeInterval(5)
+        while try fixture.length(inode) == 0, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try fixture.length(inode) == 4)
+        #expect(!writer.hasPendingData)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func compactionRewritesACrowdedChunkWithoutChangingItsBytes(backend: Backend) throws {
+        let fixture = try ChunkFixture(backend, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", blockSize: 64 << 10))
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        var reference = Data(count: 300 << 10)
+        var random = SeededGenerator(state: 42)
+        for step in 0..<60 {
+            let offset = Int.random(in: 0..<(290 << 10), using: &random)
+            let data = pattern(at: UInt64(offset), count: 10 << 10, seed: UInt64(step))
+            try writer.write(at: UInt64(offset), data)
+            try writer.flush()
+            reference.replaceSubrange(offset..<offset + data.count, with: data)
+        }
+        try writer.write(at: 0, Data(count: 0))
+        _ = try fixture.engine.setattr(inode, AttrChanges(size: 300 << 10))
+        #expect(try fixture.engine.readChunk(inode, index: 0).count > 50)
+        #expect(try fixture.chunks.compact(inode: inode, chunk: 0))
+        #expect(try fixture.engine.readChunk(inode, index: 0).count == 1)
+        #expect(try fixture.read(inode, 0, 300 << 10) == reference)
+        try fixture.chunks.drain()
+        try fixture.coldCache()
+        #expect(try fixture.read(inode, 0, 300 << 10) == reference)
+    }
+}
+
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [String] = []
+    func add(_ message: String) { lock.withLock { messages.append(message) } }
+    var all: [String] { lock.withLock { messages } }
+}
