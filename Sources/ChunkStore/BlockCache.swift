@@ -31,6 +31,8 @@ public final class BlockCache: @unchecked Sendable {
     private var diskBytes: Int64 = 0
     private var stagedBytes: Int64 = 0
     private var tick: UInt64 = 0
+    /// Directories known to exist, so hot paths skip creating them.
+    private var madeDirectories: Set<String> = []
     private(set) var hits = 0
     private(set) var misses = 0
 
@@ -88,7 +90,7 @@ public final class BlockCache: @unchecked Sendable {
         remember(key, data)
         let path = cachePath(key)
         do {
-            try FileSystem.createDirectories(path.removingLastComponent())
+            try ensureDirectory(cacheDirectory(key))
             try BlockFile.write(data, to: path, durable: false)
         } catch {
             return  // a cache that cannot write is only slower
@@ -114,9 +116,8 @@ public final class BlockCache: @unchecked Sendable {
 
     /// Writes a block durably to the staging area, from where it is uploaded.
     public func stage(_ key: Key, _ data: Data) throws(Errno) {
-        let path = stagingPath(key)
-        try FileSystem.createDirectories(path.removingLastComponent())
-        try BlockFile.write(data, to: path, durable: true)
+        try ensureDirectory(stagingDirectory(key.space))
+        try BlockFile.write(data, to: stagingPath(key), durable: true)
         lock.withLock { stagedBytes += Int64(data.count) }
         remember(key, data)
     }
@@ -131,7 +132,7 @@ public final class BlockCache: @unchecked Sendable {
         let source = stagingPath(key)
         let target = cachePath(key)
         do {
-            try FileSystem.createDirectories(target.removingLastComponent())
+            try ensureDirectory(cacheDirectory(key))
             try FileSystem.rename(source, to: target)
             lock.withLock {
                 stagedBytes -= Int64(key.block.size)
@@ -175,13 +176,21 @@ public final class BlockCache: @unchecked Sendable {
 
     // MARK: - Internals
 
-    private func cachePath(_ key: Key) -> FilePath {
-        let id = key.block.sliceID
-        return directory.appending(key.space).appending("raw").appending("\(id / 1_000_000)").appending("\(id / 1000)").appending(key.block.name)
+    // Paths are built as strings: these run for every block.
+    private func cacheDirectory(_ key: Key) -> String {
+        "\(directory.string)/\(key.space)/raw/\(key.block.sliceID / 1_000_000)/\(key.block.sliceID / 1000)"
     }
 
-    private func stagingPath(_ key: Key) -> FilePath {
-        directory.appending(key.space).appending("staging").appending(key.block.name)
+    private func cachePath(_ key: Key) -> FilePath { FilePath(cacheDirectory(key) + "/" + key.block.name) }
+
+    private func stagingDirectory(_ space: String) -> String { "\(directory.string)/\(space)/staging" }
+
+    private func stagingPath(_ key: Key) -> FilePath { FilePath(stagingDirectory(key.space) + "/" + key.block.name) }
+
+    private func ensureDirectory(_ path: String) throws(Errno) {
+        if lock.withLock({ madeDirectories.contains(path) }) { return }
+        try FileSystem.createDirectories(FilePath(path))
+        lock.withLock { _ = madeDirectories.insert(path) }
     }
 
     private func touch(_ key: Key) {

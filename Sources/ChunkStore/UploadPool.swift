@@ -24,6 +24,11 @@ final class UploadPool: @unchecked Sendable {
     private let delay: Duration
     private let condition = NSCondition()
     private var queue: [BlockKey: Pending] = [:]
+    /// New blocks in the order they became pending (their due times only grow), and
+    /// blocks waiting to retry: the scheduler never sorts the whole queue.
+    private var fifo: [BlockKey] = []
+    private var head = 0
+    private var retries: [BlockKey] = []
     private var inFlight: Set<BlockKey> = []
     private var uploadedBlocks = 0
     private var uploadedBytes: Int64 = 0
@@ -114,7 +119,7 @@ final class UploadPool: @unchecked Sendable {
 
     private func add(_ pending: Pending) {
         condition.withLock {
-            queue[pending.block] = pending
+            if queue.updateValue(pending, forKey: pending.block) == nil { fifo.append(pending.block) }
             condition.broadcast()
         }
     }
@@ -123,18 +128,45 @@ final class UploadPool: @unchecked Sendable {
         condition.lock()
         while !stopped {
             let now = clock.now
-            let ready = queue.values.filter { $0.notBefore <= now && !inFlight.contains($0.block) }
-                .sorted { ($0.notBefore, $0.block.sliceID, $0.block.index) < ($1.notBefore, $1.block.sliceID, $1.block.index) }
-            if inFlight.count < maxUploads, let next = ready.first {
+            if inFlight.count < maxUploads, let next = nextReady(now) {
                 inFlight.insert(next.block)
                 DispatchQueue.global().async { self.upload(next) }
                 continue
             }
-            let soonest = queue.values.filter { !inFlight.contains($0.block) }.map(\.notBefore).min()
-            let wait = soonest.map { max(0.005, min(1, Double(($0 - now).components.seconds) + Double(($0 - now).components.attoseconds) / 1e18)) } ?? 1
-            condition.wait(until: Date().addingTimeInterval(wait))
+            condition.wait(until: Date().addingTimeInterval(secondsUntilNextDue(now)))
         }
         condition.unlock()
+    }
+
+    /// The oldest due block, from retries first, then the FIFO (whose head is its soonest).
+    private func nextReady(_ now: ContinuousClock.Instant) -> Pending? {
+        if let index = retries.firstIndex(where: { queue[$0].map { $0.notBefore <= now } ?? true }) {
+            let key = retries.remove(at: index)
+            if let pending = queue[key], !inFlight.contains(key) { return pending }
+        }
+        while head < fifo.count {
+            let key = fifo[head]
+            guard let pending = queue[key], !inFlight.contains(key), pending.attempts == 0 else {
+                head += 1
+                continue
+            }
+            guard pending.notBefore <= now else { break }
+            head += 1
+            return pending
+        }
+        if head > 4096, head * 2 > fifo.count {
+            fifo.removeFirst(head)
+            head = 0
+        }
+        return nil
+    }
+
+    private func secondsUntilNextDue(_ now: ContinuousClock.Instant) -> Double {
+        var soonest = head < fifo.count ? queue[fifo[head]]?.notBefore : nil
+        for key in retries { if let due = queue[key]?.notBefore { soonest = min(soonest ?? due, due) } }
+        guard let soonest else { return 1 }
+        let wait = soonest - now
+        return max(0.005, min(1, Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18))
     }
 
     private func upload(_ pending: Pending) {
@@ -163,6 +195,7 @@ final class UploadPool: @unchecked Sendable {
                     again.attempts += 1
                     again.notBefore = clock.now + .milliseconds(min(30_000, 250 << min(again.attempts, 7)))
                     queue[pending.block] = again
+                    retries.append(pending.block)
                 }
             } else if queue.removeValue(forKey: pending.block) != nil {
                 uploadedBlocks += 1
