@@ -117,11 +117,18 @@ public struct FileObjectStore: ObjectStore {
     private func pathForWriting(_ key: String) throws(ObjectStoreError) -> FilePath {
         let path = try self.path(for: key)
         do {
-            try FileSystem.createDirectories(path.removingLastComponent())
+            try FileSystem.createDirectories(Self.parent(of: path))
         } catch {
             throw Self.mapped(error, key: key, doing: "creating the parent directory of")
         }
         return path
+    }
+
+    /// The directory of an object path, by string: paths here are built from validated keys,
+    /// and this runs for every block.
+    private static func parent(of path: FilePath) -> FilePath {
+        let text = path.string
+        return FilePath(String(text[..<(text.lastIndex(of: "/") ?? text.startIndex)]))
     }
 
     private static let temporaryMarker = ".tmp-"
@@ -135,8 +142,9 @@ public struct FileObjectStore: ObjectStore {
     private func writeTemporary(
         beside path: FilePath, key: String, _ write: (FileDescriptor) throws -> Void
     ) throws(ObjectStoreError) -> FilePath {
-        let name = ".\(path.lastComponent!)\(Self.temporaryMarker)\(UInt64.random(in: 0...UInt64.max))"
-        let temporary = path.removingLastComponent().appending(name)
+        let parent = Self.parent(of: path)
+        let name = ".\(path.string.dropFirst(parent.string.count + 1))\(Self.temporaryMarker)\(UInt64.random(in: 0...UInt64.max))"
+        let temporary = FilePath(parent.string + "/" + name)
         do {
             let descriptor = try FileDescriptor.open(
                 temporary, .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
@@ -159,7 +167,7 @@ public struct FileObjectStore: ObjectStore {
             } else {
                 try FileSystem.rename(temporary, to: path)
             }
-            try syncDirectory(path.removingLastComponent())
+            try syncDirectory(Self.parent(of: path))
         } catch where exclusive && error == .fileExists {
             throw ObjectStoreError(.alreadyExists, "object \(key) already exists in \(location)", status: 412)
         } catch {
