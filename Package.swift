@@ -45,12 +45,16 @@ let package = Package(
             name: "ChunkStore",
             dependencies: ["ObjectStorage", "VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "VolumeModel"]),
         .target(
             name: "Metadata",
             dependencies: ["SQLite", "Redis", "SystemBridge", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
         // Benchmarks (figures printed by bench/, never asserted).
+        .executableTarget(
+            name: "chunkbench", dependencies: ["ChunkStore", "Metadata", "VFS", "ObjectStorage", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")],
+            path: "bench/chunkbench"),
         .executableTarget(name: "metabench", dependencies: ["Metadata", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
 
         // Executables.
@@ -79,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChunkStoreTests",
-            dependencies: ["ChunkStore", "Metadata", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["ChunkStore", "Metadata", "VFS", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
     ],

@@ -122,6 +122,11 @@ public final class BlockCache: @unchecked Sendable {
         remember(key, data)
     }
 
+    /// The block if the memory tier holds it (no disk read, no hit counted).
+    func memoryCopy(_ key: Key) -> Data? {
+        lock.withLock { memory[key]?.data }
+    }
+
     /// A staged block's bytes, verified.
     public func stagedData(_ key: Key) -> Data? {
         BlockFile.read(stagingPath(key), expectedSize: key.block.size)

@@ -173,7 +173,7 @@ final class UploadPool: @unchecked Sendable {
         let key = BlockCache.Key(space: space, block: pending.block)
         let started = clock.now
         var failure: ObjectStoreError?
-        if let data = pending.data ?? cache.stagedData(key) {
+        if let data = pending.data ?? cache.memoryCopy(key) ?? cache.stagedData(key) {
             do {
                 try store.put(pending.block.objectKey(prefix: prefix), data: data)
             } catch {

@@ -4,23 +4,8 @@ import Metadata
 import ObjectStorage
 import SystemPackage
 import TestSupport
+import VFS
 import VolumeModel
-
-/// The namespace engine as the chunk store's catalog.
-final class EngineCatalog: SliceCatalog {
-    let engine: NamespaceEngine
-
-    init(_ engine: NamespaceEngine) { self.engine = engine }
-
-    func newSliceID() throws -> UInt64 { try engine.newSliceID() }
-    func records(inode: UInt64, chunk: UInt32) throws -> [SliceRecord] { try engine.readChunk(inode, index: chunk) }
-    func append(_ record: SliceRecord, inode: UInt64, chunk: UInt32) throws {
-        try engine.appendSlice(inode, index: chunk, record: record, mtime: .now())
-    }
-    func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: UInt64, chunk: UInt32) throws -> Bool {
-        try engine.replaceRecords(inode, index: chunk, replaced: replaced, with: replacement)
-    }
-}
 
 enum Backend: String, CaseIterable, CustomStringConvertible {
     case file, s3
