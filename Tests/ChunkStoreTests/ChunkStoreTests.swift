@@ -205,6 +205,9 @@ import VolumeModel
         try fixture.chunks.drain { blocks, _ in progress.append(blocks) }
         #expect(progress.first == 3 && progress.last == 0)
         #expect(try fixture.bucketBlocks() == (try fixture.expectedBlocks(inode)))
+        let statistics = fixture.chunks.statistics
+        #expect(statistics.stagedBlocks == 0 && statistics.uploadedBlocks == 3 && statistics.uploadedBytes == 10 << 20)
+        #expect(statistics.cacheBytes == 10 << 20, "uploaded blocks stay cached")
     }
 
     /// A run that stops with blocks staged (its chunk store abandoned, as if the process
