@@ -50,6 +50,16 @@ final class ChunkFixture: @unchecked Sendable {
         try engine.mknod(parent: .root, name: Array(name.utf8), type: .regular, mode: 0o644, owner: .root, rdev: 0).0
     }
 
+    /// A new file holding `data` from offset 0, committed, and durable when `drain`.
+    func writtenFile(_ data: Data, drain: Bool = true) throws -> Ino {
+        let inode = try createFile()
+        let writer = chunks.writer(inode: inode)
+        try writer.write(at: 0, data)
+        try writer.flush()
+        if drain { try chunks.drain() }
+        return inode
+    }
+
     func length(_ inode: Ino) throws -> UInt64 { try engine.getattr(inode).length }
 
     func read(_ inode: Ino, _ offset: UInt64, _ count: Int, reader: FileReader? = nil) throws -> Data {

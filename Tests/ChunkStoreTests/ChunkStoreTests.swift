@@ -114,11 +114,7 @@ import VolumeModel
 
     @Test func readAheadFetchesBlocksBeforeTheyAreRead() throws {
         let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", blockSize: 64 << 10))
-        let inode = try fixture.createFile()
-        let writer = fixture.chunks.writer(inode: inode)
-        try writer.write(at: 0, pattern(at: 0, count: 32 * (64 << 10)))
-        try writer.flush()
-        try fixture.chunks.drain()
+        let inode = try fixture.writtenFile(pattern(at: 0, count: 32 * (64 << 10)))
         try fixture.coldCache()
         let reader = fixture.chunks.reader(inode: inode)
         for offset in stride(from: 0, to: 4 * (64 << 10), by: 16 << 10) {
@@ -134,12 +130,8 @@ import VolumeModel
 
     @Test func concurrentReadersOfOneBlockCauseOneGET() throws {
         let fixture = try ChunkFixture(.file)
-        let inode = try fixture.createFile()
-        let writer = fixture.chunks.writer(inode: inode)
         let data = pattern(at: 0, count: 4 << 20)
-        try writer.write(at: 0, data)
-        try writer.flush()
-        try fixture.chunks.drain()
+        let inode = try fixture.writtenFile(data)
         try fixture.coldCache()
         let failures = Failures()
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
@@ -155,12 +147,8 @@ import VolumeModel
 
     @Test func aTornCacheFileIsDroppedAndRefetched() throws {
         let fixture = try ChunkFixture(.file)
-        let inode = try fixture.createFile()
-        let writer = fixture.chunks.writer(inode: inode)
         let data = pattern(at: 0, count: 1 << 20)
-        try writer.write(at: 0, data)
-        try writer.flush()
-        try fixture.chunks.drain()
+        let inode = try fixture.writtenFile(data)
         let cacheDirectory = fixture.cache.directory
         let cached = try #require(FileManager.default.enumerator(atPath: cacheDirectory.string)?.compactMap { $0 as? String }.first { $0.contains("/raw/") && $0.hasSuffix("_1048576") })
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: cacheDirectory.appending(cached).string))
