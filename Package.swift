@@ -45,7 +45,8 @@ let package = Package(
             name: "ChunkStore",
             dependencies: ["ObjectStorage", "VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "VolumeModel"]),
+        .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "Metadata",
             dependencies: ["SQLite", "Redis", "SystemBridge", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]
@@ -84,6 +85,10 @@ let package = Package(
         .testTarget(
             name: "ChunkStoreTests",
             dependencies: ["ChunkStore", "Metadata", "VFS", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(
+            name: "FuseBridgeTests",
+            dependencies: ["FuseBridge", "VFS", "ChunkStore", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
     ],

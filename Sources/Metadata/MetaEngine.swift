@@ -124,6 +124,13 @@ public struct DirectoryEntry: Sendable, Hashable {
     public let type: NodeType
     /// Present when asked for (readdirplus).
     public let attr: Attr?
+
+    public init(name: [UInt8], inode: Ino, type: NodeType, attr: Attr?) {
+        self.name = name
+        self.inode = inode
+        self.type = type
+        self.attr = attr
+    }
 }
 
 public struct FilesystemStatistics: Sendable, Equatable {

@@ -1,0 +1,85 @@
+import CFuse
+import Foundation
+import Glibc
+import SystemPackage
+import VFS
+
+/// One volume served over libfuse3's low-level API with the multithreaded loop.
+///
+/// The kernel's requests arrive on libfuse's threads and go to `VolumeFileSystem`
+/// unchanged (see `FuseOperations`); this type owns the session, the loop thread and the
+/// mount's life: `mount` returns once the kernel can use the mount point, `unmount` waits
+/// for the loop to end and detaches lazily if it does not.
+public final class FuseMount: @unchecked Sendable {
+    public let mountpoint: FilePath
+    public let fileSystem: VolumeFileSystem
+    public let options: FuseMountOptions
+    private var session: OpaquePointer?
+    private var loop: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    private var loopResult: Int32 = 0
+    private var arguments: [UnsafeMutablePointer<CChar>?] = []
+
+    public init(fileSystem: VolumeFileSystem, at mountpoint: FilePath, options: FuseMountOptions) {
+        self.fileSystem = fileSystem
+        self.mountpoint = mountpoint
+        self.options = options
+    }
+
+    deinit {
+        arguments.forEach { free($0) }
+    }
+
+    /// Mounts and starts serving; returns once a stat of the mount point is answered.
+    public func mount() throws(Errno) {
+        var flags = ["fsname=volumed:\(options.name)", "subtype=volumed", "default_permissions", "allow_other"]
+        if options.readOnly { flags.append("ro") }
+        let words: [String] = ["volumed", "-o", flags.joined(separator: ",")]
+        arguments = words.map { strdup($0) } + [nil]
+        var fuseArguments = fuse_args(argc: Int32(arguments.count - 1), argv: arguments.withUnsafeMutableBufferPointer { $0.baseAddress }, allocated: 0)
+        var operations = FuseOperations.table
+        guard let session = fuse_session_new(&fuseArguments, &operations, MemoryLayout<fuse_lowlevel_ops>.size, Unmanaged.passUnretained(self).toOpaque())
+        else {
+            throw .invalidArgument
+        }
+        guard fuse_session_mount(session, mountpoint.string) == 0 else {
+            fuse_session_destroy(session)
+            throw .noSuchFileOrDirectory
+        }
+        self.session = session
+        let thread = Thread { [self] in
+            loopResult = cfuse_session_loop_mt(self.session, UInt32(max(1, options.threads)))
+            finished.signal()
+        }
+        thread.name = "volumed-fuse"
+        thread.stackSize = 1 << 20
+        thread.start()
+        loop = thread
+        var status = stat()
+        guard stat(mountpoint.string, &status) == 0 else {
+            let error = Errno(rawValue: errno)
+            try? unmount()
+            throw error
+        }
+    }
+
+    /// Unmounts; waits up to `timeout` for the kernel to let go, then detaches lazily.
+    public func unmount(timeout: Duration = .seconds(10)) throws(Errno) {
+        guard let session else { return }
+        try? fileSystem.flushAll()
+        fuse_session_unmount(session)
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        if finished.wait(timeout: .now() + seconds) == .timedOut {
+            umount2(mountpoint.string, Int32(MNT_DETACH))
+            fuse_session_exit(session)
+            _ = finished.wait(timeout: .now() + seconds)
+        }
+        fuse_session_destroy(session)
+        self.session = nil
+    }
+
+    /// The mount's request handler, from libfuse's userdata pointer.
+    static func from(_ request: fuse_req_t?) -> FuseMount {
+        Unmanaged<FuseMount>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+    }
+}

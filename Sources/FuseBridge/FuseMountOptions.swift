@@ -1,0 +1,27 @@
+/// How a volume is served to the kernel.
+public struct FuseMountOptions: Sendable {
+    /// Kernel cache lifetimes, in seconds (`attr_cache`, `entry_cache`, `dir_entry_cache`).
+    public var attributeTimeout: Double
+    public var entryTimeout: Double
+    public var directoryEntryTimeout: Double
+    public var readOnly: Bool
+    /// Shown as the file system source in the mount table.
+    public var name: String
+    public var maxWrite: Int
+    public var maxReadahead: Int
+    public var threads: Int
+
+    public init(
+        name: String, readOnly: Bool = false, attributeTimeout: Double = 60, entryTimeout: Double = 60, directoryEntryTimeout: Double = 60,
+        maxWrite: Int = 1 << 20, maxReadahead: Int = 1 << 20, threads: Int = 16
+    ) {
+        self.name = name
+        self.readOnly = readOnly
+        self.attributeTimeout = attributeTimeout
+        self.entryTimeout = entryTimeout
+        self.directoryEntryTimeout = directoryEntryTimeout
+        self.maxWrite = maxWrite
+        self.maxReadahead = maxReadahead
+        self.threads = threads
+    }
+}

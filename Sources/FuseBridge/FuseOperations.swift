@@ -1,0 +1,331 @@
+import CFuse
+import Foundation
+import Glibc
+import Metadata
+import SystemPackage
+import VFS
+
+/// The libfuse low-level callbacks: each decodes its request, calls `VolumeFileSystem`
+/// and encodes the reply. No file system logic lives here.
+enum FuseOperations {
+    static let table: fuse_lowlevel_ops = {
+        var ops = fuse_lowlevel_ops()
+        ops.`init` = { userdata, connection in
+            guard let userdata, let connection else { return }
+            let mount = Unmanaged<FuseMount>.fromOpaque(userdata).takeUnretainedValue()
+            connection.pointee.max_write = UInt32(mount.options.maxWrite)
+            connection.pointee.max_readahead = UInt32(mount.options.maxReadahead)
+            connection.pointee.max_background = 64
+            connection.pointee.congestion_threshold = 48
+        }
+        ops.lookup = { request, parent, name in
+            reply(request) { mount throws(Errno) in
+                let (inode, attr) = try mount.fileSystem.lookup(parent: parent, name: bytes(name))
+                var entry = mount.entry(inode, attr)
+                fuse_reply_entry(request, &entry)
+            }
+        }
+        ops.forget = { request, inode, count in
+            FuseMount.from(request).fileSystem.forget(inode, count: count)
+            fuse_reply_none(request)
+        }
+        ops.forget_multi = { request, count, forgets in
+            let fileSystem = FuseMount.from(request).fileSystem
+            for index in 0..<count { fileSystem.forget(forgets![index].ino, count: forgets![index].nlookup) }
+            fuse_reply_none(request)
+        }
+        ops.getattr = { request, inode, _ in
+            reply(request) { mount throws(Errno) in
+                var status = stat(try mount.fileSystem.getattr(inode), inode: inode)
+                fuse_reply_attr(request, &status, mount.options.attributeTimeout)
+            }
+        }
+        ops.setattr = { request, inode, values, fields, _ in
+            reply(request) { mount throws(Errno) in
+                var status = stat(try mount.fileSystem.setattr(inode, changes(values!.pointee, fields)), inode: inode)
+                fuse_reply_attr(request, &status, mount.options.attributeTimeout)
+            }
+        }
+        ops.readlink = { request, inode in
+            reply(request) { mount throws(Errno) in
+                let target = try mount.fileSystem.readlink(inode) + [0]
+                _ = target.withUnsafeBufferPointer { fuse_reply_readlink(request, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
+            }
+        }
+        ops.mknod = { request, parent, name, mode, device in
+            reply(request) { mount throws(Errno) in
+                guard let type = nodeType(mode) else { throw .invalidArgument }
+                let (inode, attr) = try mount.fileSystem.mknod(
+                    parent: parent, name: bytes(name), type: type, mode: UInt16(mode & 0o7777), rdev: UInt32(truncatingIfNeeded: device), caller: caller(request))
+                var entry = mount.entry(inode, attr)
+                fuse_reply_entry(request, &entry)
+            }
+        }
+        ops.mkdir = { request, parent, name, mode in
+            reply(request) { mount throws(Errno) in
+                let (inode, attr) = try mount.fileSystem.mknod(
+                    parent: parent, name: bytes(name), type: .directory, mode: UInt16(mode & 0o7777), rdev: 0, caller: caller(request))
+                var entry = mount.entry(inode, attr)
+                fuse_reply_entry(request, &entry)
+            }
+        }
+        ops.unlink = { request, parent, name in
+            reply(request) { mount throws(Errno) in
+                try mount.fileSystem.unlink(parent: parent, name: bytes(name))
+                fuse_reply_err(request, 0)
+            }
+        }
+        ops.rmdir = { request, parent, name in
+            reply(request) { mount throws(Errno) in
+                try mount.fileSystem.rmdir(parent: parent, name: bytes(name))
+                fuse_reply_err(request, 0)
+            }
+        }
+        ops.symlink = { request, target, parent, name in
+            reply(request) { mount throws(Errno) in
+                let (inode, attr) = try mount.fileSystem.symlink(parent: parent, name: bytes(name), target: bytes(target), caller: caller(request))
+                var entry = mount.entry(inode, attr)
+                fuse_reply_entry(request, &entry)
+            }
+        }
+        ops.rename = { request, parent, name, newParent, newName, flags in
+            reply(request) { mount throws(Errno) in
+                try mount.fileSystem.rename(parent: parent, name: bytes(name), newParent: newParent, newName: bytes(newName), flags: RenameFlags(rawValue: flags))
+                fuse_reply_err(request, 0)
+            }
+        }
+        ops.link = { request, inode, newParent, newName in
+            reply(request) { mount throws(Errno) in
+                var entry = mount.entry(inode, try mount.fileSystem.link(inode, parent: newParent, name: bytes(newName)))
+                fuse_reply_entry(request, &entry)
+            }
+        }
+        ops.open = { request, inode, info in
+            reply(request) { mount throws(Errno) in
+                let flags = info!.pointee.flags
+                info!.pointee.fh = try mount.fileSystem.open(
+                    inode, write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0, append: flags & O_APPEND != 0)
+                info!.pointee.keep_cache = 1
+                fuse_reply_open(request, info)
+            }
+        }
+        ops.create = { request, parent, name, mode, info in
+            reply(request) { mount throws(Errno) in
+                let (inode, attr, handle) = try mount.fileSystem.create(
+                    parent: parent, name: bytes(name), mode: UInt16(mode & 0o7777), caller: caller(request), append: info!.pointee.flags & O_APPEND != 0)
+                info!.pointee.fh = handle
+                var entry = mount.entry(inode, attr)
+                fuse_reply_create(request, &entry, info)
+            }
+        }
+        ops.read = { request, _, size, offset, info in
+            reply(request) { mount throws(Errno) in
+                let data = try mount.fileSystem.read(info!.pointee.fh, at: UInt64(offset), count: size)
+                data.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+            }
+        }
+        ops.write = { request, _, buffer, size, offset, info in
+            reply(request) { mount throws(Errno) in
+                let written = try mount.fileSystem.write(info!.pointee.fh, at: UInt64(offset), Data(bytes: buffer!, count: size))
+                fuse_reply_write(request, written)
+            }
+        }
+        ops.flush = { request, _, info in
+            reply(request) { mount throws(Errno) in
+                try mount.fileSystem.flush(info!.pointee.fh)
+                fuse_reply_err(request, 0)
+            }
+        }
+        ops.fsync = { request, _, _, info in
+            reply(request) { mount throws(Errno) in
+                try mount.fileSystem.flush(info!.pointee.fh)
+                fuse_reply_err(request, 0)
+            }
+        }
+        ops.release = { request, _, info in
+            reply(request) { mount throws(Errno) in
+                try mount.fileSystem.release(info!.pointee.fh)
+                fuse_reply_err(request, 0)
+            }
+        }
+        ops.opendir = { request, inode, info in
+            reply(request) { mount throws(Errno) in
+                info!.pointee.fh = try mount.fileSystem.opendir(inode)
+                fuse_reply_open(request, info)
+            }
+        }
+        ops.readdir = { request, _, size, offset, info in
+            reply(request) { mount throws(Errno) in try directoryPage(request, mount, info!.pointee.fh, size: size, offset: offset, plus: false) }
+        }
+        ops.readdirplus = { request, _, size, offset, info in
+            reply(request) { mount throws(Errno) in try directoryPage(request, mount, info!.pointee.fh, size: size, offset: offset, plus: true) }
+        }
+        ops.releasedir = { request, _, info in
+            FuseMount.from(request).fileSystem.releasedir(info!.pointee.fh)
+            fuse_reply_err(request, 0)
+        }
+        ops.fsyncdir = { request, _, _, _ in fuse_reply_err(request, 0) }
+        ops.statfs = { request, _ in
+            reply(request) { mount throws(Errno) in
+                let statistics = try mount.fileSystem.statfs()
+                var result = statvfs()
+                result.f_bsize = 4096
+                result.f_frsize = 4096
+                result.f_blocks = fsblkcnt_t(statistics.totalSpace / 4096)
+                result.f_bfree = fsblkcnt_t(statistics.availableSpace / 4096)
+                result.f_bavail = result.f_bfree
+                result.f_files = fsfilcnt_t(statistics.usedInodes + statistics.availableInodes)
+                result.f_ffree = fsfilcnt_t(statistics.availableInodes)
+                result.f_favail = result.f_ffree
+                result.f_namemax = 255
+                fuse_reply_statfs(request, &result)
+            }
+        }
+        ops.setxattr = { request, inode, name, value, size, flags in
+            reply(request) { mount throws(Errno) in
+                let bytes = size == 0 ? [] : Array(UnsafeRawBufferPointer(start: value, count: size))
+                try mount.fileSystem.setxattr(inode, name: String(cString: name!), value: bytes, flags: XattrFlags(rawValue: flags))
+                fuse_reply_err(request, 0)
+            }
+        }
+        ops.getxattr = { request, inode, name, size in
+            reply(request) { mount throws(Errno) in try sized(request, try mount.fileSystem.getxattr(inode, name: String(cString: name!)), size) }
+        }
+        ops.listxattr = { request, inode, size in
+            reply(request) { mount throws(Errno) in
+                try sized(request, try mount.fileSystem.listxattr(inode).flatMap { Array($0.utf8) + [0] }, size)
+            }
+        }
+        ops.removexattr = { request, inode, name in
+            reply(request) { mount throws(Errno) in
+                try mount.fileSystem.removexattr(inode, name: String(cString: name!))
+                fuse_reply_err(request, 0)
+            }
+        }
+        return ops
+    }()
+
+    // MARK: - Encoding
+
+    /// Runs a request's handler; a thrown errno becomes the error reply.
+    private static func reply(_ request: fuse_req_t?, _ body: (FuseMount) throws(Errno) -> Void) {
+        do {
+            try body(FuseMount.from(request))
+        } catch {
+            fuse_reply_err(request, error.rawValue)
+        }
+    }
+
+    private static func bytes(_ name: UnsafePointer<CChar>?) -> [UInt8] {
+        guard let name else { return [] }
+        return Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
+    }
+
+    private static func caller(_ request: fuse_req_t?) -> VolumeFileSystem.Caller {
+        let context = fuse_req_ctx(request)!.pointee
+        return VolumeFileSystem.Caller(uid: context.uid, gid: context.gid, umask: UInt16(context.umask & 0o7777))
+    }
+
+    static func stat(_ attr: Attr, inode: Ino) -> stat {
+        var status = Glibc.stat()
+        status.st_ino = UInt(inode)
+        status.st_mode = attr.statMode
+        status.st_nlink = UInt(attr.nlink)
+        status.st_uid = attr.uid
+        status.st_gid = attr.gid
+        status.st_rdev = UInt(attr.rdev)
+        status.st_size = Int(attr.length)
+        status.st_blksize = 1 << 16
+        status.st_blocks = Int((attr.length + 511) / 512)
+        status.st_atim = timespec(tv_sec: Int(attr.atime.seconds), tv_nsec: Int(attr.atime.nanoseconds))
+        status.st_mtim = timespec(tv_sec: Int(attr.mtime.seconds), tv_nsec: Int(attr.mtime.nanoseconds))
+        status.st_ctim = timespec(tv_sec: Int(attr.ctime.seconds), tv_nsec: Int(attr.ctime.nanoseconds))
+        return status
+    }
+
+    private static func nodeType(_ mode: mode_t) -> NodeType? {
+        switch mode & S_IFMT {
+        case S_IFREG, 0: .regular
+        case S_IFIFO: .fifo
+        case S_IFSOCK: .socket
+        case S_IFCHR: .charDevice
+        case S_IFBLK: .blockDevice
+        default: nil
+        }
+    }
+
+    private static func changes(_ values: Glibc.stat, _ fields: Int32) -> AttrChanges {
+        var changes = AttrChanges()
+        if fields & FUSE_SET_ATTR_MODE != 0 { changes.mode = UInt16(values.st_mode & 0o7777) }
+        if fields & FUSE_SET_ATTR_UID != 0 { changes.uid = values.st_uid }
+        if fields & FUSE_SET_ATTR_GID != 0 { changes.gid = values.st_gid }
+        if fields & FUSE_SET_ATTR_SIZE != 0 { changes.size = UInt64(values.st_size) }
+        if fields & FUSE_SET_ATTR_ATIME_NOW != 0 {
+            changes.atime = .now
+        } else if fields & FUSE_SET_ATTR_ATIME != 0 {
+            changes.atime = .set(Timestamp(seconds: Int64(values.st_atim.tv_sec), nanoseconds: UInt32(values.st_atim.tv_nsec)))
+        }
+        if fields & FUSE_SET_ATTR_MTIME_NOW != 0 {
+            changes.mtime = .now
+        } else if fields & FUSE_SET_ATTR_MTIME != 0 {
+            changes.mtime = .set(Timestamp(seconds: Int64(values.st_mtim.tv_sec), nanoseconds: UInt32(values.st_mtim.tv_nsec)))
+        }
+        return changes
+    }
+
+    /// getxattr/listxattr: the size when asked for it, ERANGE when the buffer is too small.
+    private static func sized(_ request: fuse_req_t?, _ value: [UInt8], _ size: Int) throws(Errno) {
+        if size == 0 {
+            fuse_reply_xattr(request, value.count)
+        } else if value.count > size {
+            throw .outOfRange
+        } else {
+            value.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+        }
+    }
+
+    private static func directoryPage(_ request: fuse_req_t?, _ mount: FuseMount, _ handle: UInt64, size: Int, offset: Int, plus: Bool) throws(Errno) {
+        var buffer = [CChar](repeating: 0, count: size)
+        var used = 0
+        var index = offset
+        for entry in try mount.fileSystem.readdir(handle, offset: offset) {
+            index += 1
+            let name = entry.name + [0]
+            let needed: Int = name.withUnsafeBufferPointer { namePointer in
+                let cName = UnsafeRawPointer(namePointer.baseAddress!).assumingMemoryBound(to: CChar.self)
+                return buffer.withUnsafeMutableBufferPointer { target in
+                    let start = target.baseAddress! + used
+                    if plus {
+                        let isDot = entry.name == Array(".".utf8) || entry.name == Array("..".utf8)
+                        var parameters = isDot || entry.attr == nil ? fuse_entry_param() : mount.entry(entry.inode, entry.attr!)
+                        if isDot || entry.attr == nil { parameters.attr = stat(entry.attr ?? placeholder(entry), inode: entry.inode) }
+                        return fuse_add_direntry_plus(request, start, size - used, cName, &parameters, off_t(index))
+                    }
+                    var status = stat(entry.attr ?? placeholder(entry), inode: entry.inode)
+                    return fuse_add_direntry(request, start, size - used, cName, &status, off_t(index))
+                }
+            }
+            guard used + needed <= size else { break }
+            used += needed
+            if plus, entry.name != Array(".".utf8), entry.name != Array("..".utf8), entry.attr != nil { mount.fileSystem.rememberEntry(entry.inode) }
+        }
+        buffer.withUnsafeBufferPointer { _ = fuse_reply_buf(request, $0.baseAddress, used) }
+    }
+
+    private static func placeholder(_ entry: DirectoryEntry) -> Attr {
+        Attr(type: entry.type, mode: 0, uid: 0, gid: 0, time: Timestamp(seconds: 0, nanoseconds: 0), nlink: 1, length: 0, parent: 0)
+    }
+}
+
+extension FuseMount {
+    /// A lookup reply with this mount's cache lifetimes.
+    func entry(_ inode: Ino, _ attr: Attr) -> fuse_entry_param {
+        var entry = fuse_entry_param()
+        entry.ino = inode
+        entry.generation = 1
+        entry.attr = FuseOperations.stat(attr, inode: inode)
+        entry.attr_timeout = options.attributeTimeout
+        entry.entry_timeout = attr.type == .directory ? options.directoryEntryTimeout : options.entryTimeout
+        return entry
+    }
+}

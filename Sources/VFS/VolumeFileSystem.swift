@@ -1,0 +1,330 @@
+import ChunkStore
+import Foundation
+import Metadata
+import SystemPackage
+import VolumeModel
+
+/// POSIX semantics over a metadata engine and a chunk store: what a FUSE request asks,
+/// answered in terms of inodes and open handles. Testable without FUSE.
+///
+/// Writes are buffered by one writer per inode and committed on flush, fsync, release or
+/// idle; until then `getattr` reports the length written so far, and reads commit pending
+/// writes first, so a process always sees its own writes.
+public final class VolumeFileSystem: @unchecked Sendable {
+    public let engine: any MetaEngine
+    public let chunks: ChunkStore
+    public let readOnly: Bool
+    private let lock = NSLock()
+    private var lookups: [Ino: UInt64] = [:]
+    private var open: [Ino: OpenInode] = [:]
+    private var handles: [UInt64: FileHandle] = [:]
+    private var directories: [UInt64: [DirectoryEntry]] = [:]
+    private var nextHandle: UInt64 = 1
+
+    /// The state shared by every handle of one inode.
+    private final class OpenInode {
+        let writer: FileWriter
+        var handles = 0
+        /// The end of the furthest write not yet committed.
+        var writtenLength: UInt64 = 0
+
+        init(writer: FileWriter) { self.writer = writer }
+    }
+
+    private struct FileHandle {
+        let inode: Ino
+        let reader: FileReader
+        let append: Bool
+    }
+
+    /// Who makes a request: the owner of what it creates.
+    public struct Caller: Sendable {
+        public var uid: UInt32
+        public var gid: UInt32
+        public var umask: UInt16
+
+        public init(uid: UInt32, gid: UInt32, umask: UInt16 = 0o022) {
+            self.uid = uid
+            self.gid = gid
+            self.umask = umask
+        }
+    }
+
+    public init(engine: any MetaEngine, chunks: ChunkStore, readOnly: Bool = false) {
+        self.engine = engine
+        self.chunks = chunks
+        self.readOnly = readOnly
+    }
+
+    // MARK: - Names and attributes
+
+    /// Resolves a name and counts the kernel's new reference to the inode.
+    public func lookup(parent: Ino, name: [UInt8]) throws(Errno) -> (Ino, Attr) {
+        let (inode, attr) = try call { () throws(MetaError) in try engine.lookup(parent: parent, name: name) }
+        remember(inode)
+        return (inode, withPendingLength(inode, attr))
+    }
+
+    /// The kernel dropped `count` references.
+    public func forget(_ inode: Ino, count: UInt64) {
+        lock.withLock {
+            guard let known = lookups[inode] else { return }
+            lookups[inode] = known > count ? known - count : nil
+        }
+    }
+
+    public func getattr(_ inode: Ino) throws(Errno) -> Attr {
+        withPendingLength(inode, try call { () throws(MetaError) in try engine.getattr(inode) })
+    }
+
+    public func setattr(_ inode: Ino, _ changes: AttrChanges) throws(Errno) -> Attr {
+        try writable()
+        if changes.size != nil {
+            try commitPendingWrites(inode)
+        }
+        let attr = try call { () throws(MetaError) in try engine.setattr(inode, changes) }
+        if let size = changes.size { lock.withLock { open[inode]?.writtenLength = size } }
+        return attr
+    }
+
+    public func readlink(_ inode: Ino) throws(Errno) -> [UInt8] {
+        try call { () throws(MetaError) in try engine.readlink(inode) }
+    }
+
+    public func statfs() throws(Errno) -> FilesystemStatistics {
+        try call { () throws(MetaError) in try engine.statfs() }
+    }
+
+    // MARK: - Creating and removing names
+
+    public func mknod(parent: Ino, name: [UInt8], type: NodeType, mode: UInt16, rdev: UInt32, caller: Caller) throws(Errno) -> (Ino, Attr) {
+        try writable()
+        let created = try call { () throws(MetaError) in
+            try engine.mknod(parent: parent, name: name, type: type, mode: mode & ~caller.umask, owner: Owner(uid: caller.uid, gid: caller.gid), rdev: rdev)
+        }
+        remember(created.0)
+        return created
+    }
+
+    public func symlink(parent: Ino, name: [UInt8], target: [UInt8], caller: Caller) throws(Errno) -> (Ino, Attr) {
+        try writable()
+        let created = try call { () throws(MetaError) in try engine.symlink(parent: parent, name: name, target: target, owner: Owner(uid: caller.uid, gid: caller.gid)) }
+        remember(created.0)
+        return created
+    }
+
+    public func link(_ inode: Ino, parent: Ino, name: [UInt8]) throws(Errno) -> Attr {
+        try writable()
+        let attr = try call { () throws(MetaError) in try engine.link(inode, parent: parent, name: name) }
+        remember(inode)
+        return withPendingLength(inode, attr)
+    }
+
+    public func unlink(parent: Ino, name: [UInt8]) throws(Errno) {
+        try writable()
+        try call { () throws(MetaError) in try engine.unlink(parent: parent, name: name) }
+    }
+
+    public func rmdir(parent: Ino, name: [UInt8]) throws(Errno) {
+        try writable()
+        try call { () throws(MetaError) in try engine.rmdir(parent: parent, name: name) }
+    }
+
+    public func rename(parent: Ino, name: [UInt8], newParent: Ino, newName: [UInt8], flags: RenameFlags) throws(Errno) {
+        try writable()
+        try call { () throws(MetaError) in try engine.rename(parent: parent, name: name, newParent: newParent, newName: newName, flags: flags) }
+    }
+
+    // MARK: - Files
+
+    /// Opens a file; `truncate` is O_TRUNC, `append` O_APPEND. Returns the handle.
+    public func open(_ inode: Ino, write: Bool, truncate: Bool, append: Bool) throws(Errno) -> UInt64 {
+        if write || truncate { try writable() }
+        let attr = try call { () throws(MetaError) in try engine.getattr(inode) }
+        guard attr.type != .directory else { throw .isDirectory }
+        try call { () throws(MetaError) in try engine.open(inode) }
+        if truncate, attr.length > 0 { _ = try setattr(inode, AttrChanges(size: 0)) }
+        return lock.withLock {
+            let state = open[inode] ?? OpenInode(writer: chunks.writer(inode: inode))
+            state.handles += 1
+            open[inode] = state
+            let handle = nextHandle
+            nextHandle += 1
+            handles[handle] = FileHandle(inode: inode, reader: chunks.reader(inode: inode), append: append)
+            return handle
+        }
+    }
+
+    /// Creates and opens a regular file in one step (O_CREAT).
+    public func create(parent: Ino, name: [UInt8], mode: UInt16, caller: Caller, append: Bool) throws(Errno) -> (Ino, Attr, UInt64) {
+        let (inode, attr) = try mknod(parent: parent, name: name, type: .regular, mode: mode, rdev: 0, caller: caller)
+        return (inode, attr, try open(inode, write: true, truncate: false, append: append))
+    }
+
+    public func read(_ handle: UInt64, at offset: UInt64, count: Int) throws(Errno) -> Data {
+        let file = try fileHandle(handle)
+        try commitPendingWrites(file.inode)
+        let length = try call { () throws(MetaError) in try engine.getattr(file.inode) }.length
+        do {
+            return try file.reader.read(at: offset, count: count, fileLength: length)
+        } catch {
+            throw Errno(error)
+        }
+    }
+
+    /// Writes `data`, at the end of the file for an O_APPEND handle; returns the bytes written.
+    public func write(_ handle: UInt64, at offset: UInt64, _ data: Data) throws(Errno) -> Int {
+        try writable()
+        let file = try fileHandle(handle)
+        guard let state = lock.withLock({ open[file.inode] }) else { throw .badFileDescriptor }
+        let position = file.append ? try getattr(file.inode).length : offset
+        guard position + UInt64(data.count) <= UInt64(Int64.max) else { throw .fileTooLarge }
+        do {
+            try state.writer.write(at: position, data)
+        } catch {
+            throw Errno(error)
+        }
+        lock.withLock { state.writtenLength = max(state.writtenLength, position + UInt64(data.count)) }
+        return data.count
+    }
+
+    /// close(2) of one descriptor, and fsync(2): commits what was written.
+    public func flush(_ handle: UInt64) throws(Errno) {
+        try commitPendingWrites(try fileHandle(handle).inode)
+    }
+
+    /// The last reference to a handle is gone.
+    public func release(_ handle: UInt64) throws(Errno) {
+        guard let file = lock.withLock({ handles.removeValue(forKey: handle) }) else { throw .badFileDescriptor }
+        var failure: Errno?
+        do {
+            try commitPendingWrites(file.inode)
+        } catch {
+            failure = error
+        }
+        lock.withLock {
+            guard let state = open[file.inode] else { return }
+            state.handles -= 1
+            if state.handles == 0 { open[file.inode] = nil }
+        }
+        try call { () throws(MetaError) in try engine.close(file.inode) }
+        if let failure { throw failure }
+    }
+
+    // MARK: - Directories
+
+    /// Takes a snapshot of the directory's entries: offsets into it stay stable.
+    public func opendir(_ inode: Ino) throws(Errno) -> UInt64 {
+        let attr = try call { () throws(MetaError) in try engine.getattr(inode) }
+        guard attr.type == .directory else { throw .notDirectory }
+        var entries = [
+            DirectoryEntry(name: Array(".".utf8), inode: inode, type: .directory, attr: attr),
+            DirectoryEntry(name: Array("..".utf8), inode: attr.parent == 0 ? inode : attr.parent, type: .directory, attr: nil),
+        ]
+        var after: [UInt8]?
+        while true {
+            let page = try call { () throws(MetaError) in try engine.readdir(inode, after: after, limit: 4096, attributes: true) }
+            entries += page
+            guard page.count == 4096, let last = page.last else { break }
+            after = last.name
+        }
+        return lock.withLock {
+            let handle = nextHandle
+            nextHandle += 1
+            directories[handle] = entries
+            return handle
+        }
+    }
+
+    /// Entries from `offset` on; each entry's own offset is its index + 1. A readdirplus
+    /// caller reports each entry the kernel accepted with `rememberEntry`.
+    public func readdir(_ handle: UInt64, offset: Int) throws(Errno) -> ArraySlice<DirectoryEntry> {
+        guard let entries = lock.withLock({ directories[handle] }) else { throw .badFileDescriptor }
+        return entries[min(max(0, offset), entries.count)...]
+    }
+
+    /// The kernel accepted a readdirplus entry: it now holds a reference.
+    public func rememberEntry(_ inode: Ino) { remember(inode) }
+
+    public func releasedir(_ handle: UInt64) {
+        _ = lock.withLock { directories.removeValue(forKey: handle) }
+    }
+
+    // MARK: - Extended attributes
+
+    public func getxattr(_ inode: Ino, name: String) throws(Errno) -> [UInt8] {
+        try call { () throws(MetaError) in try engine.getxattr(inode, name: name) }
+    }
+
+    public func setxattr(_ inode: Ino, name: String, value: [UInt8], flags: XattrFlags) throws(Errno) {
+        try writable()
+        try call { () throws(MetaError) in try engine.setxattr(inode, name: name, value: value, flags: flags) }
+    }
+
+    public func listxattr(_ inode: Ino) throws(Errno) -> [String] {
+        try call { () throws(MetaError) in try engine.listxattr(inode) }
+    }
+
+    public func removexattr(_ inode: Ino, name: String) throws(Errno) {
+        try writable()
+        try call { () throws(MetaError) in try engine.removexattr(inode, name: name) }
+    }
+
+    // MARK: - Control
+
+    /// Commits every open file's pending writes (before a commit of the volume).
+    public func flushAll() throws(Errno) {
+        let writers = lock.withLock { open.values.map(\.writer) }
+        for writer in writers {
+            do {
+                try writer.flush()
+            } catch {
+                throw Errno(error)
+            }
+        }
+    }
+
+    /// Open file handles now, for status.
+    public var openHandles: Int { lock.withLock { handles.count } }
+
+    // MARK: - Helpers
+
+    private func writable() throws(Errno) {
+        if readOnly { throw .readOnlyFileSystem }
+    }
+
+    private func remember(_ inode: Ino) {
+        lock.withLock { lookups[inode, default: 0] += 1 }
+    }
+
+    private func fileHandle(_ handle: UInt64) throws(Errno) -> FileHandle {
+        guard let file = lock.withLock({ handles[handle] }) else { throw .badFileDescriptor }
+        return file
+    }
+
+    private func commitPendingWrites(_ inode: Ino) throws(Errno) {
+        guard let state = lock.withLock({ open[inode] }), state.writer.hasPendingData else { return }
+        do {
+            try state.writer.flush()
+        } catch {
+            throw Errno(error)
+        }
+    }
+
+    private func withPendingLength(_ inode: Ino, _ attr: Attr) -> Attr {
+        guard attr.type == .regular, let written = lock.withLock({ open[inode]?.writtenLength }), written > attr.length,
+            lock.withLock({ open[inode]?.writer.hasPendingData }) == true
+        else { return attr }
+        var adjusted = attr
+        adjusted.length = written
+        return adjusted
+    }
+
+    private func call<Result>(_ body: () throws(MetaError) -> Result) throws(Errno) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw error.errno
+        }
+    }
+}

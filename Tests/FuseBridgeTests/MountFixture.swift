@@ -1,0 +1,80 @@
+import ChunkStore
+import Foundation
+import FuseBridge
+import Metadata
+import ObjectStorage
+import SystemPackage
+import TestSupport
+import VFS
+
+enum MetaKind: String, CaseIterable, CustomStringConvertible {
+    case sqlite, redis
+    var description: String { rawValue }
+}
+
+enum BucketKind: String, CaseIterable, CustomStringConvertible {
+    case file, s3
+    var description: String { rawValue }
+}
+
+/// A volume mounted through our FUSE bridge: a fresh namespace, a bucket and a cache.
+final class MountFixture: @unchecked Sendable {
+    let directory: FilePath
+    let metaURL: String
+    let engine: NamespaceEngine
+    let objects: any ObjectStore
+    let chunks: ChunkStore
+    let mount: FuseMount
+    let name = "mounted"
+    var root: String { mount.mountpoint.string }
+
+    init(meta: MetaKind = .sqlite, bucket: BucketKind = .file, readOnly: Bool = false, format: Bool = true) throws {
+        directory = try Scratch.directory("mount")
+        switch meta {
+        case .sqlite: metaURL = "sqlite3://\(directory.appending("meta.db"))"
+        case .redis: metaURL = try RedisTestDatabase.url()
+        }
+        engine = try NamespaceEngine.open(try MetaLocation(url: metaURL))
+        switch bucket {
+        case .file:
+            let path = directory.appending("bucket")
+            objects = try FileObjectStore(root: path)
+            if format { try engine.format(VolumeFormat(name: name, storage: "file", bucket: path.string + "/")) }
+        case .s3:
+            let prefix = "mount-\(UUID().uuidString.lowercased())"
+            objects = try TestStores.s3(prefix: prefix)
+            if format {
+                var volume = VolumeFormat(name: name, storage: "s3", bucket: "\(try ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT"))/\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))/\(prefix)")
+                volume.accessKey = try ServiceEnvironment.value("VOLUMED_TEST_S3_ACCESS_KEY")
+                volume.secretKey = try ServiceEnvironment.value("VOLUMED_TEST_S3_SECRET_KEY")
+                try engine.format(volume)
+            }
+        }
+        try engine.useSliceDomain(UInt32.random(in: 1..<(1 << 31)))
+        chunks = ChunkStore(
+            configuration: ChunkStoreConfiguration(chunkPrefix: name), catalog: EngineCatalog(engine), store: objects,
+            cache: try BlockCache(directory: directory.appending("cache")))
+        let fileSystem = VolumeFileSystem(engine: engine, chunks: chunks, readOnly: readOnly)
+        mount = FuseMount(fileSystem: fileSystem, at: try Scratch.directory("mountpoint"), options: FuseMountOptions(name: name, readOnly: readOnly))
+        try mount.mount()
+    }
+
+    /// Unmounts and makes every block durable.
+    func finish() throws {
+        try mount.unmount()
+        try chunks.drain()
+        chunks.close()
+    }
+
+    deinit {
+        try? mount.unmount()
+        chunks.close()
+    }
+
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    @discardableResult
+    func sh(_ script: String, environment: [String: String] = [:]) throws -> Command.Result {
+        try Command.check(["bash", "-euo", "pipefail", "-c", script], environment: environment)
+    }
+}
