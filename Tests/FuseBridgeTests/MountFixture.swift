@@ -28,7 +28,7 @@ final class MountFixture: @unchecked Sendable {
     let name = "mounted"
     var root: String { mount.mountpoint.string }
 
-    init(meta: MetaKind = .sqlite, bucket: BucketKind = .file, readOnly: Bool = false, format: Bool = true) throws {
+    init(meta: MetaKind = .sqlite, bucket: BucketKind = .file, readOnly: Bool = false) throws {
         directory = try Scratch.directory("mount")
         switch meta {
         case .sqlite: metaURL = "sqlite3://\(directory.appending("meta.db"))"
@@ -39,24 +39,39 @@ final class MountFixture: @unchecked Sendable {
         case .file:
             let path = directory.appending("bucket")
             objects = try FileObjectStore(root: path)
-            if format { try engine.format(VolumeFormat(name: name, storage: "file", bucket: path.string + "/")) }
+            try engine.format(VolumeFormat(name: name, storage: "file", bucket: path.string + "/"))
         case .s3:
             let prefix = "mount-\(UUID().uuidString.lowercased())"
             objects = try TestStores.s3(prefix: prefix)
-            if format {
+            do {
                 var volume = VolumeFormat(name: name, storage: "s3", bucket: "\(try ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT"))/\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))/\(prefix)")
                 volume.accessKey = try ServiceEnvironment.value("VOLUMED_TEST_S3_ACCESS_KEY")
                 volume.secretKey = try ServiceEnvironment.value("VOLUMED_TEST_S3_SECRET_KEY")
                 try engine.format(volume)
             }
         }
+        (chunks, mount) = try Self.serve(engine: engine, objects: objects, directory: directory, name: name, readOnly: readOnly)
+    }
+
+    /// Mounts the volume another fixture wrote (after its `finish`), with a fresh cache.
+    init(reusing other: MountFixture, readOnly: Bool) throws {
+        directory = other.directory
+        metaURL = other.metaURL
+        engine = try NamespaceEngine.open(try MetaLocation(url: metaURL))
+        _ = try engine.loadFormat()
+        objects = other.objects
+        (chunks, mount) = try Self.serve(engine: engine, objects: objects, directory: try Scratch.directory("mount-again"), name: name, readOnly: readOnly)
+    }
+
+    private static func serve(engine: NamespaceEngine, objects: any ObjectStore, directory: FilePath, name: String, readOnly: Bool) throws -> (ChunkStore, FuseMount) {
         try engine.useSliceDomain(UInt32.random(in: 1..<(1 << 31)))
-        chunks = ChunkStore(
+        let chunks = ChunkStore(
             configuration: ChunkStoreConfiguration(chunkPrefix: name), catalog: EngineCatalog(engine), store: objects,
             cache: try BlockCache(directory: directory.appending("cache")))
         let fileSystem = VolumeFileSystem(engine: engine, chunks: chunks, readOnly: readOnly)
-        mount = FuseMount(fileSystem: fileSystem, at: try Scratch.directory("mountpoint"), options: FuseMountOptions(name: name, readOnly: readOnly))
+        let mount = FuseMount(fileSystem: fileSystem, at: try Scratch.directory("mountpoint"), options: FuseMountOptions(name: name, readOnly: readOnly))
         try mount.mount()
+        return (chunks, mount)
     }
 
     /// Unmounts and makes every block durable.

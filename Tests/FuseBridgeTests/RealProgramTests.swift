@@ -1,0 +1,156 @@
+import Foundation
+import SystemPackage
+import TestSupport
+import Testing
+
+/// Everyday programs against a mounted volume, each checking its own result.
+@Suite(.serialized) struct RealProgramTests {
+    @Test func rsyncTwiceTransfersNothingTheSecondTime() throws {
+        let fixture = try MountFixture()
+        let source = FileManager.default.currentDirectoryPath + "/Sources/"
+        try fixture.sh("rsync -a '\(source)' '\(fixture.path("mirror"))/'")
+        let second = try fixture.sh("rsync -a --itemize-changes '\(source)' '\(fixture.path("mirror"))/'").stdout
+        #expect(second.isEmpty, "second rsync changed: \(second.prefix(500))")
+        try fixture.finish()
+    }
+
+    @Test func gitCommitsAndFsckIsClean() throws {
+        let fixture = try MountFixture()
+        try fixture.sh(
+            """
+            cd '\(fixture.root)' && git init -q repo && cd repo && git config user.email t@example.com && git config user.name test
+            for i in $(seq 1 30); do echo "line $i" > file$i.txt; done
+            git add . && git commit -qm first && echo more >> file1.txt && git commit -qam second
+            git fsck --full --strict && test "$(git log --oneline | wc -l)" = 2 && git gc -q && git fsck --full
+            """)
+        try fixture.finish()
+    }
+
+    @Test func anSQLiteDatabaseOnTheMount() throws {
+        let fixture = try MountFixture()
+        let result = try fixture.sh(
+            """
+            cd '\(fixture.root)'
+            sqlite3 app.db 'CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);'
+            for i in $(seq 1 200); do echo "INSERT INTO t(v) VALUES('row $i');"; done | sqlite3 app.db
+            sqlite3 app.db 'PRAGMA integrity_check; SELECT count(*), max(k) FROM t;'
+            """)
+        #expect(result.stdout == "ok\n200|200\n")
+        try fixture.finish()
+    }
+
+    @Test(arguments: [MetaKind.sqlite, .redis])
+    func pythonRandomIOMatchesAReferenceFile(meta: MetaKind) throws {
+        let fixture = try MountFixture(meta: meta)
+        let script = """
+            import os, random, sys
+            random.seed(20261125)
+            path, reference = sys.argv[1], bytearray()
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            for step in range(3000):
+                op = random.random()
+                if op < 0.55:
+                    offset = random.choice([random.randrange(0, 70 << 20), random.randrange((64 << 20) - 300000, (64 << 20) + 300000), random.randrange(0, 1 << 20)])
+                    data = os.urandom(random.randrange(1, 150000))
+                    os.pwrite(fd, data, offset)
+                    if len(reference) < offset + len(data):
+                        reference.extend(b"\\0" * (offset + len(data) - len(reference)))
+                    reference[offset:offset + len(data)] = data
+                elif op < 0.62:
+                    size = random.randrange(0, 72 << 20)
+                    os.ftruncate(fd, size)
+                    if size < len(reference):
+                        del reference[size:]
+                    else:
+                        reference.extend(b"\\0" * (size - len(reference)))
+                elif op < 0.95:
+                    offset = random.randrange(0, len(reference) + 1000)
+                    count = random.randrange(1, 300000)
+                    got = os.pread(fd, count, offset)
+                    want = bytes(reference[offset:offset + count])
+                    if got != want:
+                        sys.exit(f"step {step}: read {count} at {offset} differs (file {len(reference)})")
+                else:
+                    os.fsync(fd)
+                if os.fstat(fd).st_size != len(reference):
+                    sys.exit(f"step {step}: size {os.fstat(fd).st_size} != {len(reference)}")
+            os.close(fd)
+            with open(path, "rb") as f:
+                if f.read() != bytes(reference):
+                    sys.exit("final contents differ")
+            print("ok", len(reference))
+            """
+        try script.write(toFile: fixture.directory.appending("random_io.py").string, atomically: true, encoding: .utf8)
+        let result = try fixture.sh("python3 '\(fixture.directory.appending("random_io.py"))' '\(fixture.path("random.bin"))'")
+        #expect(result.stdout.hasPrefix("ok"))
+        try fixture.finish()
+    }
+
+    @Test func linksXattrsAndALargeFile() throws {
+        let fixture = try MountFixture()
+        let result = try fixture.sh(
+            """
+            cd '\(fixture.root)'
+            head -c 100000000 /dev/urandom > big.bin && sum1=$(md5sum < big.bin)
+            ln big.bin hard.bin && ln -s big.bin soft.bin
+            test "$(stat -c %h big.bin)" = 2 && test "$(readlink soft.bin)" = big.bin && test "$(md5sum < soft.bin)" = "$sum1"
+            setfattr -n user.color -v blue big.bin && test "$(getfattr --only-values -n user.color hard.bin)" = blue
+            setfattr -x user.color big.bin && ! getfattr -n user.color big.bin 2>/dev/null
+            rm big.bin && test "$(stat -c %h hard.bin)" = 1 && test "$(md5sum < hard.bin)" = "$sum1"
+            echo done
+            """)
+        #expect(result.stdout == "done\n")
+        try fixture.finish()
+    }
+
+    @Test func renameOverAnOpenFileKeepsTheOpenDataReadable() throws {
+        let fixture = try MountFixture()
+        let result = try fixture.sh(
+            """
+            cd '\(fixture.root)'
+            echo old-contents > target && echo new-contents > source
+            exec 3< target
+            mv source target
+            test "$(cat <&3)" = old-contents && test "$(cat target)" = new-contents
+            exec 3<&-
+            echo done
+            """)
+        #expect(result.stdout == "done\n")
+        try fixture.finish()
+    }
+
+    @Test func permissionsAreEnforcedForAnotherUser() throws {
+        let fixture = try MountFixture()
+        let result = try fixture.sh(
+            """
+            cd '\(fixture.root)'
+            mkdir private shared && chmod 700 private && chmod 1777 shared && echo secret > private/file
+            ! setpriv --reuid=65534 --regid=65534 --clear-groups cat private/file 2>/dev/null
+            setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo mine > shared/nobody.txt'
+            test "$(stat -c %U shared/nobody.txt)" = nobody
+            ! setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo x > private/other' 2>/dev/null
+            echo done
+            """)
+        #expect(result.stdout == "done\n")
+        try fixture.finish()
+    }
+
+    @Test func aReadOnlyMountRefusesEveryMutation() throws {
+        let writable = try MountFixture()
+        try writable.sh("cd '\(writable.root)' && mkdir d && echo x > f && ln -s f l")
+        try writable.finish()
+        let fixture = try MountFixture(reusing: writable, readOnly: true)
+        let attempts = [
+            "touch \(fixture.root)/new", "mkdir \(fixture.root)/new", "rm \(fixture.root)/f", "rmdir \(fixture.root)/d",
+            "mv \(fixture.root)/f \(fixture.root)/g", "ln \(fixture.root)/f \(fixture.root)/h", "ln -s f \(fixture.root)/s",
+            "echo y >> \(fixture.root)/f", "truncate -s 0 \(fixture.root)/f", "chmod 600 \(fixture.root)/f", "setfattr -n user.k -v v \(fixture.root)/f",
+            "mkfifo \(fixture.root)/p", "touch -d 2000-01-01 \(fixture.root)/f",
+        ]
+        for attempt in attempts {
+            let result = try Command.run(["bash", "-c", attempt])
+            #expect(!result.succeeded && result.stderr.contains("Read-only file system"), "\(attempt): \(result.stderr)")
+        }
+        #expect(FileManager.default.contents(atPath: fixture.path("f")) == Data("x\n".utf8))
+        try fixture.finish()
+    }
+}
