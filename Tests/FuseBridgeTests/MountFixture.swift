@@ -25,11 +25,13 @@ final class MountFixture: @unchecked Sendable {
     let objects: any ObjectStore
     let chunks: ChunkStore
     let mount: FuseMount
-    let name = "mounted"
+    /// The format name, unique so that volumes share an S3 bucket root as juicefs expects.
+    let name: String
     var root: String { mount.mountpoint.string }
 
     init(meta: MetaKind = .sqlite, bucket: BucketKind = .file, readOnly: Bool = false) throws {
         directory = try Scratch.directory("mount")
+        name = "vol-" + UUID().uuidString.prefix(8).lowercased()
         switch meta {
         case .sqlite: metaURL = "sqlite3://\(directory.appending("meta.db"))"
         case .redis: metaURL = try RedisTestDatabase.url()
@@ -41,10 +43,10 @@ final class MountFixture: @unchecked Sendable {
             objects = try FileObjectStore(root: path)
             try engine.format(VolumeFormat(name: name, storage: "file", bucket: path.string + "/"))
         case .s3:
-            let prefix = "mount-\(UUID().uuidString.lowercased())"
-            objects = try TestStores.s3(prefix: prefix)
+            // At the bucket root, where juicefs looks for `<name>/chunks/`.
+            objects = try TestStores.s3(prefix: "")
             do {
-                var volume = VolumeFormat(name: name, storage: "s3", bucket: "\(try ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT"))/\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))/\(prefix)")
+                var volume = VolumeFormat(name: name, storage: "s3", bucket: "\(try ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT"))/\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))")
                 volume.accessKey = try ServiceEnvironment.value("VOLUMED_TEST_S3_ACCESS_KEY")
                 volume.secretKey = try ServiceEnvironment.value("VOLUMED_TEST_S3_SECRET_KEY")
                 try engine.format(volume)
@@ -54,12 +56,17 @@ final class MountFixture: @unchecked Sendable {
     }
 
     /// Mounts the volume another fixture wrote (after its `finish`), with a fresh cache.
-    init(reusing other: MountFixture, readOnly: Bool) throws {
-        directory = other.directory
-        metaURL = other.metaURL
+    convenience init(reusing other: MountFixture, readOnly: Bool) throws {
+        try self.init(existing: other.metaURL, objects: other.objects, directory: other.directory, readOnly: readOnly)
+    }
+
+    /// Mounts a volume that already exists (written by us or by juicefs).
+    init(existing metaURL: String, objects: any ObjectStore, directory: FilePath, readOnly: Bool = false) throws {
+        self.directory = directory
+        self.metaURL = metaURL
         engine = try NamespaceEngine.open(try MetaLocation(url: metaURL))
-        _ = try engine.loadFormat()
-        objects = other.objects
+        name = try engine.loadFormat().name
+        self.objects = objects
         (chunks, mount) = try Self.serve(engine: engine, objects: objects, directory: try Scratch.directory("mount-again"), name: name, readOnly: readOnly)
     }
 
