@@ -148,6 +148,12 @@ enum FuseOperations {
                 fuse_reply_err(request, 0)
             }
         }
+        ops.fallocate = { request, _, mode, offset, length, info in
+            reply(request) { mount throws(Errno) in
+                try mount.fileSystem.fallocate(info!.pointee.fh, mode: mode, offset: UInt64(offset), length: UInt64(length))
+                fuse_reply_err(request, 0)
+            }
+        }
         ops.opendir = { request, inode, info in
             reply(request) { mount throws(Errno) in
                 info!.pointee.fh = try mount.fileSystem.opendir(inode)

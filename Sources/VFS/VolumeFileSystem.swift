@@ -13,8 +13,8 @@ import VolumeModel
 public final class VolumeFileSystem: @unchecked Sendable {
     public let engine: any MetaEngine
     public let chunks: ChunkStore
-    public let readOnly: Bool
     private let lock = NSLock()
+    private var readOnlyNow: Bool
     private var lookups: [Ino: UInt64] = [:]
     private var open: [Ino: OpenInode] = [:]
     private var handles: [UInt64: FileHandle] = [:]
@@ -53,7 +53,13 @@ public final class VolumeFileSystem: @unchecked Sendable {
     public init(engine: any MetaEngine, chunks: ChunkStore, readOnly: Bool = false) {
         self.engine = engine
         self.chunks = chunks
-        self.readOnly = readOnly
+        readOnlyNow = readOnly
+    }
+
+    /// Whether mutations are refused with EROFS; the daemon can switch a live mount over.
+    public var readOnly: Bool {
+        get { lock.withLock { readOnlyNow } }
+        set { lock.withLock { readOnlyNow = newValue } }
     }
 
     // MARK: - Names and attributes
@@ -186,6 +192,33 @@ public final class VolumeFileSystem: @unchecked Sendable {
         }
         lock.withLock { state.writtenLength = max(state.writtenLength, position + UInt64(data.count)) }
         return data.count
+    }
+
+    /// fallocate(2): mode 0 (allocate, growing the file), punch-hole and zero-range, with
+    /// or without KEEP_SIZE. Zeroed ranges become hole records; nothing is preallocated.
+    public func fallocate(_ handle: UInt64, mode: Int32, offset: UInt64, length: UInt64) throws(Errno) {
+        try writable()
+        let (keepSize, punchHole, zeroRange): (Int32, Int32, Int32) = (0x01, 0x02, 0x10)
+        guard mode & ~(keepSize | punchHole | zeroRange) == 0, mode & punchHole == 0 || mode & keepSize != 0 else { throw .notSupported }
+        let inode = try fileHandle(handle).inode
+        try commitPendingWrites(inode)
+        let size = try getattr(inode).length
+        let end = offset + length
+        if mode & (punchHole | zeroRange) != 0 {
+            var position = offset
+            let stop = mode & keepSize != 0 ? min(end, size) : end
+            while position < stop {
+                let chunk = UInt32(position / ChunkGeometry.chunkSize)
+                let inChunk = position % ChunkGeometry.chunkSize
+                let take = min(stop - position, ChunkGeometry.chunkSize - inChunk)
+                try call { () throws(MetaError) in
+                    try engine.appendSlice(inode, index: chunk, record: .hole(pos: UInt32(inChunk), len: UInt32(take)), mtime: .now())
+                }
+                position += take
+            }
+        } else if mode & keepSize == 0, end > size {
+            _ = try setattr(inode, AttrChanges(size: end))
+        }
     }
 
     /// close(2) of one descriptor, and fsync(2): commits what was written.
