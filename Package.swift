@@ -87,6 +87,10 @@ let package = Package(
             dependencies: ["ChunkStore", "Metadata", "VFS", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(
+            name: "VFSTests",
+            dependencies: ["VFS", "ChunkStore", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(
             name: "FuseBridgeTests",
             dependencies: ["FuseBridge", "VFS", "ChunkStore", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),

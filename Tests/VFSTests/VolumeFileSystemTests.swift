@@ -1,0 +1,89 @@
+import ChunkStore
+import Foundation
+import Metadata
+import ObjectStorage
+import SystemPackage
+import TestSupport
+import Testing
+import VFS
+
+@Suite struct VolumeFileSystemTests {
+    private let me = VolumeFileSystem.Caller(uid: 1000, gid: 1000)
+
+    private func makeFileSystem(readOnly: Bool = false) throws -> VolumeFileSystem {
+        let directory = try Scratch.directory("vfs")
+        let engine = try NamespaceEngine.open(.sqlite(directory.appending("meta.db")))
+        try engine.format(VolumeFormat(name: "vfs", storage: "file", bucket: directory.appending("bucket").string + "/"))
+        let chunks = ChunkStore(
+            configuration: ChunkStoreConfiguration(chunkPrefix: "vfs"), catalog: EngineCatalog(engine),
+            store: try FileObjectStore(root: directory.appending("bucket")), cache: try BlockCache(directory: directory.appending("cache")))
+        return VolumeFileSystem(engine: engine, chunks: chunks, readOnly: readOnly)
+    }
+
+    @Test func aProcessSeesItsOwnWritesBeforeAnyFlush() throws {
+        let fs = try makeFileSystem()
+        let (inode, _, handle) = try fs.create(parent: .root, name: Array("f".utf8), mode: 0o666, caller: me, append: false)
+        #expect(try fs.write(handle, at: 0, Data("hello world".utf8)) == 11)
+        #expect(try fs.getattr(inode).length == 11, "getattr counts bytes not yet committed")
+        #expect(try fs.read(handle, at: 6, count: 100) == Data("world".utf8))
+        #expect(try fs.getattr(inode).mode == 0o644, "the caller's umask applies")
+        try fs.release(handle)
+    }
+
+    @Test func appendAndTruncateOnOpen() throws {
+        let fs = try makeFileSystem()
+        let (inode, _, first) = try fs.create(parent: .root, name: Array("log".utf8), mode: 0o644, caller: me, append: false)
+        _ = try fs.write(first, at: 0, Data("one\n".utf8))
+        try fs.release(first)
+        let appending = try fs.open(inode, write: true, truncate: false, append: true)
+        _ = try fs.write(appending, at: 0, Data("two\n".utf8))
+        #expect(try fs.read(appending, at: 0, count: 100) == Data("one\ntwo\n".utf8))
+        try fs.release(appending)
+        let truncating = try fs.open(inode, write: true, truncate: true, append: false)
+        #expect(try fs.getattr(inode).length == 0)
+        try fs.release(truncating)
+    }
+
+    @Test func anUnlinkedOpenFileKeepsItsDataUntilRelease() throws {
+        let fs = try makeFileSystem()
+        let (inode, _, handle) = try fs.create(parent: .root, name: Array("tmp".utf8), mode: 0o600, caller: me, append: false)
+        _ = try fs.write(handle, at: 0, Data("still here".utf8))
+        try fs.flush(handle)
+        try fs.unlink(parent: .root, name: Array("tmp".utf8))
+        #expect(try fs.read(handle, at: 0, count: 100) == Data("still here".utf8))
+        #expect(try fs.getattr(inode).nlink == 0)
+        try fs.release(handle)
+        #expect(throws: Errno.noSuchFileOrDirectory) { _ = try fs.getattr(inode) }
+    }
+
+    @Test func directoryOffsetsStayStableWhileEntriesAreAdded() throws {
+        let fs = try makeFileSystem()
+        for index in 0..<5 { _ = try fs.mknod(parent: .root, name: Array("f\(index)".utf8), type: .regular, mode: 0o644, rdev: 0, caller: me) }
+        let handle = try fs.opendir(.root)
+        let first = try fs.readdir(handle, offset: 0).prefix(4).map(\.name)
+        _ = try fs.mknod(parent: .root, name: Array("a-new".utf8), type: .regular, mode: 0o644, rdev: 0, caller: me)
+        let rest = try fs.readdir(handle, offset: 4).map(\.name)
+        #expect((first + rest).map { String(decoding: $0, as: UTF8.self) } == [".", "..", "f0", "f1", "f2", "f3", "f4"])
+        fs.releasedir(handle)
+    }
+
+    @Test func readOnlyRefusesMutationsAndCanBeSwitchedOn() throws {
+        let fs = try makeFileSystem()
+        let (inode, _) = try fs.mknod(parent: .root, name: Array("f".utf8), type: .regular, mode: 0o644, rdev: 0, caller: me)
+        fs.readOnly = true
+        #expect(throws: Errno.readOnlyFileSystem) { _ = try fs.mknod(parent: .root, name: Array("g".utf8), type: .regular, mode: 0o644, rdev: 0, caller: me) }
+        #expect(throws: Errno.readOnlyFileSystem) { _ = try fs.open(inode, write: true, truncate: false, append: false) }
+        #expect(throws: Errno.readOnlyFileSystem) { try fs.setxattr(inode, name: "user.k", value: [1], flags: []) }
+        let reading = try fs.open(inode, write: false, truncate: false, append: false)
+        #expect(try fs.read(reading, at: 0, count: 10).isEmpty)
+        try fs.release(reading)
+    }
+
+    @Test func fallocateRejectsModesItCannotHonour() throws {
+        let fs = try makeFileSystem()
+        let (_, _, handle) = try fs.create(parent: .root, name: Array("f".utf8), mode: 0o644, caller: me, append: false)
+        #expect(throws: Errno.notSupported) { try fs.fallocate(handle, mode: 0x02, offset: 0, length: 10) }
+        #expect(throws: Errno.notSupported) { try fs.fallocate(handle, mode: 0x08, offset: 0, length: 10) }
+        try fs.release(handle)
+    }
+}
