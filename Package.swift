@@ -56,6 +56,9 @@ let package = Package(
         .executableTarget(
             name: "chunkbench", dependencies: ["ChunkStore", "Metadata", "VFS", "ObjectStorage", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")],
             path: "bench/chunkbench"),
+        .executableTarget(
+            name: "fsbench", dependencies: ["FuseBridge", "VFS", "ChunkStore", "Metadata", "ObjectStorage", .product(name: "SystemPackage", package: "swift-system")],
+            path: "bench/fsbench"),
         .executableTarget(name: "metabench", dependencies: ["Metadata", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
 
         // Executables.
