@@ -154,6 +154,13 @@ enum FuseOperations {
                 fuse_reply_err(request, 0)
             }
         }
+        ops.copy_file_range = { request, _, sourceOffset, sourceInfo, _, destinationOffset, destinationInfo, length, _ in
+            reply(request) { mount throws(Errno) in
+                let copied = try mount.fileSystem.copyRange(
+                    from: sourceInfo!.pointee.fh, at: UInt64(sourceOffset), to: destinationInfo!.pointee.fh, at: UInt64(destinationOffset), length: UInt64(length))
+                fuse_reply_write(request, Int(copied))
+            }
+        }
         ops.opendir = { request, inode, info in
             reply(request) { mount throws(Errno) in
                 info!.pointee.fh = try mount.fileSystem.opendir(inode)

@@ -42,6 +42,9 @@ public protocol MetaEngine: AnyObject, Sendable {
     /// Records a written slice: appends it to the chunk, references the slice, and grows
     /// the file to cover it.
     func appendSlice(_ inode: Ino, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError)
+    /// Appends records that point into existing slices (copy_file_range): each slice gains
+    /// a reference and the file grows to cover the records; no data moves.
+    func appendReferences(_ inode: Ino, index: UInt32, records: [SliceRecord], mtime: Timestamp) throws(MetaError)
     /// Compaction's swap: if the chunk still starts with `replaced`, those records become
     /// `replacement` (records appended since stay after it) and the old slices lose a
     /// reference; `false` when the chunk changed.

@@ -46,6 +46,8 @@ protocol MetaTransaction {
 
     /// A freshly written slice gets its first reference.
     func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError)
+    /// One more record points at an existing slice.
+    func addSliceReference(_ id: UInt64, size: UInt32) throws(MetaError)
     /// Records that `refs` chunk records reference a slice (a loader's recount).
     func setSliceReferences(_ id: UInt64, size: UInt32, refs: Int) throws(MetaError)
     /// Drops one reference; a slice left without any loses its record (blocks stay for gc).

@@ -15,17 +15,30 @@ extension NamespaceEngine {
     }
 
     public func appendSlice(_ inode: Ino, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError) {
-        guard UInt64(record.pos) + UInt64(record.len) <= ChunkGeometry.chunkSize, UInt64(record.off) + UInt64(record.len) <= UInt64(record.size) || record.id == 0,
-            record.len > 0
-        else {
-            throw MetaError(.invalidArgument, "slice record \(record) does not fit its chunk or slice")
+        try append(inode, index: index, [record], mtime: mtime, newSlices: true)
+    }
+
+    public func appendReferences(_ inode: Ino, index: UInt32, records: [SliceRecord], mtime: Timestamp) throws(MetaError) {
+        guard !records.isEmpty else { return }
+        try append(inode, index: index, records, mtime: mtime, newSlices: false)
+    }
+
+    private func append(_ inode: Ino, index: UInt32, _ records: [SliceRecord], mtime: Timestamp, newSlices: Bool) throws(MetaError) {
+        for record in records {
+            guard UInt64(record.pos) + UInt64(record.len) <= ChunkGeometry.chunkSize,
+                UInt64(record.off) + UInt64(record.len) <= UInt64(record.size) || record.id == 0, record.len > 0
+            else {
+                throw MetaError(.invalidArgument, "slice record \(record) does not fit its chunk or slice")
+            }
         }
         try write { (tx) throws(MetaError) in
             var attr = try tx.requireNode(inode)
             guard attr.type == .regular else { throw MetaError(.invalidArgument, "inode \(inode) is not a regular file") }
-            try tx.appendRecords(inode, index: index, [record])
-            if record.id != 0 { try tx.referenceNewSlice(record.id, size: record.size) }
-            let end = UInt64(index) * ChunkGeometry.chunkSize + UInt64(record.pos) + UInt64(record.len)
+            try tx.appendRecords(inode, index: index, records)
+            for record in records where record.id != 0 {
+                if newSlices { try tx.referenceNewSlice(record.id, size: record.size) } else { try tx.addSliceReference(record.id, size: record.size) }
+            }
+            let end = records.map { UInt64(index) * ChunkGeometry.chunkSize + UInt64($0.pos) + UInt64($0.len) }.max() ?? 0
             if end > attr.length { try resize(tx, inode, &attr, to: end) }
             attr.mtime = mtime
             attr.ctime = mtime

@@ -258,6 +258,10 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             [.inode(id), .integer(Int64(size))])
     }
 
+    func addSliceReference(_ id: UInt64, size: UInt32) throws(MetaError) {
+        try referenceNewSlice(id, size: size)
+    }
+
     func setSliceReferences(_ id: UInt64, size: UInt32, refs: Int) throws(MetaError) {
         try run(
             "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,?) ON CONFLICT(chunkid) DO UPDATE SET refs=excluded.refs",

@@ -221,6 +221,50 @@ public final class VolumeFileSystem: @unchecked Sendable {
         }
     }
 
+    /// copy_file_range(2) within the volume: the destination gets records pointing into the
+    /// source's slices (each gaining a reference), so no byte is read or uploaded. Returns
+    /// the bytes copied (fewer when the source ends first).
+    public func copyRange(from source: UInt64, at sourceOffset: UInt64, to destination: UInt64, at destinationOffset: UInt64, length: UInt64) throws(Errno)
+        -> UInt64
+    {
+        try writable()
+        let input = try fileHandle(source).inode
+        let output = try fileHandle(destination).inode
+        try commitPendingWrites(input)
+        try commitPendingWrites(output)
+        let available = try getattr(input).length
+        guard sourceOffset < available, length > 0 else { return 0 }
+        let count = min(length, available - sourceOffset)
+        guard input != output || sourceOffset + count <= destinationOffset || destinationOffset + count <= sourceOffset else { throw .invalidArgument }
+        var pending: [UInt32: [SliceRecord]] = [:]
+        var position = sourceOffset
+        while position < sourceOffset + count {
+            let chunk = UInt32(position / ChunkGeometry.chunkSize)
+            let chunkStart = UInt64(chunk) * ChunkGeometry.chunkSize
+            let until = min(sourceOffset + count, chunkStart + ChunkGeometry.chunkSize)
+            let records = try call { () throws(MetaError) in try engine.readChunk(input, index: chunk) }
+            for segment in SliceResolution.resolve(records, from: UInt32(position - chunkStart), to: UInt32(until - chunkStart)) {
+                var done: UInt64 = 0
+                while done < UInt64(segment.length) {
+                    let target = destinationOffset + (chunkStart + UInt64(segment.position) + done - sourceOffset)
+                    let targetChunk = UInt32(target / ChunkGeometry.chunkSize)
+                    let inChunk = target % ChunkGeometry.chunkSize
+                    let take = min(UInt64(segment.length) - done, ChunkGeometry.chunkSize - inChunk)
+                    let record = segment.slice.map {
+                        SliceRecord(pos: UInt32(inChunk), id: $0.id, size: $0.size, off: $0.offset + UInt32(done), len: UInt32(take))
+                    } ?? .hole(pos: UInt32(inChunk), len: UInt32(take))
+                    pending[targetChunk, default: []].append(record)
+                    done += take
+                }
+            }
+            position = until
+        }
+        for (chunk, records) in pending.sorted(by: { $0.key < $1.key }) {
+            try call { () throws(MetaError) in try engine.appendReferences(output, index: chunk, records: records, mtime: .now()) }
+        }
+        return count
+    }
+
     /// close(2) of one descriptor, and fsync(2): commits what was written.
     public func flush(_ handle: UInt64) throws(Errno) {
         try commitPendingWrites(try fileHandle(handle).inode)

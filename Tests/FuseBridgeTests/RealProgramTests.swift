@@ -155,6 +155,30 @@ import Testing
         try fixture.finish()
     }
 
+    @Test func copyFileRangeWithinTheVolume() throws {
+        let fixture = try MountFixture()
+        let result = try fixture.sh(
+            """
+            cd '\(fixture.root)'
+            head -c 9000000 /dev/urandom > source
+            python3 -c "
+            import os
+            src, dst = os.open('source', os.O_RDONLY), os.open('copy', os.O_WRONLY | os.O_CREAT, 0o644)
+            copied = 0
+            while copied < 9000000:
+                n = os.copy_file_range(src, dst, 9000000 - copied, copied, copied + 4096)
+                assert n > 0
+                copied += n
+            "
+            cmp <(head -c 4096 /dev/zero; cat source) copy && rm source && test "$(stat -c %s copy)" = 9004096
+            echo done
+            """)
+        #expect(result.stdout == "done\n")
+        try fixture.finish()
+        let fsck = try Command.run(["juicefs", "fsck", fixture.metaURL, "--path", "/", "--recursive", "--sync-dir-stat"])
+        #expect(fsck.succeeded, "\(fsck.output.suffix(1500))")
+    }
+
     @Test func locksExcludeEachOtherWithinTheMount() throws {
         let fixture = try MountFixture()
         let result = try fixture.sh(

@@ -320,6 +320,26 @@ import VolumeModel
     }
 
     @Test(arguments: EngineKind.allCases)
+    func referencesAndCompactionSwapsKeepRecordsInOrder(kind: EngineKind) throws {
+        let engine = try kind.makeFormatted()
+        let (a, _) = try engine.mknod(parent: .root, name: [UInt8]("a"), type: .regular, mode: 0o644, owner: me, rdev: 0)
+        let (b, _) = try engine.mknod(parent: .root, name: [UInt8]("b"), type: .regular, mode: 0o644, owner: me, rdev: 0)
+        let first = SliceRecord(pos: 0, id: try engine.newSliceID(), size: 100, off: 0, len: 100)
+        let second = SliceRecord(pos: 50, id: try engine.newSliceID(), size: 100, off: 0, len: 100)
+        try engine.appendSlice(a, index: 0, record: first, mtime: .now())
+        try engine.appendSlice(a, index: 0, record: second, mtime: .now())
+        try engine.appendReferences(b, index: 2, records: [SliceRecord(pos: 10, id: first.id, size: 100, off: 20, len: 30)], mtime: .now())
+        #expect(try engine.getattr(b).length == 2 * (64 << 20) + 40)
+        let merged = SliceRecord(pos: 0, id: try engine.newSliceID(), size: 150, off: 0, len: 150)
+        #expect(try engine.replaceRecords(a, index: 0, replaced: [second], with: merged) == false, "the chunk does not start with that record")
+        #expect(try engine.replaceRecords(a, index: 0, replaced: [first, second], with: merged))
+        #expect(try engine.readChunk(a, index: 0) == [merged])
+        #expect(try engine.readChunk(b, index: 2) == [SliceRecord(pos: 10, id: first.id, size: 100, off: 20, len: 30)])
+        try engine.unlink(parent: .root, name: [UInt8]("a"))
+        #expect(try engine.readChunk(b, index: 2).first?.id == first.id)
+    }
+
+    @Test(arguments: EngineKind.allCases)
     func snapshotsAreConsistentIndependentCopies(kind: EngineKind) throws {
         let url = try kind.freshURL()
         let engine = try NamespaceEngine.open(try MetaLocation(url: url))

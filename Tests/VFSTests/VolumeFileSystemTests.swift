@@ -79,6 +79,25 @@ import VFS
         try fs.release(reading)
     }
 
+    @Test func copyRangeSharesSlicesInsteadOfCopyingBytes() throws {
+        let fs = try makeFileSystem()
+        let data = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) })
+        let (source, _, input) = try fs.create(parent: .root, name: Array("source".utf8), mode: 0o644, caller: me, append: false)
+        _ = try fs.write(input, at: 0, data)
+        let (copy, _, output) = try fs.create(parent: .root, name: Array("copy".utf8), mode: 0o644, caller: me, append: false)
+        #expect(try fs.copyRange(from: input, at: 1000, to: output, at: (64 << 20) - 500_000, length: 10_000_000) == 2_999_000)
+        let expected = Data(count: (64 << 20) - 500_000) + data.dropFirst(1000)
+        #expect(try fs.getattr(copy).length == UInt64(expected.count))
+        #expect(try fs.read(output, at: (64 << 20) - 600_000, count: 1_000_000) == expected.subdata(in: ((64 << 20) - 600_000)..<((64 << 20) + 400_000)))
+        let sourceSlices = Set(try fs.engine.readChunk(source, index: 0).map(\.id))
+        let copiedSlices = Set(try (fs.engine.readChunk(copy, index: 0) + fs.engine.readChunk(copy, index: 1)).map(\.id))
+        #expect(copiedSlices == sourceSlices, "the copy points into the source's slices")
+        try fs.release(input)
+        try fs.unlink(parent: .root, name: Array("source".utf8))
+        #expect(try fs.read(output, at: (64 << 20) - 500_000, count: 2_999_000) == data.dropFirst(1000), "the copy's references keep the data")
+        try fs.release(output)
+    }
+
     @Test func fallocateRejectsModesItCannotHonour() throws {
         let fs = try makeFileSystem()
         let (_, _, handle) = try fs.create(parent: .root, name: Array("f".utf8), mode: 0o644, caller: me, append: false)
