@@ -91,16 +91,11 @@ public final class ChunkStore: @unchecked Sendable {
     /// File bytes `[start, end)` from the committed records.
     func read(inode: UInt64, from start: UInt64, to end: UInt64, wholeBlocks: Bool) throws -> Data {
         var output = Data(capacity: Int(end - start))
-        var position = start
-        while position < end {
-            let chunk = UInt32(position / ChunkGeometry.chunkSize)
-            let chunkStart = UInt64(chunk) * ChunkGeometry.chunkSize
-            let until = min(end, chunkStart + ChunkGeometry.chunkSize)
-            let records = try catalog.records(inode: inode, chunk: chunk)
-            for segment in SliceResolution.resolve(records, from: UInt32(position - chunkStart), to: UInt32(until - chunkStart)) {
+        for piece in ChunkGeometry.pieces(of: start..<end) {
+            let records = try catalog.records(inode: inode, chunk: piece.index)
+            for segment in SliceResolution.resolve(records, from: piece.offset, to: piece.end) {
                 try append(segment, to: &output, wholeBlocks: wholeBlocks)
             }
-            position = until
         }
         return output
     }
@@ -135,13 +130,9 @@ public final class ChunkStore: @unchecked Sendable {
     func prefetch(inode: UInt64, from start: UInt64, to end: UInt64) {
         DispatchQueue.global(qos: .utility).async { [self] in
             var blocks: [BlockKey] = []
-            var position = start
-            while position < end {
-                let chunk = UInt32(position / ChunkGeometry.chunkSize)
-                let chunkStart = UInt64(chunk) * ChunkGeometry.chunkSize
-                let until = min(end, chunkStart + ChunkGeometry.chunkSize)
-                guard let records = try? catalog.records(inode: inode, chunk: chunk) else { return }
-                for segment in SliceResolution.resolve(records, from: UInt32(position - chunkStart), to: UInt32(until - chunkStart)) {
+            for piece in ChunkGeometry.pieces(of: start..<end) {
+                guard let records = try? catalog.records(inode: inode, chunk: piece.index) else { return }
+                for segment in SliceResolution.resolve(records, from: piece.offset, to: piece.end) {
                     guard let slice = segment.slice else { continue }
                     let first = Int(slice.offset) / configuration.blockSize
                     let last = (Int(slice.offset) + Int(segment.length) - 1) / configuration.blockSize
@@ -149,7 +140,6 @@ public final class ChunkStore: @unchecked Sendable {
                         blocks.append(BlockKey(sliceID: slice.id, index: index, size: min(configuration.blockSize, Int(slice.size) - index * configuration.blockSize)))
                     }
                 }
-                position = until
             }
             let wanted = blocks
             DispatchQueue.concurrentPerform(iterations: wanted.count) { index in _ = try? fetcher.block(wanted[index]) }

@@ -23,17 +23,11 @@ public final class FileWriter: @unchecked Sendable {
     public func write(at offset: UInt64, _ data: Data) throws {
         try lock.withLock {
             try reportBackgroundFailure()
-            var written = 0
-            while written < data.count {
-                let position = offset + UInt64(written)
-                let chunk = UInt32(position / ChunkGeometry.chunkSize)
-                let inChunk = UInt32(position % ChunkGeometry.chunkSize)
-                let take = min(data.count - written, Int(ChunkGeometry.chunkSize) - Int(inChunk))
-                let piece = data.subdata(in: (data.startIndex + written)..<(data.startIndex + written + take))
-                let slice = writableSlice(chunk: chunk, at: inChunk, length: UInt32(take))
-                try slice.append(piece, store: store)
-                if UInt64(slice.end) == ChunkGeometry.chunkSize || chunks[chunk]!.count > 100 { try sealChunk(chunk) }
-                written += take
+            for piece in ChunkGeometry.pieces(of: offset..<offset + UInt64(data.count)) {
+                let start = data.startIndex + Int(piece.fileOffset - offset)
+                let slice = writableSlice(chunk: piece.index, at: piece.offset, length: piece.length)
+                try slice.append(data.subdata(in: start..<start + Int(piece.length)), store: store)
+                if UInt64(slice.end) == ChunkGeometry.chunkSize || chunks[piece.index]!.count > 100 { try sealChunk(piece.index) }
             }
         }
     }

@@ -38,13 +38,17 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         }
     }
 
+    private func hasSchema() throws(MetaError) -> Bool {
+        try first("SELECT 1 FROM sqlite_master WHERE type='table' AND name='jfs_setting'", [], { _ in true }) != nil
+    }
+
     func prepareForLoad() throws(MetaError) {
         try db.transaction { () throws(MetaError) in try createSchema() }
     }
 
     /// The juicefs tables, unless a loader already created them.
     private func createSchema() throws(MetaError) {
-        guard try first("SELECT 1 FROM sqlite_master WHERE type='table' AND name='jfs_setting'", [], { _ in true }) == nil else { return }
+        guard try !hasSchema() else { return }
         try sql { () throws(SQLiteError) in try db.execute(SQLiteSchema.ddl) }
     }
 
@@ -57,7 +61,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func formatJSON() throws(MetaError) -> String? {
-        guard try first("SELECT 1 FROM sqlite_master WHERE type='table' AND name='jfs_setting'", [], { _ in true }) != nil else { return nil }
+        guard try hasSchema() else { return nil }
         return try first("SELECT value FROM jfs_setting WHERE name='format'", [], { $0.text(0) })
     }
 

@@ -205,16 +205,11 @@ public final class VolumeFileSystem: @unchecked Sendable {
         let size = try getattr(inode).length
         let end = offset + length
         if mode & (punchHole | zeroRange) != 0 {
-            var position = offset
             let stop = mode & keepSize != 0 ? min(end, size) : end
-            while position < stop {
-                let chunk = UInt32(position / ChunkGeometry.chunkSize)
-                let inChunk = position % ChunkGeometry.chunkSize
-                let take = min(stop - position, ChunkGeometry.chunkSize - inChunk)
+            for piece in ChunkGeometry.pieces(of: offset..<max(offset, stop)) {
                 try call { () throws(MetaError) in
-                    try engine.appendSlice(inode, index: chunk, record: .hole(pos: UInt32(inChunk), len: UInt32(take)), mtime: .now())
+                    try engine.appendSlice(inode, index: piece.index, record: .hole(pos: piece.offset, len: piece.length), mtime: .now())
                 }
-                position += take
             }
         } else if mode & keepSize == 0, end > size {
             _ = try setattr(inode, AttrChanges(size: end))
@@ -237,27 +232,18 @@ public final class VolumeFileSystem: @unchecked Sendable {
         let count = min(length, available - sourceOffset)
         guard input != output || sourceOffset + count <= destinationOffset || destinationOffset + count <= sourceOffset else { throw .invalidArgument }
         var pending: [UInt32: [SliceRecord]] = [:]
-        var position = sourceOffset
-        while position < sourceOffset + count {
-            let chunk = UInt32(position / ChunkGeometry.chunkSize)
-            let chunkStart = UInt64(chunk) * ChunkGeometry.chunkSize
-            let until = min(sourceOffset + count, chunkStart + ChunkGeometry.chunkSize)
-            let records = try call { () throws(MetaError) in try engine.readChunk(input, index: chunk) }
-            for segment in SliceResolution.resolve(records, from: UInt32(position - chunkStart), to: UInt32(until - chunkStart)) {
-                var done: UInt64 = 0
-                while done < UInt64(segment.length) {
-                    let target = destinationOffset + (chunkStart + UInt64(segment.position) + done - sourceOffset)
-                    let targetChunk = UInt32(target / ChunkGeometry.chunkSize)
-                    let inChunk = target % ChunkGeometry.chunkSize
-                    let take = min(UInt64(segment.length) - done, ChunkGeometry.chunkSize - inChunk)
-                    let record = segment.slice.map {
-                        SliceRecord(pos: UInt32(inChunk), id: $0.id, size: $0.size, off: $0.offset + UInt32(done), len: UInt32(take))
-                    } ?? .hole(pos: UInt32(inChunk), len: UInt32(take))
-                    pending[targetChunk, default: []].append(record)
-                    done += take
+        for piece in ChunkGeometry.pieces(of: sourceOffset..<sourceOffset + count) {
+            let records = try call { () throws(MetaError) in try engine.readChunk(input, index: piece.index) }
+            for segment in SliceResolution.resolve(records, from: piece.offset, to: piece.end) {
+                let segmentStart = piece.fileOffset - UInt64(piece.offset) + UInt64(segment.position)
+                let target = destinationOffset + (segmentStart - sourceOffset)
+                for part in ChunkGeometry.pieces(of: target..<target + UInt64(segment.length)) {
+                    let done = UInt32(part.fileOffset - target)
+                    let record = segment.slice.map { SliceRecord(pos: part.offset, id: $0.id, size: $0.size, off: $0.offset + done, len: part.length) }
+                        ?? .hole(pos: part.offset, len: part.length)
+                    pending[part.index, default: []].append(record)
                 }
             }
-            position = until
         }
         for (chunk, records) in pending.sorted(by: { $0.key < $1.key }) {
             try call { () throws(MetaError) in try engine.appendReferences(output, index: chunk, records: records, mtime: .now()) }

@@ -9,3 +9,30 @@ public enum ChunkGeometry {
         length == 0 ? 4096 : Int64((length + 4095) / 4096 * 4096)
     }
 }
+
+/// One chunk's share of a byte range of a file.
+public struct ChunkPiece: Sendable, Equatable {
+    public let index: UInt32
+    /// Where the piece starts in the file.
+    public let fileOffset: UInt64
+    /// Where the piece starts within its chunk.
+    public let offset: UInt32
+    public let length: UInt32
+
+    public var end: UInt32 { offset + length }
+}
+
+extension ChunkGeometry {
+    /// Splits a byte range of a file at chunk boundaries, in order.
+    public static func pieces(of range: Range<UInt64>) -> [ChunkPiece] {
+        var pieces: [ChunkPiece] = []
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let offset = position % chunkSize
+            let length = min(range.upperBound - position, chunkSize - offset)
+            pieces.append(ChunkPiece(index: UInt32(position / chunkSize), fileOffset: position, offset: UInt32(offset), length: UInt32(length)))
+            position += length
+        }
+        return pieces
+    }
+}

@@ -270,10 +270,3 @@ import VolumeModel
         #expect(try fixture.read(inode, 0, 300 << 10) == reference)
     }
 }
-
-final class Failures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var messages: [String] = []
-    func add(_ message: String) { lock.withLock { messages.append(message) } }
-    var all: [String] { lock.withLock { messages } }
-}

@@ -367,10 +367,3 @@ import VolumeModel
         #expect(try reopened.readdir(.root, after: nil, limit: 10, attributes: false).map { String(decoding: $0.name, as: UTF8.self) } == ["before"])
     }
 }
-
-final class Failures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var messages: [String] = []
-    func add(_ message: String) { lock.withLock { messages.append(message) } }
-    var all: [String] { lock.withLock { messages } }
-}
