@@ -48,6 +48,13 @@ let package = Package(
         .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
+            name: "Volumes",
+            dependencies: [
+                "VolumeModel", "ObjectStorage", "Metadata", "ChunkStore", "VFS", "FuseBridge", "Cryptography", "SystemBridge",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
             name: "Metadata",
             dependencies: ["SQLite", "Redis", "SystemBridge", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]
         ),
@@ -96,6 +103,10 @@ let package = Package(
         .testTarget(
             name: "FuseBridgeTests",
             dependencies: ["FuseBridge", "VFS", "ChunkStore", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(
+            name: "VolumesTests",
+            dependencies: ["Volumes", "VolumeModel", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
     ],

@@ -61,8 +61,8 @@ public final class ChunkStore: @unchecked Sendable {
         return blocks.count
     }
 
-    /// Waits until every written block is durable, ignoring `uploadDelay`; `progress`
-    /// receives the blocks and bytes still pending.
+    /// Waits until every block written before the call is durable, ignoring `uploadDelay`;
+    /// `progress` receives the blocks and bytes of those still pending.
     public func drain(deadline: Duration = .seconds(3600), progress: (Int, Int64) -> Void = { _, _ in }) throws {
         do {
             try uploads.drain(deadline: deadline, progress: progress)
@@ -74,6 +74,11 @@ public final class ChunkStore: @unchecked Sendable {
     /// Slices nothing references any more: their blocks not yet uploaded never will be.
     public func forget(sliceIDs: Set<UInt64>) {
         uploads.forget(sliceIDs: sliceIDs)
+    }
+
+    /// Drops every block not yet uploaded: the writes of a working copy being thrown away.
+    public func abandonPendingUploads() {
+        uploads.forget(sliceIDs: nil)
     }
 
     public var statistics: ChunkStoreStatistics {

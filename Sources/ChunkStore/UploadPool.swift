@@ -59,11 +59,12 @@ final class UploadPool: @unchecked Sendable {
         add(Pending(block: block, data: data, notBefore: clock.now))
     }
 
-    /// Drops every queued, not yet started block of these slices and their staged files.
+    /// Drops every queued, not yet started block of these slices (`nil`: of all slices) and
+    /// their staged files.
     /// Blocks already uploading finish; the caller only forgets slices nothing references.
-    func forget(sliceIDs: Set<UInt64>) {
+    func forget(sliceIDs: Set<UInt64>?) {
         let dropped = condition.withLock { () -> [BlockKey] in
-            let victims = queue.keys.filter { sliceIDs.contains($0.sliceID) && !inFlight.contains($0) }
+            let victims = queue.keys.filter { (sliceIDs?.contains($0.sliceID) ?? true) && !inFlight.contains($0) }
             for victim in victims { queue[victim] = nil }
             condition.broadcast()
             return victims
@@ -78,23 +79,27 @@ final class UploadPool: @unchecked Sendable {
         defer { condition.unlock() }
         while blocks.contains(where: { queue[$0] != nil }) {
             if clock.now >= until { throw lastError ?? ObjectStoreError(.transient, "uploads did not finish in time") }
-            condition.wait(until: Date().addingTimeInterval(0.2))
+            _ = condition.wait(until: Date().addingTimeInterval(0.2))
         }
     }
 
-    /// Waits until nothing is pending, ignoring upload delays, reporting (blocks, bytes) pending.
+    /// Waits until every block pending at the call is durable, ignoring upload delays, and
+    /// reports (blocks, bytes) of those still pending. Blocks written meanwhile are not
+    /// waited for, so a commit finishes while the mount keeps writing.
     func drain(deadline: Duration, progress: (Int, Int64) -> Void) throws(ObjectStoreError) {
         let until = clock.now + deadline
         condition.lock()
         defer { condition.unlock() }
-        for key in queue.keys { queue[key]!.notBefore = min(queue[key]!.notBefore, clock.now) }
+        var target = Set(queue.keys)
+        for key in target { queue[key]!.notBefore = min(queue[key]!.notBefore, clock.now) }
         condition.broadcast()
-        while !queue.isEmpty {
-            progress(queue.count, queue.keys.reduce(0) { $0 + Int64($1.size) })
+        while true {
+            target = target.filter { queue[$0] != nil }
+            progress(target.count, target.reduce(0) { $0 + Int64($1.size) })
+            if target.isEmpty { return }
             if clock.now >= until { throw lastError ?? ObjectStoreError(.transient, "uploads did not finish in time") }
-            condition.wait(until: Date().addingTimeInterval(0.2))
+            _ = condition.wait(until: Date().addingTimeInterval(0.2))
         }
-        progress(0, 0)
     }
 
     func stop() {
@@ -133,7 +138,7 @@ final class UploadPool: @unchecked Sendable {
                 DispatchQueue.global().async { self.upload(next) }
                 continue
             }
-            condition.wait(until: Date().addingTimeInterval(secondsUntilNextDue(now)))
+            _ = condition.wait(until: Date().addingTimeInterval(secondsUntilNextDue(now)))
         }
         condition.unlock()
     }

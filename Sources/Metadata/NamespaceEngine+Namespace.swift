@@ -17,6 +17,7 @@ extension NamespaceEngine {
     ) throws(MetaError) -> (Ino, Attr) {
         try NameRules.validateNew(name, in: parent)
         return try locked { () throws(MetaError) -> (Ino, Attr) in
+            changes &+= 1
             let inode = try allocateInode()
             return try store.write { (tx) throws(MetaError) -> (Ino, Attr) in
                 var parentAttr = try tx.requireDirectory(parent)

@@ -13,6 +13,9 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     private var inodes = IDRange()
     private var slices = SliceAllocator()
     var openCounts: [Ino: Int] = [:]
+    /// Mutating transactions attempted so far (a failed one counts too: the count may
+    /// overstate change, never miss it).
+    var changes: UInt64 = 0
     private var sessionID: Int64?
     private var capacity: UInt64 = 0
     private var inodeLimit: UInt64 = 0
@@ -117,8 +120,22 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
         }
     }
 
+    /// Grows with every change to the namespace: equal counts mean nothing changed between them.
+    public var changeCount: UInt64 { locked { changes } }
+
     public func snapshot(to path: FilePath) throws(MetaError) {
-        try locked { () throws(MetaError) in try store.snapshot(to: path) }
+        _ = try takeSnapshot(to: path)
+    }
+
+    /// A snapshot together with what it holds and the change count it reflects, all read
+    /// at the same instant (a commit publishes these figures beside the snapshot).
+    public func takeSnapshot(to path: FilePath) throws(MetaError) -> SnapshotSummary {
+        try locked { () throws(MetaError) -> SnapshotSummary in
+            let summary = SnapshotSummary(
+                changeCount: changes, usedBytes: max(0, try store.counter("usedSpace")), inodes: max(0, try store.counter("totalInodes")))
+            try store.snapshot(to: path)
+            return summary
+        }
     }
 
     // MARK: - Id allocation
@@ -148,6 +165,13 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     public func useSliceDomain(_ domain: UInt32) throws(MetaError) {
         guard domain >= 1, domain < 1 << 31 else { throw MetaError(.invalidArgument, "slice domains are 1 ≤ n < 2^31") }
         locked { slices.enter(domain: domain) }
+    }
+
+    /// Raises the stored slice counter to the start of a claimed domain, so that a client
+    /// allocating from the counter (a stock juicefs mount of this store) writes only there.
+    public func raiseSliceCounter(toDomain domain: UInt32) throws(MetaError) {
+        guard domain >= 1, domain < 1 << 31 else { throw MetaError(.invalidArgument, "slice domains are 1 ≤ n < 2^31") }
+        try locked { () throws(MetaError) in try store.raiseNextChunk(to: UInt64(domain) << 32) }
     }
 
     /// This engine's session id, registered on first need (for open-but-unlinked inodes).
@@ -193,6 +217,7 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     /// sustain an unlinked one is registered first, outside the transaction that uses it.
     func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
         try locked { () throws(MetaError) -> Result in
+            changes &+= 1
             if !openCounts.isEmpty { _ = try session() }
             return try store.write(body)
         }

@@ -1,0 +1,246 @@
+import ChunkStore
+import Foundation
+import FuseBridge
+import Metadata
+import SystemPackage
+import VFS
+import VolumeModel
+
+/// One mounted volume: its FUSE mount, metadata store, chunk store and lifecycle.
+///
+/// Lifecycle operations (commit, fork, finalize, unmount) run one at a time; file system
+/// traffic continues during a commit, which publishes the state at the instant of its
+/// metadata snapshot.
+public final class LiveVolume: @unchecked Sendable {
+    public enum State: String, Codable, Sendable {
+        case mounted, committing, unmounting, unmounted
+    }
+
+    public let id: String
+    public let mountpoint: FilePath
+    public let options: MountOptions
+    /// The descriptor this mount was made from.
+    public let source: VolumeDescriptor
+    /// The slice domain this mount writes in; `nil` for read-only mounts.
+    public let sliceDomain: UInt32?
+    public let mountedAt: Date
+    let directory: FilePath
+    let bucket: VolumeBucket
+    let metadata: LocalMetadata
+    let chunks: ChunkStore
+    let fileSystem: VolumeFileSystem
+    let fuse: FuseMount
+    private let actor: ActionRef
+    private let onUnmount: @Sendable (LiveVolume) -> Void
+    private let operation = NSLock()
+    private let lock = NSLock()
+    private var currentState = State.mounted
+    /// The last version this mount published in its linear history (or `source`): the
+    /// parent of the next commit.
+    private var head: VolumeDescriptor
+    private var committedChanges: UInt64
+
+    init(
+        id: String, mountpoint: FilePath, options: MountOptions, source: VolumeDescriptor, sliceDomain: UInt32?, directory: FilePath,
+        bucket: VolumeBucket, metadata: LocalMetadata, chunks: ChunkStore, fileSystem: VolumeFileSystem, fuse: FuseMount, actor: ActionRef,
+        onUnmount: @escaping @Sendable (LiveVolume) -> Void
+    ) {
+        self.id = id
+        self.mountpoint = mountpoint
+        self.options = options
+        self.source = source
+        self.sliceDomain = sliceDomain
+        self.directory = directory
+        self.bucket = bucket
+        self.metadata = metadata
+        self.chunks = chunks
+        self.fileSystem = fileSystem
+        self.fuse = fuse
+        self.actor = actor
+        self.onUnmount = onUnmount
+        mountedAt = Date()
+        head = source
+        committedChanges = metadata.engine.changeCount
+    }
+
+    public var state: State { lock.withLock { currentState } }
+    public var isWritable: Bool { !options.readOnly && source.access == .rw }
+    /// The version the next commit follows.
+    public var lastVersion: VolumeDescriptor { lock.withLock { head } }
+    public var statistics: ChunkStoreStatistics { chunks.statistics }
+    public var openHandles: Int { fileSystem.openHandles }
+
+    /// Whether the namespace changed since the mount or the last commit (pending writes
+    /// are flushed first so they count).
+    public var hasUncommittedChanges: Bool {
+        guard isWritable else { return false }
+        try? fileSystem.flushAll()
+        return lock.withLock { committedChanges } != metadata.engine.changeCount
+    }
+
+    // MARK: - Publishing
+
+    /// Publishes the current state as the next version of this line; the mount stays live
+    /// and writable.
+    public func commit(message: String?, actor caller: ActionRef? = nil, progress: (VolumeProgress) -> Void = { _ in }) throws(VolumeError) -> VolumeDescriptor {
+        try exclusively { () throws(VolumeError) -> VolumeDescriptor in try commitLocked(message: message, actor: caller, progress: progress) }
+    }
+
+    /// Commits, then unmounts; writes are refused from the start so that the version holds
+    /// everything the volume ever got.
+    public func finalize(message: String?, actor caller: ActionRef? = nil, progress: (VolumeProgress) -> Void = { _ in }) throws(VolumeError) -> VolumeDescriptor {
+        try exclusively { () throws(VolumeError) -> VolumeDescriptor in
+            try requireWritable("finalize")
+            fileSystem.readOnly = true
+            let version: VolumeDescriptor
+            do throws(VolumeError) {
+                version = try commitLocked(message: message, actor: caller, progress: progress)
+            } catch {
+                fileSystem.readOnly = false
+                throw error
+            }
+            try tearDown(abandon: false)
+            return version
+        }
+    }
+
+    /// Branches the current state: `rw` gives a new writable line, `ro` a sibling version.
+    /// This mount stays live and is not part of the branch.
+    public func fork(name: String, as access: VolumeDescriptor.Access, actor caller: ActionRef? = nil, progress: (VolumeProgress) -> Void = { _ in })
+        throws(VolumeError) -> VolumeDescriptor
+    {
+        try VolumeName.validate(name)
+        return try exclusively { () throws(VolumeError) -> VolumeDescriptor in
+            guard isWritable else {
+                // Nothing changes on a read-only mount: fork the version it shows.
+                return try bucket.branch(lastVersion, name: name, as: access, actor: caller ?? actor)
+            }
+            let (version, _) = try publishSnapshot(progress: progress) { (base) in
+                base.name = name
+                base.access = access
+                base.message = nil
+                base.producedBy = caller ?? actor
+            }
+            return version
+        }
+    }
+
+    // MARK: - Unmounting
+
+    /// Unmounts without publishing. Uncommitted changes are refused unless `abandon`, which
+    /// discards them together with their unuploaded blocks; committed versions are never
+    /// touched either way.
+    public func unmount(abandon: Bool) throws(VolumeError) {
+        try exclusively { () throws(VolumeError) in
+            if !abandon, hasUncommittedChanges {
+                throw VolumeError(
+                    .uncommittedChanges,
+                    "\(mountpoint) has changes since its last commit; commit or finalize them, or unmount with abandon to discard them",
+                    data: ["mount_path": mountpoint.string])
+            }
+            try tearDown(abandon: abandon)
+        }
+    }
+
+    // MARK: - Internals
+
+    private func exclusively<Result>(_ body: () throws(VolumeError) -> Result) throws(VolumeError) -> Result {
+        operation.lock()
+        defer { operation.unlock() }
+        guard state == .mounted else {
+            throw VolumeError(.notMounted, "\(mountpoint) is no longer mounted", data: ["mount_path": mountpoint.string])
+        }
+        return try body()
+    }
+
+    private func requireWritable(_ what: String) throws(VolumeError) {
+        guard isWritable else {
+            throw VolumeError(
+                .notWritable, "cannot \(what) \(mountpoint): it is mounted read-only; fork the version to get a writable branch",
+                data: ["mount_path": mountpoint.string])
+        }
+    }
+
+    private func commitLocked(message: String?, actor caller: ActionRef?, progress: (VolumeProgress) -> Void) throws(VolumeError) -> VolumeDescriptor {
+        try requireWritable("commit")
+        let (version, summary) = try publishSnapshot(progress: progress) { (base) in
+            base.message = message
+            base.access = .ro
+            base.producedBy = caller ?? actor
+        }
+        lock.withLock {
+            head = version
+            committedChanges = summary.changeCount
+        }
+        return version
+    }
+
+    /// Flush, snapshot, drain, publish. `shape` turns the head into the new descriptor
+    /// (its `producedBy` is the caller's stamp, completed here with the locator).
+    private func publishSnapshot(progress: (VolumeProgress) -> Void, shape: (inout VolumeDescriptor) -> Void) throws(VolumeError) -> (
+        VolumeDescriptor, SnapshotSummary
+    ) {
+        setState(.committing)
+        defer { setState(.mounted) }
+        progress(VolumeProgress(phase: "flush"))
+        do {
+            try fileSystem.flushAll()
+        } catch {
+            throw VolumeError(.drainFailed, "flushing open files of \(mountpoint) failed: \(error); nothing was published")
+        }
+        progress(VolumeProgress(phase: "snapshot"))
+        let snapshotFile = directory.appending("snapshot.\(source.metadataStoreType.indexExtension)")
+        defer { try? FileManager.default.removeItem(atPath: snapshotFile.string) }
+        let summary: SnapshotSummary
+        do {
+            summary = try metadata.engine.takeSnapshot(to: snapshotFile)
+        } catch {
+            throw VolumeError(error, while: "taking a metadata snapshot of \(mountpoint)")
+        }
+        do {
+            var total: Int64?
+            try chunks.drain(deadline: options.timeoutDuration) { _, bytes in
+                let all = total ?? bytes
+                total = all
+                progress(VolumeProgress(phase: "drain", done: all - bytes, total: all, unit: "bytes"))
+            }
+        } catch {
+            throw VolumeError(
+                .drainFailed, "the blocks of \(mountpoint) could not all be uploaded (\(error)); nothing was published and the mount keeps them staged",
+                data: ["mount_path": mountpoint.string])
+        }
+        let parent = lastVersion
+        var version = source
+        version.usedBytes = summary.usedBytes
+        version.inodeCount = summary.inodes
+        version.parentProducedBy = parent.producedBy
+        shape(&version)
+        let locator = try VersionLocator(bucket: bucket.uri, id: VersionLocator.newID())
+        version.producedBy = (version.producedBy ?? ActionRef()).stamped(locator: locator.description)
+        return (try bucket.publish(version, indexFile: snapshotFile, at: locator, progress: progress), summary)
+    }
+
+    private func setState(_ state: State) {
+        lock.withLock { currentState = state }
+    }
+
+    private func tearDown(abandon: Bool) throws(VolumeError) {
+        setState(.unmounting)
+        do {
+            try fuse.unmount(timeout: .seconds(Int64(min(options.timeout, 60))))
+        } catch {
+            setState(.mounted)
+            throw VolumeError(.busy, "\(mountpoint) could not be unmounted: \(error)", data: ["mount_path": mountpoint.string])
+        }
+        if abandon {
+            chunks.abandonPendingUploads()
+        } else {
+            try? chunks.drain(deadline: options.timeoutDuration)
+        }
+        chunks.close()
+        metadata.close()
+        try? FileManager.default.removeItem(atPath: directory.string)
+        setState(.unmounted)
+        onUnmount(self)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Metadata
+import SystemPackage
+import VolumeModel
+
+/// A volume's namespace hosted in a local directory: a SQLite file, or a private
+/// `redis-server` whose RDB lives there. Mounts and migrations run on one of these.
+final class LocalMetadata: @unchecked Sendable {
+    let type: MetadataStoreType
+    let directory: FilePath
+    let engine: NamespaceEngine
+    private let redis: RedisServer?
+
+    /// Where a downloaded index goes before the store opens it.
+    static func indexFile(type: MetadataStoreType, in directory: FilePath) -> FilePath {
+        switch type {
+        case .sqlite: directory.appending("meta.db")
+        case .redis: directory.appending("dump.rdb")
+        }
+    }
+
+    /// Opens the store in `directory`: the index already placed at `indexFile`, or empty.
+    init(type: MetadataStoreType, directory: FilePath, redisExecutable: String) throws(VolumeError) {
+        self.type = type
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
+        } catch {
+            throw VolumeError(.internalError, "cannot create the metadata directory \(directory): \(error)")
+        }
+        switch type {
+        case .sqlite:
+            redis = nil
+            do {
+                engine = try NamespaceEngine.open(.sqlite(Self.indexFile(type: type, in: directory)))
+            } catch {
+                throw VolumeError(error, while: "opening the SQLite store in \(directory)")
+            }
+        case .redis:
+            let server = RedisServer(directory: directory, executable: redisExecutable)
+            do {
+                try server.start()
+                engine = try NamespaceEngine.open(.redis(server.address()))
+            } catch {
+                try? server.stop()
+                throw VolumeError(error, while: "starting the private redis-server in \(directory)")
+            }
+            redis = server
+        }
+    }
+
+    /// A consistent copy of the store, taken while writes continue.
+    func snapshot(to file: FilePath) throws(VolumeError) {
+        do {
+            try engine.snapshot(to: file)
+        } catch {
+            throw VolumeError(error, while: "taking a metadata snapshot")
+        }
+    }
+
+    /// Stops the private server, if any, saving its database.
+    func close() {
+        try? redis?.stop()
+    }
+}

@@ -1,0 +1,24 @@
+import Metadata
+import VolumeModel
+
+extension VolumeFormat {
+    /// The format setting of a new volume, with `Storage`/`Bucket` spelled the way the stock
+    /// juicefs client finds the same blocks (DESIGN.md §2). Credentials are never stored:
+    /// the published index must not carry them, and juicefs reads them from its environment.
+    init(volume descriptor: VolumeDescriptor, uri: StorageURI, environment: [String: String]) {
+        let bucket: String
+        switch uri.kind {
+        case .file:
+            bucket = uri.bucket + "/"
+        case .s3:
+            let region = descriptor.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+            let endpoint = descriptor.endpoint ?? "https://s3.\(region).amazonaws.com"
+            bucket = (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + "/" + uri.bucket + (uri.prefix.isEmpty ? "" : "/" + uri.prefix.dropLast())
+        case .gs:
+            bucket = "gs://\(uri.bucket)" + (uri.prefix.isEmpty ? "" : "/" + uri.prefix.dropLast())
+        case .wasb:
+            bucket = "\(uri.usesTLS ? "https" : "http")://\(uri.host ?? "")/\(uri.bucket)"
+        }
+        self.init(name: descriptor.chunkPrefix, storage: uri.kind.rawValue, bucket: bucket)
+    }
+}

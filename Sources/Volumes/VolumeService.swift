@@ -1,0 +1,313 @@
+import ChunkStore
+import Foundation
+import FuseBridge
+import Metadata
+import ObjectStorage
+import SystemBridge
+import SystemPackage
+import VFS
+import VolumeModel
+
+/// The volume lifecycle of DESIGN.md §4: declare, mount, fork, migrate and trace volumes.
+/// Commit, finalize and unmount belong to the `LiveVolume` a mount returns.
+///
+/// One service holds every mount of a process and the block cache they share.
+public final class VolumeService: @unchecked Sendable {
+    public let configuration: VolumeServiceConfiguration
+    private let objectStores: ObjectStoreFactory
+    private let sharedCache: BlockCache
+    private let lock = NSLock()
+    private var live: [FilePath: LiveVolume] = [:]
+    /// Mount paths being mounted right now.
+    private var reserved: Set<FilePath> = []
+    private var privateCaches: [FilePath: BlockCache] = [:]
+
+    public init(_ configuration: VolumeServiceConfiguration) throws(VolumeError) {
+        self.configuration = configuration
+        objectStores = ObjectStoreFactory(environment: configuration.environment)
+        let cacheDirectory = configuration.cacheDirectory ?? configuration.stateDirectory.appending("cache")
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.stateDirectory.appending("mounts").string, withIntermediateDirectories: true)
+            sharedCache = try BlockCache(directory: cacheDirectory, budget: configuration.cacheBudget)
+        } catch {
+            throw VolumeError(.internalError, "cannot prepare the state directory \(configuration.stateDirectory) and cache \(cacheDirectory): \(error)")
+        }
+    }
+
+    /// Mounts in this process, by mount path.
+    public var mounts: [LiveVolume] { lock.withLock { Array(live.values) }.sorted { $0.mountpoint.string < $1.mountpoint.string } }
+
+    public func mount(at path: FilePath) -> LiveVolume? { lock.withLock { live[path.lexicallyNormalized()] } }
+
+    // MARK: - new
+
+    /// Declares an empty writable volume; no I/O happens until its first mount formats it.
+    public func new(
+        name: String? = nil, bucket: String? = nil, storage: StorageKind? = nil, region: String? = nil, endpoint: String? = nil,
+        metadataStoreType: MetadataStoreType? = nil
+    ) throws(VolumeError) -> VolumeDescriptor {
+        let name = name ?? VolumeName.generate()
+        let bucket = bucket ?? configuration.effectiveDefaultBucket
+        var type = MetadataStoreType.sqlite
+        if let metadataStoreType { type = metadataStoreType } else { type = try preferredMetadataStore() }
+        var descriptor = try VolumeDescriptor(name: name, bucket: bucket, storage: storage, region: region, endpoint: endpoint, metadataStoreType: type)
+        if descriptor.storage == .s3, descriptor.endpoint == nil, let ambient = configuration.environment["AWS_ENDPOINT_URL"], !ambient.isEmpty {
+            descriptor.endpoint = ambient
+            try descriptor.validate()
+        }
+        return descriptor
+    }
+
+    private func preferredMetadataStore() throws(VolumeError) -> MetadataStoreType {
+        try MetadataStoreType.preferred(environment: configuration.environment, configured: configuration.defaultMetadataStore)
+    }
+
+    // MARK: - mount
+
+    /// Mounts a volume at `path` and returns once the kernel serves it. A volume without an
+    /// index is formatted by its first writable mount; every writable mount claims a
+    /// fresh slice domain.
+    public func mount(
+        _ volume: VolumeDescriptor, at path: FilePath, options: MountOptions = MountOptions(), actor: ActionRef = ActionRef(),
+        progress: (VolumeProgress) -> Void = { _ in }
+    ) throws(VolumeError) -> LiveVolume {
+        try volume.validate()
+        let uploadDelay = try options.validated()
+        let writable = !options.readOnly
+        if writable, volume.access == .ro {
+            throw VolumeError(
+                .notWritable, "\(volume.name) is a read-only version; mount it with read_only, or fork it to get a writable branch", data: ["name": volume.name])
+        }
+        let mountpoint = try prepareMountpoint(path)
+        let id = Self.randomID()
+        let directory = configuration.stateDirectory.appending("mounts").appending(id)
+        do {
+            let bucket = try openBucket(of: volume)
+            let metadataDirectory = directory.appending("meta")
+            try FileSystem.createDirectories(metadataDirectory, permissions: FilePermissions.ownerReadWriteExecute)
+            if let index = volume.index {
+                try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: metadataDirectory), progress: progress)
+            }
+            let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: metadataDirectory, redisExecutable: configuration.redisExecutable)
+            do {
+                let live = try serve(
+                    volume, metadata: metadata, bucket: bucket, id: id, directory: directory, mountpoint: mountpoint, options: options,
+                    uploadDelay: uploadDelay, actor: actor)
+                return live
+            } catch {
+                metadata.close()
+                throw error
+            }
+        } catch {
+            release(mountpoint)
+            try? FileManager.default.removeItem(atPath: directory.string)
+            throw VolumeError(wrapping: error, while: "mounting \(volume.name) at \(mountpoint)")
+        }
+    }
+
+    private func serve(
+        _ volume: VolumeDescriptor, metadata: LocalMetadata, bucket: VolumeBucket, id: String, directory: FilePath, mountpoint: FilePath,
+        options: MountOptions, uploadDelay: Duration, actor: ActionRef
+    ) throws -> LiveVolume {
+        let engine = metadata.engine
+        let writable = !options.readOnly
+        if volume.index == nil {
+            let format = VolumeFormat(volume: volume, uri: try volume.storageURI, environment: configuration.environment)
+            // Only a writable mount may claim the prefix; a read-only look at a fresh volume stays local.
+            if writable { try bucket.claimFreshPrefix(volume.chunkPrefix, uuid: format.uuid) }
+            try engine.format(format)
+        }
+        let format = try engine.loadFormat()
+        guard format.name == volume.chunkPrefix else {
+            throw VolumeError(.integrityError, "the index of \(volume.name) belongs to volume \(format.name), not chunk prefix \(volume.chunkPrefix)")
+        }
+        var domain: UInt32?
+        if writable {
+            let claimed = try bucket.claimSliceDomain(volume.chunkPrefix, holder: "\(ProcessInfo.processInfo.hostName) mount \(id) of \(volume.name)")
+            try engine.useSliceDomain(claimed)
+            domain = claimed
+        }
+        let chunks = ChunkStore(
+            configuration: ChunkStoreConfiguration(
+                chunkPrefix: volume.chunkPrefix, blockSize: format.blockBytes, writeback: options.writeback, uploadDelay: uploadDelay,
+                maxUploads: options.maxUploads),
+            catalog: EngineCatalog(engine), store: bucket.store, cache: try cache(for: options))
+        let fileSystem = VolumeFileSystem(engine: engine, chunks: chunks, readOnly: !writable)
+        let fuse = FuseMount(
+            fileSystem: fileSystem, at: mountpoint,
+            options: FuseMountOptions(
+                name: volume.name, readOnly: !writable, attributeTimeout: options.attrCache, entryTimeout: options.entryCache,
+                directoryEntryTimeout: options.dirEntryCache))
+        do {
+            try fuse.mount()
+        } catch {
+            chunks.close()
+            throw VolumeError(.mountFailed, "the kernel refused to mount \(mountpoint): \(error)", data: ["mount_path": mountpoint.string])
+        }
+        let live = LiveVolume(
+            id: id, mountpoint: mountpoint, options: options, source: volume, sliceDomain: domain, directory: directory, bucket: bucket,
+            metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, actor: actor
+        ) { [weak self] unmounted in self?.release(unmounted.mountpoint) }
+        lock.withLock {
+            reserved.remove(mountpoint)
+            self.live[mountpoint] = live
+        }
+        return live
+    }
+
+    // MARK: - fork, migrate
+
+    /// Branches a committed version without mounting it (for a live mount use
+    /// `LiveVolume.fork`).
+    public func fork(_ volume: VolumeDescriptor, name: String? = nil, as access: VolumeDescriptor.Access = .rw, actor: ActionRef = ActionRef()) throws(VolumeError)
+        -> VolumeDescriptor
+    {
+        try volume.validate()
+        let name = name ?? VolumeName.generate()
+        try VolumeName.validate(name)
+        return try openBucket(of: volume).branch(volume, name: name, as: access, actor: actor)
+    }
+
+    /// Re-hosts a version's metadata on the other store type (dump, then load; slice ids
+    /// and blocks untouched) and publishes it as a child version.
+    public func migrate(_ volume: VolumeDescriptor, to type: MetadataStoreType, actor: ActionRef = ActionRef(), progress: (VolumeProgress) -> Void = { _ in })
+        throws(VolumeError) -> VolumeDescriptor
+    {
+        try volume.validate()
+        guard type != volume.metadataStoreType else {
+            throw VolumeError(.unchanged, "\(volume.name) already keeps its metadata in \(type.rawValue)", data: ["metadata_store_type": type.rawValue])
+        }
+        guard let index = volume.index else {
+            throw VolumeError(
+                .notFound, "\(volume.name) was never committed, so it has no metadata to migrate; declare it anew with metadata_store_type \(type.rawValue)")
+        }
+        let bucket = try openBucket(of: volume)
+        let directory = configuration.stateDirectory.appending("migrations").appending(Self.randomID())
+        defer { try? FileManager.default.removeItem(atPath: directory.string) }
+        let sourceDirectory = directory.appending("source")
+        let targetDirectory = directory.appending("target")
+        do {
+            try FileSystem.createDirectories(sourceDirectory, permissions: FilePermissions.ownerReadWriteExecute)
+        } catch {
+            throw VolumeError(wrapping: error, while: "creating \(sourceDirectory)")
+        }
+        try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: sourceDirectory), progress: progress)
+        let dumpFile = directory.appending("dump.json")
+        let source = try LocalMetadata(type: volume.metadataStoreType, directory: sourceDirectory, redisExecutable: configuration.redisExecutable)
+        do {
+            try source.engine.dump(to: dumpFile) { entries in progress(VolumeProgress(phase: "dump", done: Int64(entries), unit: "entries")) }
+        } catch {
+            source.close()
+            throw VolumeError(error, while: "dumping the metadata of \(volume.name)")
+        }
+        source.close()
+        let target = try LocalMetadata(type: type, directory: targetDirectory, redisExecutable: configuration.redisExecutable)
+        defer { target.close() }
+        let snapshotFile = directory.appending("index.\(type.indexExtension)")
+        let summary: SnapshotSummary
+        do {
+            try withoutActuallyEscaping(progress) { progress in
+                try target.engine.load(from: dumpFile) { entries in progress(VolumeProgress(phase: "load", done: Int64(entries), unit: "entries")) }
+            }
+            let domain = try bucket.claimSliceDomain(volume.chunkPrefix, holder: "\(ProcessInfo.processInfo.hostName) migration of \(volume.name)")
+            try target.engine.raiseSliceCounter(toDomain: domain)
+            summary = try target.engine.takeSnapshot(to: snapshotFile)
+        } catch {
+            throw VolumeError(wrapping: error, while: "loading the metadata of \(volume.name) into \(type.rawValue)")
+        }
+        var migrated = volume
+        migrated.metadataStoreType = type
+        migrated.usedBytes = summary.usedBytes
+        migrated.inodeCount = summary.inodes
+        migrated.parentProducedBy = volume.producedBy
+        let locator = try VersionLocator(bucket: bucket.uri, id: VersionLocator.newID())
+        migrated.producedBy = actor.stamped(locator: locator.description)
+        return try bucket.publish(migrated, indexFile: snapshotFile, at: locator, progress: progress)
+    }
+
+    // MARK: - Lineage
+
+    /// The version published at a locator. `endpoint`/`region` reach S3-compatible
+    /// buckets that the environment does not describe.
+    public func load(locator text: String, endpoint: String? = nil, region: String? = nil) throws(VolumeError) -> VolumeDescriptor {
+        let locator = try VersionLocator(parsing: text)
+        let store: any ObjectStore
+        do {
+            store = try objectStores.open(locator.bucket, endpoint: endpoint, region: region)
+        } catch {
+            throw VolumeError(error, while: "opening \(locator.bucket)")
+        }
+        return try VolumeBucket(store: store, uri: locator.bucket).descriptor(at: locator)
+    }
+
+    /// `volume` and its ancestors, newest first, following `parent_produced_by.locator`
+    /// until a version without a parent.
+    public func lineage(of volume: VolumeDescriptor) throws(VolumeError) -> [VolumeDescriptor] {
+        var chain = [volume]
+        var seen: Set<String> = []
+        while let parent = chain.last!.parentProducedBy?.locator {
+            guard seen.insert(parent).inserted, chain.count < 100_000 else {
+                throw VolumeError(.integrityError, "the lineage of \(volume.name) loops back to \(parent)")
+            }
+            let current = chain.last!
+            chain.append(try load(locator: parent, endpoint: current.endpoint, region: current.region))
+        }
+        return chain
+    }
+
+    // MARK: - Helpers
+
+    func openBucket(of volume: VolumeDescriptor) throws(VolumeError) -> VolumeBucket {
+        let uri = try volume.storageURI
+        do {
+            return VolumeBucket(store: try objectStores.open(uri, endpoint: volume.endpoint, region: volume.region), uri: volume.bucket)
+        } catch {
+            throw VolumeError(error, while: "opening the bucket \(volume.bucket)")
+        }
+    }
+
+    /// Reserves a mount path: absolute, a directory (created when missing), not in use.
+    private func prepareMountpoint(_ path: FilePath) throws(VolumeError) -> FilePath {
+        guard path.isAbsolute else {
+            throw VolumeError(.invalidParams, "mount path \(path) must be absolute", data: ["field": "mount_path"])
+        }
+        let mountpoint = path.lexicallyNormalized()
+        lock.lock()
+        defer { lock.unlock() }
+        if live[mountpoint] != nil || reserved.contains(mountpoint) {
+            throw VolumeError(.alreadyMounted, "\(mountpoint) is already a volume mount; unmount it first", data: ["mount_path": mountpoint.string])
+        }
+        do {
+            try FileSystem.createDirectories(mountpoint)
+        } catch {
+            throw VolumeError(.invalidParams, "mount path \(mountpoint) is not a usable directory: \(error)", data: ["mount_path": mountpoint.string])
+        }
+        guard FileSystem.isDirectory(mountpoint) else {
+            throw VolumeError(.invalidParams, "mount path \(mountpoint) is not a directory", data: ["mount_path": mountpoint.string])
+        }
+        reserved.insert(mountpoint)
+        return mountpoint
+    }
+
+    private func release(_ mountpoint: FilePath) {
+        lock.withLock {
+            live[mountpoint] = nil
+            reserved.remove(mountpoint)
+        }
+    }
+
+    private func cache(for options: MountOptions) throws -> BlockCache {
+        guard let directory = options.cacheDir else { return sharedCache }
+        let path = FilePath(directory)
+        return try lock.withLock { () throws -> BlockCache in
+            if let cache = privateCaches[path] { return cache }
+            let cache = try BlockCache(directory: path)
+            privateCaches[path] = cache
+            return cache
+        }
+    }
+
+    static func randomID() -> String {
+        (0..<12).map { _ in String(UInt8.random(in: 0..<16), radix: 16) }.joined()
+    }
+}
