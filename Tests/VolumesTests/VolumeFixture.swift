@@ -1,0 +1,91 @@
+import Foundation
+import ObjectStorage
+import SystemPackage
+import Testing
+import TestSupport
+import VolumeModel
+import Volumes
+
+/// A `VolumeService` over the test S3 server (bucket root, as juicefs expects), with a
+/// fresh state directory, and helpers that read and write through real mounts.
+final class VolumeFixture: @unchecked Sendable {
+    let state: FilePath
+    let service: VolumeService
+    let bucketURI: String
+    let endpoint: String
+    let environment: [String: String]
+
+    init() throws {
+        state = try Scratch.directory("volumes")
+        endpoint = try ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT")
+        bucketURI = "s3://\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))"
+        environment = try TestStores.s3Environment()
+        service = try VolumeService(VolumeServiceConfiguration(stateDirectory: state, defaultBucket: bucketURI, environment: environment))
+    }
+
+    deinit {
+        for live in service.mounts { try? live.unmount(abandon: true) }
+    }
+
+    /// The bucket the volumes live in, for listings.
+    func objects() throws -> any ObjectStore { try TestStores.s3(prefix: "") }
+
+    func newVolume(_ type: MetadataStoreType, name: String = VolumeFixture.uniqueName()) throws -> VolumeDescriptor {
+        try service.new(name: name, endpoint: endpoint, metadataStoreType: type)
+    }
+
+    static func uniqueName(_ stem: String = "t") -> String { "\(stem)-\(UUID().uuidString.prefix(12).lowercased())" }
+
+    func mount(_ volume: VolumeDescriptor, readOnly: Bool = false) throws -> LiveVolume {
+        try service.mount(volume, at: try Scratch.directory("mnt"), options: MountOptions(readOnly: readOnly))
+    }
+
+    /// Mounts a version read-only, hands its files to `body`, and unmounts.
+    func files(of version: VolumeDescriptor) throws -> [String: String] {
+        let live = try mount(version, readOnly: true)
+        defer { try? live.unmount(abandon: false) }
+        return try Self.files(under: live.mountpoint)
+    }
+
+    /// Every regular file under `root` (relative path → contents).
+    static func files(under root: FilePath) throws -> [String: String] {
+        var files: [String: String] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root.string)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = root.appending(relative).string
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            files[relative] = try String(contentsOfFile: path, encoding: .utf8)
+        }
+        return files
+    }
+
+    static func write(_ text: String, to relative: String, in live: LiveVolume) throws {
+        let path = live.mountpoint.appending(relative)
+        try FileManager.default.createDirectory(atPath: path.removingLastComponent().string, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path.string))
+    }
+
+    /// Slice ids of every block under a chunk prefix, from the bucket listing.
+    func sliceIDs(chunkPrefix: String) throws -> Set<UInt64> {
+        let keys = try objects().listAll(prefix: "\(chunkPrefix)/chunks/").map(\.key)
+        return Set(keys.compactMap { key in key.split(separator: "/").last?.split(separator: "_").first.flatMap { UInt64($0) } })
+    }
+}
+
+/// Runs `body`, which must fail with a `VolumeError` of `code`; returns that error.
+@discardableResult
+func expectVolumeError(
+    _ code: VolumeErrorCode, _ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+) -> VolumeError? {
+    do {
+        try body()
+        Issue.record("\(what) must fail with \(code.name)", sourceLocation: sourceLocation)
+    } catch let error as VolumeError {
+        #expect(error.code == code, "\(what): \(error)", sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("\(what): \(error) instead of \(code.name)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
