@@ -4,20 +4,20 @@ import Glibc
 import SystemPackage
 import VFS
 
-/// One volume served over libfuse3's low-level API with the multithreaded loop.
+/// One volume served over libfuse3's low-level API by a pool of worker threads.
 ///
 /// The kernel's requests arrive on libfuse's threads and go to `VolumeFileSystem`
-/// unchanged (see `FuseOperations`); this type owns the session, the loop thread and the
+/// unchanged (see `FuseOperations`); this type owns the session, the worker threads and the
 /// mount's life: `mount` returns once the kernel can use the mount point, `unmount` waits
-/// for the loop to end and detaches lazily if it does not.
+/// for the workers to end and detaches lazily if they do not.
 public final class FuseMount: @unchecked Sendable {
     public let mountpoint: FilePath
     public let fileSystem: VolumeFileSystem
     public let options: FuseMountOptions
     private var session: OpaquePointer?
-    private var loop: Thread?
     private let finished = DispatchSemaphore(value: 0)
-    private var loopResult: Int32 = 0
+    private var workerCount = 0
+    private var unmounted = false
     private var arguments: [UnsafeMutablePointer<CChar>?] = []
 
     public init(fileSystem: VolumeFileSystem, at mountpoint: FilePath, options: FuseMountOptions) {
@@ -47,14 +47,16 @@ public final class FuseMount: @unchecked Sendable {
             throw .noSuchFileOrDirectory
         }
         self.session = session
-        let thread = Thread { [self] in
-            loopResult = cfuse_session_loop_mt(self.session, UInt32(max(1, options.threads)))
-            finished.signal()
+        workerCount = max(1, options.threads)
+        for _ in 0..<workerCount {
+            let worker = Thread { [self] in
+                _ = cfuse_session_worker(self.session)
+                finished.signal()
+            }
+            worker.name = "volumed-fuse"
+            worker.stackSize = 1 << 20
+            worker.start()
         }
-        thread.name = "volumed-fuse"
-        thread.stackSize = 1 << 20
-        thread.start()
-        loop = thread
         var status = stat()
         guard stat(mountpoint.string, &status) == 0 else {
             let error = Errno(rawValue: errno)
@@ -63,19 +65,30 @@ public final class FuseMount: @unchecked Sendable {
         }
     }
 
-    /// Unmounts; waits up to `timeout` for the kernel to let go, then detaches lazily.
+    /// Unmounts; waits up to `timeout` for the kernel to let go, then detaches lazily. A
+    /// session whose workers never come back is left allocated rather than freed under them.
     public func unmount(timeout: Duration = .seconds(10)) throws(Errno) {
-        guard let session else { return }
+        guard let session, !unmounted else { return }
+        unmounted = true
         try? fileSystem.flushAll()
         fuse_session_unmount(session)
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        if finished.wait(timeout: .now() + seconds) == .timedOut {
+        if !awaitWorkers(until: .now() + seconds) {
             umount2(mountpoint.string, Int32(MNT_DETACH))
             fuse_session_exit(session)
-            _ = finished.wait(timeout: .now() + seconds)
+            guard awaitWorkers(until: .now() + seconds) else { return }
         }
         fuse_session_destroy(session)
         self.session = nil
+    }
+
+    /// Waits until every worker has returned; `false` on timeout.
+    private func awaitWorkers(until deadline: DispatchTime) -> Bool {
+        while workerCount > 0 {
+            guard finished.wait(timeout: deadline) == .success else { return false }
+            workerCount -= 1
+        }
+        return true
     }
 
     /// The mount's request handler, from libfuse's userdata pointer.

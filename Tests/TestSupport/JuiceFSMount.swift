@@ -10,7 +10,8 @@ public final class JuiceFSMount {
     private let process = Process()
     private let log: FilePath
 
-    public init(metaURL: String, logDirectory: FilePath, options: [String] = []) throws {
+    /// `environment` adds to this process's (object-store credentials, for instance).
+    public init(metaURL: String, logDirectory: FilePath, options: [String] = [], environment: [String: String] = [:]) throws {
         mountpoint = try Scratch.directory("jfs-mount")
         log = logDirectory.appending("juicefs-mount.log")
         FileManager.default.createFile(atPath: log.string, contents: nil)
@@ -20,6 +21,7 @@ public final class JuiceFSMount {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         try process.run()
         try waitUntilMounted()
     }

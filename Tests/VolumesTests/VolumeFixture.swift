@@ -47,16 +47,23 @@ final class VolumeFixture: @unchecked Sendable {
         return try Self.files(under: live.mountpoint)
     }
 
-    /// Every regular file under `root` (relative path → contents).
+    /// Every regular file under `root` (relative path → contents). Names starting with a
+    /// dot in the root are left out: juicefs serves virtual files there.
     static func files(under root: FilePath) throws -> [String: String] {
         var files: [String: String] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: root.string)
-        while let relative = enumerator?.nextObject() as? String {
-            let path = root.appending(relative).string
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            files[relative] = try String(contentsOfFile: path, encoding: .utf8)
+        func walk(_ relative: String) throws {
+            let directory = relative.isEmpty ? root : root.appending(relative)
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory.string) where !(relative.isEmpty && name.hasPrefix(".")) {
+                let child = relative.isEmpty ? name : "\(relative)/\(name)"
+                let attributes = try FileManager.default.attributesOfItem(atPath: root.appending(child).string)
+                switch attributes[.type] as? FileAttributeType {
+                case .typeDirectory?: try walk(child)
+                case .typeRegular?: files[child] = try String(contentsOfFile: root.appending(child).string, encoding: .utf8)
+                default: break
+                }
+            }
         }
+        try walk("")
         return files
     }
 
