@@ -66,6 +66,9 @@ let package = Package(
         .executableTarget(
             name: "fsbench", dependencies: ["FuseBridge", "VFS", "ChunkStore", "Metadata", "ObjectStorage", .product(name: "SystemPackage", package: "swift-system")],
             path: "bench/fsbench"),
+        .executableTarget(
+            name: "volumebench", dependencies: ["Volumes", "VFS", "Metadata", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")],
+            path: "bench/volumebench"),
         .executableTarget(name: "metabench", dependencies: ["Metadata", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
 
         // Executables.

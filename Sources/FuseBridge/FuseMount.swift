@@ -65,19 +65,24 @@ public final class FuseMount: @unchecked Sendable {
         }
     }
 
-    /// Unmounts; waits up to `timeout` for the kernel to let go, then detaches lazily. A
-    /// session whose workers never come back is left allocated rather than freed under them.
+    /// Unmounts, detaching lazily when the mount is busy, and waits up to `timeout` for the
+    /// workers to see the connection end before the session is freed. Workers that do not
+    /// come back (a detached mount still in use) keep their session: it is never freed
+    /// under them, nor its descriptor closed while they may read it.
     public func unmount(timeout: Duration = .seconds(10)) throws(Errno) {
         guard let session, !unmounted else { return }
         unmounted = true
         try? fileSystem.flushAll()
-        fuse_session_unmount(session)
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        if !awaitWorkers(until: .now() + seconds) {
-            umount2(mountpoint.string, Int32(MNT_DETACH))
-            fuse_session_exit(session)
-            guard awaitWorkers(until: .now() + seconds) else { return }
+        if umount2(mountpoint.string, 0) != 0, umount2(mountpoint.string, Int32(MNT_DETACH)) != 0 {
+            // Without the privilege to unmount, libfuse asks fusermount3 (and closes the device early).
+            fuse_session_unmount(session)
         }
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        guard awaitWorkers(until: .now() + seconds) else {
+            fuse_session_exit(session)
+            return
+        }
+        fuse_session_unmount(session)
         fuse_session_destroy(session)
         self.session = nil
     }

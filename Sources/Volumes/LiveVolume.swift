@@ -28,7 +28,8 @@ public final class LiveVolume: @unchecked Sendable {
     let bucket: VolumeBucket
     let metadata: LocalMetadata
     let chunks: ChunkStore
-    let fileSystem: VolumeFileSystem
+    /// The mounted namespace for in-process callers (tools, benchmarks) that skip the kernel.
+    public let fileSystem: VolumeFileSystem
     let fuse: FuseMount
     private let actor: ActionRef
     private let onUnmount: @Sendable (LiveVolume) -> Void

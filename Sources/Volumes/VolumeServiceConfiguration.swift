@@ -33,7 +33,7 @@ public struct VolumeServiceConfiguration: Sendable {
     }
 
     /// The bucket a new volume gets when the request names none.
-    var effectiveDefaultBucket: String {
+    public var effectiveDefaultBucket: String {
         if let bucket = environment["VOLUME_BUCKET"], !bucket.isEmpty { return bucket }
         return defaultBucket ?? "file://\(stateDirectory.appending("bucket"))"
     }
