@@ -87,6 +87,12 @@ public final class FuseMount: @unchecked Sendable {
         self.session = nil
     }
 
+    /// Detaches whatever is mounted at `path` (a mount whose server died answers every call
+    /// with ENOTCONN until then); does nothing when nothing is mounted there.
+    public static func detachStale(at path: FilePath) {
+        _ = umount2(path.string, Int32(MNT_DETACH))
+    }
+
     /// Waits until every worker has returned; `false` on timeout.
     private func awaitWorkers(until deadline: DispatchTime) -> Bool {
         while workerCount > 0 {

@@ -38,6 +38,7 @@ public final class RedisServer: @unchecked Sendable {
         guard socket.string.utf8.count < 108 else {
             throw MetaError(.fileNameTooLong, "the Redis socket path \(socket) is longer than a Unix socket allows (107 bytes)")
         }
+        Self.shutDownLeftover(socket: socket, save: true)
         lock.lock()
         stopping = false
         do {
@@ -48,6 +49,21 @@ public final class RedisServer: @unchecked Sendable {
         }
         lock.unlock()
         try waitUntilReady()
+    }
+
+    /// Stops a server an earlier, killed process left running in `directory` (saving its
+    /// data first when `save`), so that its database can be reopened or thrown away.
+    public static func shutDownLeftover(in directory: FilePath, save: Bool) {
+        shutDownLeftover(socket: directory.appending("redis.sock"), save: save)
+    }
+
+    private static func shutDownLeftover(socket: FilePath, save: Bool) {
+        guard let connection = try? RedisConnection(address: .unix(path: socket.string), timeoutSeconds: 30) else { return }
+        _ = try? connection.command("SHUTDOWN", save ? "SAVE" : "NOSAVE")
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, (try? RedisConnection(address: .unix(path: socket.string), timeoutSeconds: 1)) != nil {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
     }
 
     /// Saves the database and stops the server; it is not restarted.

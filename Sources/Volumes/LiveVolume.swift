@@ -44,7 +44,7 @@ public final class LiveVolume: @unchecked Sendable {
     init(
         id: String, mountpoint: FilePath, options: MountOptions, source: VolumeDescriptor, sliceDomain: UInt32?, directory: FilePath,
         bucket: VolumeBucket, metadata: LocalMetadata, chunks: ChunkStore, fileSystem: VolumeFileSystem, fuse: FuseMount, actor: ActionRef,
-        onUnmount: @escaping @Sendable (LiveVolume) -> Void
+        head: VolumeDescriptor, assumeChanged: Bool, onUnmount: @escaping @Sendable (LiveVolume) -> Void
     ) {
         self.id = id
         self.mountpoint = mountpoint
@@ -60,8 +60,9 @@ public final class LiveVolume: @unchecked Sendable {
         self.actor = actor
         self.onUnmount = onUnmount
         mountedAt = Date()
-        head = source
-        committedChanges = metadata.engine.changeCount
+        self.head = head
+        // A resumed working copy may hold changes nobody committed: count it as changed.
+        committedChanges = assumeChanged ? UInt64.max : metadata.engine.changeCount
     }
 
     public var state: State { lock.withLock { currentState } }
@@ -70,6 +71,24 @@ public final class LiveVolume: @unchecked Sendable {
     public var lastVersion: VolumeDescriptor { lock.withLock { head } }
     public var statistics: ChunkStoreStatistics { chunks.statistics }
     public var openHandles: Int { fileSystem.openHandles }
+
+    /// The mount as `volumectl status` shows it.
+    public var status: MountStatus {
+        let statistics = chunks.statistics
+        let state: MountStatus.State =
+            switch self.state {
+            case .mounted: .mounted
+            case .committing: .committing
+            case .unmounting: .unmounting
+            case .unmounted: .unmounted
+            }
+        return MountStatus(
+            mountPath: mountpoint.string, mountID: id, volume: source.name, mode: isWritable ? .rw : .ro, state: state,
+            metadataStoreType: source.metadataStoreType, sliceDomain: sliceDomain, lastVersion: lastVersion.producedBy?.locator,
+            stagedBlocks: statistics.stagedBlocks, stagedBytes: statistics.stagedBytes, uploadsInFlight: statistics.uploadsInFlight,
+            uploadedBytes: statistics.uploadedBytes, uploadBytesPerSecond: statistics.uploadRate, cacheBytes: statistics.cacheBytes,
+            cacheBudgetBytes: statistics.cacheBudget, openHandles: openHandles, mountedAt: mountedAt.formatted(.iso8601))
+    }
 
     /// Whether the namespace changed since the mount or the last commit (pending writes
     /// are flushed first so they count).
@@ -143,6 +162,32 @@ public final class LiveVolume: @unchecked Sendable {
         }
     }
 
+    /// Stops serving but keeps the working copy (metadata and every block made durable),
+    /// for a daemon that is shutting down: its next start offers the mount for recovery.
+    public func suspend() throws(VolumeError) {
+        try exclusively { () throws(VolumeError) in
+            setState(.unmounting)
+            do {
+                try fuse.unmount(timeout: .seconds(Int64(min(options.timeout, 60))))
+            } catch {
+                setState(.mounted)
+                throw VolumeError(.busy, "\(mountpoint) could not be unmounted: \(error)", data: ["mount_path": mountpoint.string])
+            }
+            let drained = Result { () throws in try chunks.drain(deadline: options.timeoutDuration) }
+            chunks.close()
+            metadata.close()
+            setState(.unmounted)
+            onUnmount(self)
+            if case .failure(let error) = drained {
+                throw VolumeError(.drainFailed, "\(mountpoint): some blocks stay staged in the cache (\(error)); recovering the mount uploads them")
+            }
+        }
+    }
+
+    var record: MountRecord {
+        MountRecord(id: id, mountPath: mountpoint.string, options: options, source: source, head: lastVersion, actor: actor)
+    }
+
     // MARK: - Internals
 
     private func exclusively<Result>(_ body: () throws(VolumeError) -> Result) throws(VolumeError) -> Result {
@@ -173,6 +218,7 @@ public final class LiveVolume: @unchecked Sendable {
             head = version
             committedChanges = summary.changeCount
         }
+        try? record.save(in: directory)
         return version
     }
 

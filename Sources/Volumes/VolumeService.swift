@@ -15,7 +15,7 @@ import VolumeModel
 public final class VolumeService: @unchecked Sendable {
     public let configuration: VolumeServiceConfiguration
     private let objectStores: ObjectStoreFactory
-    private let sharedCache: BlockCache
+    let sharedBlockCache: BlockCache
     private let lock = NSLock()
     private var live: [FilePath: LiveVolume] = [:]
     /// Mount paths being mounted right now.
@@ -28,7 +28,7 @@ public final class VolumeService: @unchecked Sendable {
         let cacheDirectory = configuration.cacheDirectory ?? configuration.stateDirectory.appending("cache")
         do {
             try FileManager.default.createDirectory(atPath: configuration.stateDirectory.appending("mounts").string, withIntermediateDirectories: true)
-            sharedCache = try BlockCache(directory: cacheDirectory, budget: configuration.cacheBudget)
+            sharedBlockCache = try BlockCache(directory: cacheDirectory, budget: configuration.cacheBudget)
         } catch {
             throw VolumeError(.internalError, "cannot prepare the state directory \(configuration.stateDirectory) and cache \(cacheDirectory): \(error)")
         }
@@ -81,6 +81,7 @@ public final class VolumeService: @unchecked Sendable {
         let mountpoint = try prepareMountpoint(path)
         let id = Self.randomID()
         let directory = configuration.stateDirectory.appending("mounts").appending(id)
+        let record = MountRecord(id: id, mountPath: mountpoint.string, options: options, source: volume, head: volume, actor: actor)
         do {
             let bucket = try openBucket(of: volume)
             let metadataDirectory = directory.appending("meta")
@@ -88,16 +89,7 @@ public final class VolumeService: @unchecked Sendable {
             if let index = volume.index {
                 try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: metadataDirectory), progress: progress)
             }
-            let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: metadataDirectory, redisExecutable: configuration.redisExecutable)
-            do {
-                let live = try serve(
-                    volume, metadata: metadata, bucket: bucket, id: id, directory: directory, mountpoint: mountpoint, options: options,
-                    uploadDelay: uploadDelay, actor: actor)
-                return live
-            } catch {
-                metadata.close()
-                throw error
-            }
+            return try serve(record, bucket: bucket, directory: directory, uploadDelay: uploadDelay, resumed: false)
         } catch {
             release(mountpoint)
             try? FileManager.default.removeItem(atPath: directory.string)
@@ -105,54 +97,105 @@ public final class VolumeService: @unchecked Sendable {
         }
     }
 
-    private func serve(
-        _ volume: VolumeDescriptor, metadata: LocalMetadata, bucket: VolumeBucket, id: String, directory: FilePath, mountpoint: FilePath,
-        options: MountOptions, uploadDelay: Duration, actor: ActionRef
-    ) throws -> LiveVolume {
-        let engine = metadata.engine
-        let writable = !options.readOnly
-        if volume.index == nil {
-            let format = VolumeFormat(volume: volume, uri: try volume.storageURI, environment: configuration.environment)
-            // Only a writable mount may claim the prefix; a read-only look at a fresh volume stays local.
-            if writable { try bucket.claimFreshPrefix(volume.chunkPrefix, uuid: format.uuid) }
-            try engine.format(format)
+    /// Working copies left by a daemon that died or stopped: not served, still on disk.
+    public var staleMounts: [MountStatus] { leftoverRecords().map(\.record.staleStatus) }
+
+    /// Serves a left-behind working copy again (continuing from its last state, staged
+    /// blocks included), or with `abandon` deletes it; committed versions are untouched.
+    @discardableResult
+    public func recover(mountPath: FilePath, abandon: Bool) throws(VolumeError) -> LiveVolume? {
+        let wanted = mountPath.lexicallyNormalized().string
+        guard let (record, directory) = leftoverRecords().first(where: { $0.record.mountPath == wanted }) else {
+            throw VolumeError(.notFound, "no left-behind mount at \(wanted); volumectl status lists them", data: ["mount_path": wanted])
         }
-        let format = try engine.loadFormat()
-        guard format.name == volume.chunkPrefix else {
-            throw VolumeError(.integrityError, "the index of \(volume.name) belongs to volume \(format.name), not chunk prefix \(volume.chunkPrefix)")
+        let mountpoint = FilePath(record.mountPath)
+        FuseMount.detachStale(at: mountpoint)
+        let metadataDirectory = directory.appending("meta")
+        if abandon {
+            if record.source.metadataStoreType == .redis { RedisServer.shutDownLeftover(in: metadataDirectory, save: false) }
+            try? FileManager.default.removeItem(atPath: directory.string)
+            return nil
         }
-        var domain: UInt32?
-        if writable {
-            let claimed = try bucket.claimSliceDomain(volume.chunkPrefix, holder: "\(ProcessInfo.processInfo.hostName) mount \(id) of \(volume.name)")
-            try engine.useSliceDomain(claimed)
-            domain = claimed
-        }
-        let chunks = ChunkStore(
-            configuration: ChunkStoreConfiguration(
-                chunkPrefix: volume.chunkPrefix, blockSize: format.blockBytes, writeback: options.writeback, uploadDelay: uploadDelay,
-                maxUploads: options.maxUploads),
-            catalog: EngineCatalog(engine), store: bucket.store, cache: try cache(for: options))
-        let fileSystem = VolumeFileSystem(engine: engine, chunks: chunks, readOnly: !writable)
-        let fuse = FuseMount(
-            fileSystem: fileSystem, at: mountpoint,
-            options: FuseMountOptions(
-                name: volume.name, readOnly: !writable, attributeTimeout: options.attrCache, entryTimeout: options.entryCache,
-                directoryEntryTimeout: options.dirEntryCache))
+        let uploadDelay = try record.options.validated()
+        _ = try prepareMountpoint(mountpoint)
         do {
-            try fuse.mount()
+            return try serve(record, bucket: try openBucket(of: record.source), directory: directory, uploadDelay: uploadDelay, resumed: true)
         } catch {
-            chunks.close()
-            throw VolumeError(.mountFailed, "the kernel refused to mount \(mountpoint): \(error)", data: ["mount_path": mountpoint.string])
+            release(mountpoint)
+            throw VolumeError(wrapping: error, while: "recovering \(record.source.name) at \(mountpoint)")
         }
-        let live = LiveVolume(
-            id: id, mountpoint: mountpoint, options: options, source: volume, sliceDomain: domain, directory: directory, bucket: bucket,
-            metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, actor: actor
-        ) { [weak self] unmounted in self?.release(unmounted.mountpoint) }
-        lock.withLock {
-            reserved.remove(mountpoint)
-            self.live[mountpoint] = live
+    }
+
+    private func leftoverRecords() -> [(record: MountRecord, directory: FilePath)] {
+        let mounts = configuration.stateDirectory.appending("mounts")
+        let served = Set(lock.withLock { live.values.map(\.id) })
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: mounts.string)) ?? []
+        return names.sorted().compactMap { name in
+            let directory = mounts.appending(name)
+            guard !served.contains(name), let record = MountRecord.load(from: directory), record.id == name else { return nil }
+            return (record, directory)
         }
-        return live
+    }
+
+    /// Opens the metadata in the mount's directory, formats a fresh volume, claims a slice
+    /// domain when writable, and mounts.
+    private func serve(_ record: MountRecord, bucket: VolumeBucket, directory: FilePath, uploadDelay: Duration, resumed: Bool) throws -> LiveVolume {
+        let volume = record.source
+        let options = record.options
+        let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory.appending("meta"), redisExecutable: configuration.redisExecutable)
+        do {
+            let engine = metadata.engine
+            let writable = !options.readOnly
+            if volume.index == nil, !resumed {
+                let format = VolumeFormat(volume: volume, uri: try volume.storageURI, environment: configuration.environment)
+                // Only a writable mount may claim the prefix; a read-only look at a fresh volume stays local.
+                if writable { try bucket.claimFreshPrefix(volume.chunkPrefix, uuid: format.uuid) }
+                try engine.format(format)
+            }
+            let format = try engine.loadFormat()
+            guard format.name == volume.chunkPrefix else {
+                throw VolumeError(.integrityError, "the index of \(volume.name) belongs to volume \(format.name), not chunk prefix \(volume.chunkPrefix)")
+            }
+            var domain: UInt32?
+            if writable {
+                let claimed = try bucket.claimSliceDomain(
+                    volume.chunkPrefix, holder: "\(ProcessInfo.processInfo.hostName) mount \(record.id) of \(volume.name)")
+                try engine.useSliceDomain(claimed)
+                domain = claimed
+            }
+            let chunks = ChunkStore(
+                configuration: ChunkStoreConfiguration(
+                    chunkPrefix: volume.chunkPrefix, blockSize: format.blockBytes, writeback: options.writeback, uploadDelay: uploadDelay,
+                    maxUploads: options.maxUploads),
+                catalog: EngineCatalog(engine), store: bucket.store, cache: try cache(for: options))
+            if resumed, writable { chunks.recoverStagedBlocks() }
+            let mountpoint = FilePath(record.mountPath)
+            let fileSystem = VolumeFileSystem(engine: engine, chunks: chunks, readOnly: !writable)
+            let fuse = FuseMount(
+                fileSystem: fileSystem, at: mountpoint,
+                options: FuseMountOptions(
+                    name: volume.name, readOnly: !writable, attributeTimeout: options.attrCache, entryTimeout: options.entryCache,
+                    directoryEntryTimeout: options.dirEntryCache))
+            try record.save(in: directory)
+            do {
+                try fuse.mount()
+            } catch {
+                chunks.close()
+                throw VolumeError(.mountFailed, "the kernel refused to mount \(mountpoint): \(error)", data: ["mount_path": mountpoint.string])
+            }
+            let live = LiveVolume(
+                id: record.id, mountpoint: mountpoint, options: options, source: volume, sliceDomain: domain, directory: directory, bucket: bucket,
+                metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, actor: record.actor, head: record.head, assumeChanged: resumed
+            ) { [weak self] unmounted in self?.release(unmounted.mountpoint) }
+            lock.withLock {
+                reserved.remove(mountpoint)
+                self.live[mountpoint] = live
+            }
+            return live
+        } catch {
+            metadata.close()
+            throw error
+        }
     }
 
     // MARK: - fork, migrate
@@ -297,7 +340,7 @@ public final class VolumeService: @unchecked Sendable {
     }
 
     private func cache(for options: MountOptions) throws -> BlockCache {
-        guard let directory = options.cacheDir else { return sharedCache }
+        guard let directory = options.cacheDir else { return sharedBlockCache }
         let path = FilePath(directory)
         return try lock.withLock { () throws -> BlockCache in
             if let cache = privateCaches[path] { return cache }

@@ -1,5 +1,3 @@
-import VolumeModel
-
 /// How a volume is mounted: the options of the seed API, with its defaults.
 public struct MountOptions: Codable, Sendable, Equatable {
     /// Writes land in the local cache and upload in the background.
@@ -70,5 +68,5 @@ public struct MountOptions: Codable, Sendable, Equatable {
         }
     }
 
-    var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1000)) }
+    public var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1000)) }
 }

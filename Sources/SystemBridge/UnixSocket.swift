@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import SystemPackage
+
+/// A connected `SOCK_STREAM` Unix socket: blocking reads and writes of bytes, and the
+/// peer's kernel-verified credentials.
+public final class UnixSocket: @unchecked Sendable {
+    public let descriptor: Int32
+    private let closeLock = NSLock()
+    private var closed = false
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    deinit { close() }
+
+    /// Connects to a listening socket at `path`.
+    public static func connect(to path: FilePath) throws(Errno) -> UnixSocket {
+        let socket = UnixSocket(descriptor: try UnixSocket.make())
+        var address = try UnixSocket.address(path)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket.descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw Errno(rawValue: errno) }
+        return socket
+    }
+
+    /// The process, user and group on the other end (SO_PEERCRED), as of connect time.
+    public func peerCredentials() throws(Errno) -> (pid: Int32, uid: UInt32, gid: UInt32) {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (hidden behind _GNU_SOURCE).
+        var credentials = [UInt32](repeating: 0, count: 3)
+        var length = socklen_t(12)
+        let result = credentials.withUnsafeMutableBytes { getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, $0.baseAddress, &length) }
+        guard result == 0 else { throw Errno(rawValue: errno) }
+        return (Int32(bitPattern: credentials[0]), credentials[1], credentials[2])
+    }
+
+    /// Up to `maximum` bytes; empty at end of stream.
+    public func read(maximum: Int = 65536) throws(Errno) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: maximum)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, maximum) }
+            if count >= 0 { return Array(buffer.prefix(count)) }
+            if errno != EINTR { throw Errno(rawValue: errno) }
+        }
+    }
+
+    /// Writes every byte (never raising SIGPIPE; a closed peer is `.brokenPipe`).
+    public func write(_ bytes: [UInt8]) throws(Errno) {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Errno(rawValue: errno)
+            }
+            offset += count
+        }
+    }
+
+    /// Stops both directions, waking a blocked reader; the descriptor stays open until `close`.
+    public func shutdown() {
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR))
+    }
+
+    public func close() {
+        closeLock.withLock {
+            guard !closed else { return }
+            closed = true
+            _ = Glibc.close(descriptor)
+        }
+    }
+
+    static func make() throws(Errno) -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw Errno(rawValue: errno) }
+        return descriptor
+    }
+
+    static func address(_ path: FilePath) throws(Errno) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.string.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw .fileNameTooLong }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        return address
+    }
+}

@@ -1,0 +1,152 @@
+/// The params of each method (see `proto/volumed.schema.json`). Absent optional fields
+/// take the defaults the volume API documents.
+public enum RPCParams {
+    public struct New: Codable, Sendable {
+        public var name: String?
+        public var bucket: String?
+        public var storage: StorageKind?
+        public var region: String?
+        public var endpoint: String?
+        public var metadataStoreType: MetadataStoreType?
+
+        enum CodingKeys: String, CodingKey {
+            case name, bucket, storage, region, endpoint, metadataStoreType = "metadata_store_type"
+        }
+
+        public init(
+            name: String? = nil, bucket: String? = nil, storage: StorageKind? = nil, region: String? = nil, endpoint: String? = nil,
+            metadataStoreType: MetadataStoreType? = nil
+        ) {
+            self.name = name
+            self.bucket = bucket
+            self.storage = storage
+            self.region = region
+            self.endpoint = endpoint
+            self.metadataStoreType = metadataStoreType
+        }
+    }
+
+    public struct Mount: Codable, Sendable {
+        public var volume: VolumeDescriptor
+        public var mountPath: String
+        public var options: MountOptions?
+        public var actor: ActionRef?
+        public var progress: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case volume, mountPath = "mount_path", options, actor, progress
+        }
+
+        public init(volume: VolumeDescriptor, mountPath: String, options: MountOptions? = nil, actor: ActionRef? = nil, progress: Bool? = nil) {
+            self.volume = volume
+            self.mountPath = mountPath
+            self.options = options
+            self.actor = actor
+            self.progress = progress
+        }
+    }
+
+    /// `volume.commit` and `volume.finalize`.
+    public struct Commit: Codable, Sendable {
+        public var mountPath: String
+        public var message: String?
+        public var actor: ActionRef?
+        public var progress: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case mountPath = "mount_path", message, actor, progress
+        }
+
+        public init(mountPath: String, message: String? = nil, actor: ActionRef? = nil, progress: Bool? = nil) {
+            self.mountPath = mountPath
+            self.message = message
+            self.actor = actor
+            self.progress = progress
+        }
+    }
+
+    /// Exactly one of `mountPath` (a live mount) and `volume` (a committed version).
+    public struct Fork: Codable, Sendable {
+        public var mountPath: String?
+        public var volume: VolumeDescriptor?
+        public var name: String?
+        public var access: VolumeDescriptor.Access?
+        public var actor: ActionRef?
+        public var progress: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case mountPath = "mount_path", volume, name, access = "as", actor, progress
+        }
+
+        public init(
+            mountPath: String? = nil, volume: VolumeDescriptor? = nil, name: String? = nil, access: VolumeDescriptor.Access? = nil, actor: ActionRef? = nil,
+            progress: Bool? = nil
+        ) {
+            self.mountPath = mountPath
+            self.volume = volume
+            self.name = name
+            self.access = access
+            self.actor = actor
+            self.progress = progress
+        }
+    }
+
+    public struct Unmount: Codable, Sendable {
+        public var mountPath: String
+        public var abandon: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case mountPath = "mount_path", abandon
+        }
+
+        public init(mountPath: String, abandon: Bool? = nil) {
+            self.mountPath = mountPath
+            self.abandon = abandon
+        }
+    }
+
+    public struct Migrate: Codable, Sendable {
+        public var volume: VolumeDescriptor
+        public var to: MetadataStoreType
+        public var actor: ActionRef?
+        public var progress: Bool?
+
+        public init(volume: VolumeDescriptor, to: MetadataStoreType, actor: ActionRef? = nil, progress: Bool? = nil) {
+            self.volume = volume
+            self.to = to
+            self.actor = actor
+            self.progress = progress
+        }
+    }
+
+    /// `volume.lineage`, `volume.ls` (path defaults to the root) and `volume.cat`.
+    public struct Browse: Codable, Sendable {
+        public var volume: VolumeDescriptor
+        public var path: String?
+
+        public init(volume: VolumeDescriptor, path: String? = nil) {
+            self.volume = volume
+            self.path = path
+        }
+    }
+
+    /// `mount.status` and `mount.recover`.
+    public struct MountPath: Codable, Sendable {
+        public var mountPath: String
+        public var abandon: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case mountPath = "mount_path", abandon
+        }
+
+        public init(mountPath: String, abandon: Bool? = nil) {
+            self.mountPath = mountPath
+            self.abandon = abandon
+        }
+    }
+
+    /// Methods without params.
+    public struct None: Codable, Sendable {
+        public init() {}
+    }
+}

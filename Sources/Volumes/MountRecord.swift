@@ -1,0 +1,44 @@
+import Foundation
+import SystemPackage
+import VolumeModel
+
+/// What a mount's directory remembers about it, so that a daemon that died or stopped can
+/// find its working copies again and resume or drop them.
+struct MountRecord: Codable, Sendable {
+    static let fileName = "mount.json"
+
+    var id: String
+    var mountPath: String
+    var options: MountOptions
+    var source: VolumeDescriptor
+    /// The last version this mount published, or `source`.
+    var head: VolumeDescriptor
+    var actor: ActionRef
+
+    enum CodingKeys: String, CodingKey {
+        case id, mountPath = "mount_path", options, source, head, actor
+    }
+
+    /// Writes the record next to the working copy, atomically.
+    func save(in directory: FilePath) throws(VolumeError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        do {
+            try encoder.encode(self).write(to: URL(fileURLWithPath: directory.appending(Self.fileName).string), options: .atomic)
+        } catch {
+            throw VolumeError(.internalError, "cannot record the mount in \(directory): \(error)")
+        }
+    }
+
+    static func load(from directory: FilePath) -> MountRecord? {
+        guard let data = FileManager.default.contents(atPath: directory.appending(fileName).string) else { return nil }
+        return try? JSONDecoder().decode(MountRecord.self, from: data)
+    }
+
+    /// A record not served by any mount: left behind by a daemon that died or stopped.
+    var staleStatus: MountStatus {
+        MountStatus(
+            mountPath: mountPath, mountID: id, volume: source.name, mode: options.readOnly || source.access == .ro ? .ro : .rw, state: .stale,
+            metadataStoreType: source.metadataStoreType, lastVersion: head.producedBy?.locator)
+    }
+}

@@ -1,0 +1,110 @@
+import ChunkStore
+import Foundation
+import Metadata
+import SystemPackage
+import VFS
+import VolumeModel
+
+extension VolumeService {
+    /// The largest file `read` returns; bigger ones are for a mount.
+    public static let readLimit = 64 << 20
+
+    /// The entries of a directory of a committed version, read from its index without a mount.
+    public func list(_ volume: VolumeDescriptor, path: String = "/") throws(VolumeError) -> [BrowseEntry] {
+        try browsing(volume) { (engine, _) throws(VolumeError) -> [BrowseEntry] in
+            let (inode, attr) = try Self.resolve(path, in: engine)
+            guard attr.type == .directory else {
+                return [Self.entry(name: path.split(separator: "/").last.map(String.init) ?? path, attr)]
+            }
+            var entries: [BrowseEntry] = []
+            var after: [UInt8]?
+            repeat {
+                let page: [DirectoryEntry]
+                do {
+                    page = try engine.readdir(inode, after: after, limit: 1000, attributes: true)
+                } catch {
+                    throw VolumeError(wrapping: error, while: "listing \(path)")
+                }
+                entries += page.compactMap { entry in entry.attr.map { Self.entry(name: String(decoding: entry.name, as: UTF8.self), $0) } }
+                after = page.count == 1000 ? page.last?.name : nil
+            } while after != nil
+            return entries
+        }
+    }
+
+    /// The bytes of a regular file of a committed version, without a mount.
+    public func read(_ volume: VolumeDescriptor, path: String) throws(VolumeError) -> Data {
+        try browsing(volume) { (engine, chunks) throws(VolumeError) -> Data in
+            let (inode, attr) = try Self.resolve(path, in: engine)
+            guard attr.type == .regular else { throw VolumeError(.invalidParams, "\(path) is not a regular file", data: ["field": "path"]) }
+            guard attr.length <= UInt64(Self.readLimit) else {
+                throw VolumeError(.invalidParams, "\(path) is \(attr.length) bytes, more than cat returns (\(Self.readLimit)); mount the version to read it")
+            }
+            do {
+                return try chunks.reader(inode: inode).read(at: 0, count: Int(attr.length), fileLength: attr.length)
+            } catch {
+                throw VolumeError(wrapping: error, while: "reading \(path)")
+            }
+        }
+    }
+
+    private func browsing<Result>(_ volume: VolumeDescriptor, _ body: (NamespaceEngine, ChunkStore) throws(VolumeError) -> Result) throws(VolumeError) -> Result {
+        try volume.validate()
+        guard let index = volume.index else {
+            throw VolumeError(.notFound, "\(volume.name) was never committed: there is nothing to browse", data: ["name": volume.name])
+        }
+        let bucket = try openBucket(of: volume)
+        let directory = configuration.stateDirectory.appending("browse").appending(Self.randomID())
+        defer { try? FileManager.default.removeItem(atPath: directory.string) }
+        do {
+            try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
+        } catch {
+            throw VolumeError(.internalError, "cannot create \(directory): \(error)")
+        }
+        try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: directory)) { _ in }
+        let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory, redisExecutable: configuration.redisExecutable)
+        defer { metadata.close() }
+        let chunks = ChunkStore(
+            configuration: ChunkStoreConfiguration(chunkPrefix: volume.chunkPrefix), catalog: EngineCatalog(metadata.engine), store: bucket.store,
+            cache: sharedBlockCache)
+        defer { chunks.close() }
+        return try body(metadata.engine, chunks)
+    }
+
+    /// Follows `path` from the root; `..` is refused rather than interpreted.
+    private static func resolve(_ path: String, in engine: NamespaceEngine) throws(VolumeError) -> (Ino, Attr) {
+        var inode = Ino.root
+        do {
+            var attr = try engine.getattr(.root)
+            for component in path.split(separator: "/") where component != "." {
+                guard component != ".." else { throw VolumeError(.invalidParams, "paths may not contain '..': \(path)", data: ["field": "path"]) }
+                (inode, attr) = try engine.lookup(parent: inode, name: Array(component.utf8))
+            }
+            return (inode, attr)
+        } catch let error as VolumeError {
+            throw error
+        } catch let error as MetaError where error.errno == .noSuchFileOrDirectory || error.errno == .notDirectory {
+            throw VolumeError(.notFound, "\(path) does not exist in this version", data: ["path": path])
+        } catch {
+            throw VolumeError(wrapping: error, while: "looking up \(path)")
+        }
+    }
+
+    private static func entry(name: String, _ attr: Attr) -> BrowseEntry {
+        BrowseEntry(name: name, type: attr.type.browseName, size: attr.length, mode: attr.mode, mtime: attr.mtime.seconds)
+    }
+}
+
+extension NodeType {
+    var browseName: String {
+        switch self {
+        case .regular: "file"
+        case .directory: "directory"
+        case .symlink: "symlink"
+        case .fifo: "fifo"
+        case .socket: "socket"
+        case .charDevice: "char"
+        case .blockDevice: "block"
+        }
+    }
+}
