@@ -8,6 +8,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "volumectl", targets: ["volumectl"]),
+        .executable(name: "volumed", targets: ["volumed"]),
+        .library(name: "VolumeClient", targets: ["VolumeClient"]),
         .library(name: "ObjectStorage", targets: ["ObjectStorage"]),
         .library(name: "VolumeModel", targets: ["VolumeModel"]),
         .library(name: "Metadata", targets: ["Metadata"]),
@@ -55,6 +57,11 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VolumeDaemon",
+            dependencies: ["Volumes", "VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(name: "VolumeClient", dependencies: ["VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
             name: "Metadata",
             dependencies: ["SQLite", "Redis", "SystemBridge", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]
         ),
@@ -72,6 +79,10 @@ let package = Package(
         .executableTarget(name: "metabench", dependencies: ["Metadata", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
 
         // Executables.
+        .executableTarget(
+            name: "volumed",
+            dependencies: ["VolumeDaemon", "VolumeModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "volumectl",
             dependencies: [

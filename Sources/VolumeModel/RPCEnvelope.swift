@@ -20,6 +20,12 @@ public enum RPCEnvelope {
         public let id: RPCID
         public let method: String
         public let params: Value
+
+        public init(id: RPCID, method: String, params: Value) {
+            self.id = id
+            self.method = method
+            self.params = params
+        }
     }
 
     public struct Response<Value: Codable & Sendable>: Codable, Sendable {
@@ -95,10 +101,20 @@ public enum RPCEnvelope {
         }
         switch error {
         case .keyNotFound(let key, let context): return "missing \(path(context, [key]))"
-        case .typeMismatch(let type, let context): return "\(path(context)) should be \(type == String.self ? "a string" : "\(type)")"
+        case .typeMismatch(let type, let context): return "\(path(context)) should be \(expectation(type))"
         case .valueNotFound(_, let context): return "\(path(context)) must not be null"
         case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
+        }
+    }
+
+    private static func expectation(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        case is Int.Type, is Int64.Type, is UInt64.Type, is Double.Type: "a number"
+        case is [Any].Type: "a list"
+        default: "an object"
         }
     }
 }

@@ -7,6 +7,7 @@ public enum RPCMethod: String, CaseIterable, Sendable {
     case volumeFork = "volume.fork"
     case volumeUnmount = "volume.unmount"
     case volumeMigrate = "volume.migrate"
+    case volumeLoad = "volume.load"
     case volumeLineage = "volume.lineage"
     case volumeLs = "volume.ls"
     case volumeCat = "volume.cat"

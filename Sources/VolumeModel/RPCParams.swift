@@ -119,6 +119,13 @@ public enum RPCParams {
         }
     }
 
+    /// `volume.load`: the descriptor a version locator points at.
+    public struct Load: Codable, Sendable {
+        public var locator: String
+
+        public init(locator: String) { self.locator = locator }
+    }
+
     /// `volume.lineage`, `volume.ls` (path defaults to the root) and `volume.cat`.
     public struct Browse: Codable, Sendable {
         public var volume: VolumeDescriptor

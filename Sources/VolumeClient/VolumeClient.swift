@@ -1,0 +1,161 @@
+import Foundation
+import SystemBridge
+import SystemPackage
+import VolumeModel
+
+/// Talks to `volumed` over its Unix socket: one connection per call, so calls from many
+/// tasks run concurrently, and a long call can report progress as it goes.
+public struct VolumeClient: Sendable {
+    public typealias Progress = @Sendable (VolumeProgress) -> Void
+
+    public let socket: FilePath
+
+    /// `socket`, else `$VOLUMED_SOCKET`, else `/run/volumed/volumed.sock`.
+    public init(socket: FilePath? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.socket = socket ?? environment["VOLUMED_SOCKET"].flatMap { $0.isEmpty ? nil : FilePath($0) } ?? FilePath("/run/volumed/volumed.sock")
+    }
+
+    // MARK: - Typed methods
+
+    public func new(_ params: RPCParams.New = RPCParams.New()) async throws(VolumeError) -> VolumeDescriptor {
+        try await call(.volumeNew, params)
+    }
+
+    public func mount(_ params: RPCParams.Mount, progress: Progress? = nil) async throws(VolumeError) -> MountStatus {
+        var params = params
+        params.progress = progress != nil
+        return try await call(.volumeMount, params, progress: progress)
+    }
+
+    public func commit(_ params: RPCParams.Commit, progress: Progress? = nil) async throws(VolumeError) -> VolumeDescriptor {
+        var params = params
+        params.progress = progress != nil
+        return try await call(.volumeCommit, params, progress: progress)
+    }
+
+    public func finalize(_ params: RPCParams.Commit, progress: Progress? = nil) async throws(VolumeError) -> VolumeDescriptor {
+        var params = params
+        params.progress = progress != nil
+        return try await call(.volumeFinalize, params, progress: progress)
+    }
+
+    public func fork(_ params: RPCParams.Fork, progress: Progress? = nil) async throws(VolumeError) -> VolumeDescriptor {
+        var params = params
+        params.progress = progress != nil
+        return try await call(.volumeFork, params, progress: progress)
+    }
+
+    public func unmount(_ params: RPCParams.Unmount) async throws(VolumeError) -> MountStatus {
+        try await call(.volumeUnmount, params)
+    }
+
+    public func migrate(_ params: RPCParams.Migrate, progress: Progress? = nil) async throws(VolumeError) -> VolumeDescriptor {
+        var params = params
+        params.progress = progress != nil
+        return try await call(.volumeMigrate, params, progress: progress)
+    }
+
+    /// The version a locator (`<bucket>/versions/<id>/volume.json`) points at.
+    public func load(locator: String) async throws(VolumeError) -> VolumeDescriptor {
+        try await call(.volumeLoad, RPCParams.Load(locator: locator))
+    }
+
+    public func lineage(of volume: VolumeDescriptor) async throws(VolumeError) -> [VolumeDescriptor] {
+        try await call(.volumeLineage, RPCParams.Browse(volume: volume))
+    }
+
+    public func list(_ volume: VolumeDescriptor, path: String = "/") async throws(VolumeError) -> [BrowseEntry] {
+        try await call(.volumeLs, RPCParams.Browse(volume: volume, path: path))
+    }
+
+    public func read(_ volume: VolumeDescriptor, path: String) async throws(VolumeError) -> Data {
+        let content: FileContent = try await call(.volumeCat, RPCParams.Browse(volume: volume, path: path))
+        guard let data = Data(base64Encoded: content.contentBase64) else { throw VolumeError(.internalError, "volumed sent malformed file content") }
+        return data
+    }
+
+    public func mounts() async throws(VolumeError) -> [MountStatus] {
+        try await call(.mountList, RPCParams.None())
+    }
+
+    public func status(of mountPath: String) async throws(VolumeError) -> MountStatus {
+        try await call(.mountStatus, RPCParams.MountPath(mountPath: mountPath))
+    }
+
+    /// Resumes a mount a stopped daemon left behind, or with `abandon` deletes it.
+    public func recover(_ mountPath: String, abandon: Bool = false) async throws(VolumeError) -> MountStatus {
+        try await call(.mountRecover, RPCParams.MountPath(mountPath: mountPath, abandon: abandon))
+    }
+
+    public func daemonStatus() async throws(VolumeError) -> DaemonStatus {
+        try await call(.daemonStatus, RPCParams.None())
+    }
+
+    // MARK: - Calls
+
+    /// Any method, off the caller's thread (the socket I/O blocks).
+    public func call<Params: Encodable & Sendable, Result: Codable & Sendable>(
+        _ method: RPCMethod, _ params: Params, progress: Progress? = nil
+    ) async throws(VolumeError) -> Result {
+        let outcome: Swift.Result<Result, VolumeError> = await withCheckedContinuation { continuation in
+            let worker = Thread {
+                continuation.resume(returning: Swift.Result { () throws(VolumeError) -> Result in try callBlocking(method, params, progress: progress) })
+            }
+            worker.name = "volumed-client"
+            worker.start()
+        }
+        return try outcome.get()
+    }
+
+    /// Any method, on this thread.
+    public func callBlocking<Params: Encodable & Sendable, Result: Codable & Sendable>(
+        _ method: RPCMethod, _ params: Params, progress: Progress? = nil
+    ) throws(VolumeError) -> Result {
+        let connection: UnixSocket
+        do {
+            connection = try UnixSocket.connect(to: socket)
+        } catch {
+            throw VolumeError(
+                .internalError, "cannot reach volumed at \(socket) (\(error)); is it running? (systemctl status volumed, or set VOLUMED_SOCKET)",
+                data: ["socket": socket.string])
+        }
+        defer { connection.close() }
+        let id = RPCID.number(Int64.random(in: 1..<Int64.max))
+        do {
+            try connection.write(Array(RPCEnvelope.line(RPCEnvelope.Request(id: id, method: method.rawValue, params: params))))
+        } catch {
+            throw VolumeError(.internalError, "volumed closed the connection: \(error)")
+        }
+        var buffer: [UInt8] = []
+        while true {
+            guard let newline = buffer.firstIndex(of: 0x0A) else {
+                let bytes: [UInt8]
+                do {
+                    bytes = try connection.read()
+                } catch {
+                    throw VolumeError(.internalError, "reading from volumed failed: \(error)")
+                }
+                guard !bytes.isEmpty else { throw VolumeError(.internalError, "volumed closed the connection before answering \(method.rawValue)") }
+                buffer += bytes
+                continue
+            }
+            let line = Data(buffer[..<newline])
+            buffer.removeSubrange(...newline)
+            if let notification = try? JSONDecoder().decode(RPCEnvelope.Notification<RPCEnvelope.ProgressParams>.self, from: line),
+                notification.method == "progress", notification.params.id == id
+            {
+                progress?(notification.params.progress)
+            } else if let failure = try? JSONDecoder().decode(RPCEnvelope.ErrorResponse.self, from: line) {
+                var data = failure.error.data ?? [:]
+                data["name"] = nil
+                throw VolumeError(VolumeErrorCode(rawValue: failure.error.code) ?? .internalError, failure.error.message, data: data)
+            } else {
+                do {
+                    return try JSONDecoder().decode(RPCEnvelope.Response<Result>.self, from: line).result
+                } catch {
+                    throw VolumeError(.internalError, "volumed sent an answer this client does not understand: \(error)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import SystemBridge
+import SystemPackage
+import VolumeModel
+import Volumes
+
+/// `volumed`: listens on the socket, serves clients concurrently, and on SIGTERM or SIGINT
+/// stops accepting, keeps every working copy (blocks drained, nothing published) and exits.
+public final class Daemon: @unchecked Sendable {
+    public let configuration: DaemonConfiguration
+    private let log: Log
+    private let notifier: SystemdNotifier
+    private let service: VolumeService
+    private let listener: UnixListener
+    private let dispatcher: RPCDispatcher
+    private let lock = NSLock()
+    private var connections: [ObjectIdentifier: RPCConnection] = [:]
+    private let stopped = DispatchSemaphore(value: 0)
+    private var signalSources: [DispatchSourceSignal] = []
+
+    public init(configuration: DaemonConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws(VolumeError) {
+        self.configuration = configuration
+        log = Log(level: configuration.logLevel)
+        notifier = SystemdNotifier(environment: environment)
+        var group: UInt32?
+        if let name = configuration.socketGroup {
+            group = UnixListener.groupID(named: name)
+            if group == nil { log.warning("socket group \(name) does not exist; only root and allowed_uids can connect") }
+        }
+        service = try VolumeService(
+            VolumeServiceConfiguration(
+                stateDirectory: configuration.stateDir, cacheDirectory: configuration.cacheDir,
+                cacheBudget: configuration.cacheSizeMB.map { Int64($0) << 20 }, defaultBucket: configuration.defaultBucket,
+                defaultMetadataStore: configuration.metadataStoreType, environment: environment))
+        do {
+            try FileSystem.createDirectories(configuration.mountRoot)
+            try FileSystem.createDirectories(configuration.socket.removingLastComponent())
+            listener = try UnixListener(path: configuration.socket, mode: group == nil ? .ownerReadWrite : [.ownerReadWrite, .groupReadWrite], group: group)
+        } catch {
+            throw VolumeError(
+                error == .addressInUse ? .busy : .internalError,
+                error == .addressInUse
+                    ? "another volumed already answers on \(configuration.socket)" : "cannot listen on \(configuration.socket): \(error)")
+        }
+        dispatcher = RPCDispatcher(
+            service: service, configuration: configuration, policy: AccessPolicy(configuration: configuration, socketGroup: group), startedAt: Date(),
+            log: log)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down cleanly.
+    public func run() {
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [weak self] in self?.stopped.signal() }
+            source.resume()
+            signalSources.append(source)
+        }
+        let stale = service.staleMounts
+        for mount in stale { log.warning("left-behind mount of \(mount.volume) at \(mount.mountPath): recover or abandon it (volumectl recover)") }
+        let accepting = Thread { [self] in acceptLoop() }
+        accepting.name = "volumed-accept"
+        accepting.start()
+        log.info("volumed \(RPCDispatcher.version) listening on \(configuration.socket); state in \(configuration.stateDir)")
+        notifier.notify("READY=1\nSTATUS=serving; \(stale.count) left-behind mount(s)\nMAINPID=\(getpid())")
+        stopped.wait()
+        shutdown()
+    }
+
+    private func acceptLoop() {
+        while true {
+            let socket: UnixSocket
+            do {
+                socket = try listener.accept()
+            } catch {
+                return
+            }
+            guard let peer = try? socket.peerCredentials(), dispatcher.policy.admits(pid: peer.pid, uid: peer.uid, gid: peer.gid) else {
+                let credentials = (try? socket.peerCredentials()).map { "uid \($0.uid) gid \($0.gid)" } ?? "unknown peer"
+                log.warning("refused a connection from \(credentials)")
+                try? socket.write(
+                    Array(
+                        RPCEnvelope.errorLine(
+                            id: nil, VolumeError(.permissionDenied, "\(credentials) may not use volumed; ask for allowed_uids/allowed_gids or the socket group"))))
+                socket.close()
+                continue
+            }
+            let connection = RPCConnection(socket: socket, dispatcher: dispatcher)
+            let key = ObjectIdentifier(connection)
+            lock.withLock { connections[key] = connection }
+            let thread = Thread { [self] in
+                connection.serve()
+                _ = lock.withLock { connections.removeValue(forKey: key) }
+            }
+            thread.name = "volumed-client"
+            thread.start()
+        }
+    }
+
+    private func shutdown() {
+        notifier.notify("STOPPING=1\nSTATUS=draining \(service.mounts.count) mount(s)")
+        log.info("stopping: draining and unmounting \(service.mounts.count) mount(s); nothing is committed")
+        listener.close()
+        lock.withLock { connections.values.forEach { $0.interrupt() } }
+        for live in service.mounts {
+            do {
+                try live.suspend()
+                log.info("kept the working copy of \(live.source.name) at \(live.mountpoint) for recovery")
+            } catch {
+                log.error("\(live.mountpoint): \(error)")
+            }
+        }
+        log.info("stopped")
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import SystemPackage
+import VolumeModel
+
+/// `volumed`'s configuration file (`config.example.json` documents every key). Every key
+/// is optional; unknown keys are refused by name so that a typo never silently falls back
+/// to a default.
+public struct DaemonConfiguration: Sendable, Equatable {
+    public var socket = FilePath("/run/volumed/volumed.sock")
+    /// The group that may connect (socket mode 0660); `nil` keeps the socket to root.
+    public var socketGroup: String? = "volumed"
+    public var stateDir = FilePath("/var/lib/volumed")
+    /// The shared block cache; `<state_dir>/cache` when absent.
+    public var cacheDir: FilePath?
+    /// The cache budget; half the free space (at least 1 GiB) when absent.
+    public var cacheSizeMB: Int?
+    /// Mount paths must resolve under this directory.
+    public var mountRoot = FilePath("/mnt/volumes")
+    /// Where `new` puts volumes without a bucket; `file://<state_dir>/bucket` when absent.
+    public var defaultBucket: String?
+    public var metadataStoreType: MetadataStoreType = .sqlite
+    /// The default `max_uploads` of a mount.
+    public var maxUploads = 50
+    /// Users and groups allowed to call the daemon, besides root and the socket group.
+    public var allowedUIDs: [UInt32] = []
+    public var allowedGIDs: [UInt32] = []
+    public var logLevel: LogLevel = .info
+
+    static let keys: Set<String> = [
+        "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "mount_root", "default_bucket", "metadata_store_type",
+        "max_uploads", "allowed_uids", "allowed_gids", "log_level",
+    ]
+
+    public init() {}
+
+    /// Reads and validates a configuration file.
+    public static func load(from path: FilePath) throws(VolumeError) -> DaemonConfiguration {
+        guard let data = FileManager.default.contents(atPath: path.string) else {
+            throw VolumeError(.invalidParams, "cannot read the configuration file \(path)")
+        }
+        return try parse(data, source: path.string)
+    }
+
+    public static func parse(_ data: Data, source: String = "configuration") throws(VolumeError) -> DaemonConfiguration {
+        func invalid(_ key: String, _ expectation: String) -> VolumeError {
+            VolumeError(.invalidParams, "\(source): \(key) must be \(expectation)", data: ["field": key])
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw VolumeError(.invalidParams, "\(source) is not a JSON object")
+        }
+        let unknown = Set(object.keys).subtracting(keys).sorted()
+        guard unknown.isEmpty else {
+            throw VolumeError(
+                .invalidParams, "\(source): unknown key\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", ")); the keys are \(keys.sorted().joined(separator: ", "))")
+        }
+        var configuration = DaemonConfiguration()
+        func absolutePath(_ key: String) throws(VolumeError) -> FilePath? {
+            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let text = value as? String, text.hasPrefix("/"), !text.split(separator: "/").contains("..") else {
+                throw invalid(key, "an absolute path without '..'")
+            }
+            return FilePath(text).lexicallyNormalized()
+        }
+        func ids(_ key: String) throws(VolumeError) -> [UInt32]? {
+            guard let value = object[key] else { return nil }
+            guard let numbers = value as? [NSNumber], numbers.allSatisfy({ $0.int64Value >= 0 && $0.int64Value <= Int64(UInt32.max) }) else {
+                throw invalid(key, "a list of numeric ids")
+            }
+            return numbers.map { UInt32($0.int64Value) }
+        }
+        if let socket = try absolutePath("socket") { configuration.socket = socket }
+        if let value = object["socket_group"] {
+            if value is NSNull {
+                configuration.socketGroup = nil
+            } else if let group = value as? String, !group.isEmpty {
+                configuration.socketGroup = group
+            } else {
+                throw invalid("socket_group", "a group name or null")
+            }
+        }
+        if let state = try absolutePath("state_dir") { configuration.stateDir = state }
+        configuration.cacheDir = try absolutePath("cache_dir")
+        if let value = object["cache_size_mb"] {
+            guard let number = value as? NSNumber, number.intValue > 0 else { throw invalid("cache_size_mb", "a positive number of MiB") }
+            configuration.cacheSizeMB = number.intValue
+        }
+        if let root = try absolutePath("mount_root") { configuration.mountRoot = root }
+        if let value = object["default_bucket"], !(value is NSNull) {
+            guard let bucket = value as? String else { throw invalid("default_bucket", "a bucket URI") }
+            do {
+                _ = try StorageURI(parsing: bucket)
+            } catch {
+                throw invalid("default_bucket", "a bucket URI (\(error.description))")
+            }
+            configuration.defaultBucket = bucket
+        }
+        if let value = object["metadata_store_type"] {
+            guard let text = value as? String, let type = MetadataStoreType(rawValue: text) else { throw invalid("metadata_store_type", "sqlite or redis") }
+            configuration.metadataStoreType = type
+        }
+        if let value = object["max_uploads"] {
+            guard let number = value as? NSNumber, (1...1024).contains(number.intValue) else { throw invalid("max_uploads", "between 1 and 1024") }
+            configuration.maxUploads = number.intValue
+        }
+        if let uids = try ids("allowed_uids") { configuration.allowedUIDs = uids }
+        if let gids = try ids("allowed_gids") { configuration.allowedGIDs = gids }
+        if let value = object["log_level"] {
+            guard let text = value as? String, let level = LogLevel(rawValue: text) else {
+                throw invalid("log_level", LogLevel.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            configuration.logLevel = level
+        }
+        return configuration
+    }
+}

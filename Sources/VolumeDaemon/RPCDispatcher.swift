@@ -1,0 +1,166 @@
+import Foundation
+import SystemPackage
+import VolumeModel
+import Volumes
+
+/// Turns one request line into calls on the `VolumeService` and the lines to send back:
+/// `progress` notifications while it runs (when asked for), then one response.
+struct RPCDispatcher: Sendable {
+    static let version = "0.1.0"
+
+    let service: VolumeService
+    let configuration: DaemonConfiguration
+    let policy: AccessPolicy
+    let startedAt: Date
+    let log: Log
+
+    /// Handles a request; `send` writes a line to the client (failures are the client's
+    /// business: the operation goes on without it).
+    func handle(_ line: Data, send: @escaping (Data) -> Void) {
+        let header: RPCEnvelope.Header
+        do {
+            header = try JSONDecoder().decode(RPCEnvelope.Header.self, from: line)
+        } catch {
+            send(RPCEnvelope.errorLine(id: nil, VolumeError(.parseError, "the request is not a JSON object: send one JSON-RPC 2.0 request per line")))
+            return
+        }
+        guard header.jsonrpc == "2.0", let name = header.method else {
+            send(RPCEnvelope.errorLine(id: header.id, VolumeError(.invalidRequest, "a request needs \"jsonrpc\": \"2.0\" and a \"method\"")))
+            return
+        }
+        guard let method = RPCMethod(rawValue: name) else {
+            send(
+                RPCEnvelope.errorLine(
+                    id: header.id,
+                    VolumeError(.methodNotFound, "unknown method \(name); the methods are \(RPCMethod.allCases.map(\.rawValue).joined(separator: ", "))")))
+            return
+        }
+        let started = Date()
+        do {
+            let result = try perform(method, line: line, id: header.id, send: send)
+            log.info("\(name) ok in \(String(format: "%.3f", Date().timeIntervalSince(started))) s")
+            // A notification (no id) gets no response.
+            if header.id != nil { send(result) }
+        } catch {
+            log.warning("\(name) failed: \(error)")
+            send(RPCEnvelope.errorLine(id: header.id, error))
+        }
+    }
+
+    private func perform(_ method: RPCMethod, line: Data, id: RPCID?, send: @escaping (Data) -> Void) throws(VolumeError) -> Data {
+        func params<Value: Decodable & Sendable>(_ type: Value.Type) throws(VolumeError) -> Value {
+            guard let value = try RPCEnvelope.params(type, from: line) else {
+                throw VolumeError(.invalidParams, "\(method.rawValue) needs params")
+            }
+            return value
+        }
+        func progress(_ wanted: Bool?) -> (VolumeProgress) -> Void {
+            guard wanted == true, let id else { return { _ in } }
+            var last = Date.distantPast
+            return { update in
+                // At most ten updates a second, but every phase change.
+                let now = Date()
+                guard now.timeIntervalSince(last) >= 0.1 || update.done == update.total else { return }
+                last = now
+                send(RPCEnvelope.progressLine(id: id, update))
+            }
+        }
+        func reply<Value: Codable & Sendable>(_ value: Value) -> Data { RPCEnvelope.resultLine(id: id, value) }
+
+        switch method {
+        case .volumeNew:
+            let request = (try RPCEnvelope.params(RPCParams.New.self, from: line)) ?? RPCParams.New()
+            return reply(
+                try service.new(
+                    name: request.name, bucket: request.bucket, storage: request.storage, region: request.region, endpoint: request.endpoint,
+                    metadataStoreType: request.metadataStoreType))
+        case .volumeMount:
+            let request = try params(RPCParams.Mount.self)
+            let path = try policy.mountPath(request.mountPath)
+            var options = request.options ?? MountOptions(maxUploads: configuration.maxUploads)
+            if request.options?.maxUploads == nil { options.maxUploads = configuration.maxUploads }
+            let live = try service.mount(request.volume, at: path, options: options, actor: request.actor ?? ActionRef(), progress: progress(request.progress))
+            return reply(live.status)
+        case .volumeCommit:
+            let request = try params(RPCParams.Commit.self)
+            return reply(try live(request.mountPath).commit(message: request.message, actor: request.actor, progress: progress(request.progress)))
+        case .volumeFinalize:
+            let request = try params(RPCParams.Commit.self)
+            return reply(try live(request.mountPath).finalize(message: request.message, actor: request.actor, progress: progress(request.progress)))
+        case .volumeFork:
+            let request = try params(RPCParams.Fork.self)
+            let name = request.name ?? VolumeName.generate()
+            switch (request.mountPath, request.volume) {
+            case (let path?, nil):
+                return reply(try live(path).fork(name: name, as: request.access ?? .rw, actor: request.actor, progress: progress(request.progress)))
+            case (nil, let volume?):
+                return reply(try service.fork(volume, name: name, as: request.access ?? .rw, actor: request.actor ?? ActionRef()))
+            default:
+                throw VolumeError(.invalidParams, "volume.fork takes exactly one of mount_path (a live mount) and volume (a committed version)")
+            }
+        case .volumeUnmount:
+            let request = try params(RPCParams.Unmount.self)
+            let mount = try live(request.mountPath)
+            let status = mount.status
+            try mount.unmount(abandon: request.abandon ?? false)
+            return reply(status)
+        case .volumeMigrate:
+            let request = try params(RPCParams.Migrate.self)
+            return reply(try service.migrate(request.volume, to: request.to, actor: request.actor ?? ActionRef(), progress: progress(request.progress)))
+        case .volumeLoad:
+            return reply(try service.load(locator: try params(RPCParams.Load.self).locator))
+        case .volumeLineage:
+            return reply(try service.lineage(of: try params(RPCParams.Browse.self).volume))
+        case .volumeLs:
+            let request = try params(RPCParams.Browse.self)
+            return reply(try service.list(request.volume, path: request.path ?? "/"))
+        case .volumeCat:
+            let request = try params(RPCParams.Browse.self)
+            guard let path = request.path else { throw VolumeError(.invalidParams, "volume.cat needs a path", data: ["field": "path"]) }
+            let data = try service.read(request.volume, path: path)
+            return reply(FileContent(path: path, size: data.count, contentBase64: data.base64EncodedString()))
+        case .mountList:
+            return reply(mounts())
+        case .mountStatus:
+            let path = try policy.mountPath(try params(RPCParams.MountPath.self).mountPath)
+            guard let status = mounts().first(where: { $0.mountPath == path.string }) else {
+                throw VolumeError(.notMounted, "nothing is mounted at \(path)", data: ["mount_path": path.string])
+            }
+            return reply(status)
+        case .mountRecover:
+            let request = try params(RPCParams.MountPath.self)
+            let path = try policy.mountPath(request.mountPath)
+            let abandon = request.abandon ?? false
+            let status = service.staleMounts.first { $0.mountPath == path.string }
+            guard let recovered = try service.recover(mountPath: path, abandon: abandon) else {
+                guard var status else { throw VolumeError(.notFound, "no left-behind mount at \(path)") }
+                status.state = .unmounted
+                return reply(status)
+            }
+            return reply(recovered.status)
+        case .daemonStatus:
+            return reply(
+                DaemonStatus(
+                    version: Self.version, pid: ProcessInfo.processInfo.processIdentifier, uptimeSeconds: Date().timeIntervalSince(startedAt),
+                    socket: configuration.socket.string, stateDir: configuration.stateDir.string, defaultBucket: service.configuration.effectiveDefaultBucket,
+                    metadataStoreType: configuration.metadataStoreType, mounts: mounts()))
+        }
+    }
+
+    private func mounts() -> [MountStatus] {
+        (service.mounts.map(\.status) + service.staleMounts).sorted { $0.mountPath < $1.mountPath }
+    }
+
+    private func live(_ text: String) throws(VolumeError) -> LiveVolume {
+        let path = try policy.mountPath(text)
+        guard let live = service.mount(at: path) else {
+            if service.staleMounts.contains(where: { $0.mountPath == path.string }) {
+                throw VolumeError(
+                    .notMounted, "\(path) was left behind by a daemon that stopped; recover it (volumectl recover) or abandon it first",
+                    data: ["mount_path": path.string])
+            }
+            throw VolumeError(.notMounted, "nothing is mounted at \(path)", data: ["mount_path": path.string])
+        }
+        return live
+    }
+}
