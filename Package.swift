@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "volumectl",
             dependencies: [
-                "ObjectStorage", "VolumeModel",
+                "ObjectStorage", "VolumeModel", "VolumeClient", "SystemBridge", .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -37,6 +37,11 @@ public enum FileSystem {
         if result != 0 && Errno(rawValue: errno) != .fileExists { throw Errno(rawValue: errno) }
     }
 
+    /// Whether `descriptor` is a terminal (isatty(3)): progress bars redraw only there.
+    public static func isTerminal(_ descriptor: FileDescriptor) -> Bool {
+        isatty(descriptor.rawValue) == 1
+    }
+
     public static func isDirectory(_ path: FilePath) -> Bool {
         var info = stat()
         return path.withPlatformString { fstatat(AT_FDCWD, $0, &info, 0) } == 0 && (info.st_mode & S_IFMT) == S_IFDIR

@@ -31,7 +31,8 @@ public final class Daemon: @unchecked Sendable {
             VolumeServiceConfiguration(
                 stateDirectory: configuration.stateDir, cacheDirectory: configuration.cacheDir,
                 cacheBudget: configuration.cacheSizeMB.map { Int64($0) << 20 }, defaultBucket: configuration.defaultBucket,
-                defaultMetadataStore: configuration.metadataStoreType, environment: environment))
+                defaultMetadataStore: configuration.metadataStoreType, defaultMaxUploads: configuration.maxUploads,
+                environment: environment))
         do {
             try FileSystem.createDirectories(configuration.mountRoot)
             try FileSystem.createDirectories(configuration.socket.removingLastComponent())

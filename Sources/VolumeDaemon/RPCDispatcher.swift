@@ -77,9 +77,7 @@ struct RPCDispatcher: Sendable {
         case .volumeMount:
             let request = try params(RPCParams.Mount.self)
             let path = try policy.mountPath(request.mountPath)
-            var options = request.options ?? MountOptions(maxUploads: configuration.maxUploads)
-            if request.options?.maxUploads == nil { options.maxUploads = configuration.maxUploads }
-            let live = try service.mount(request.volume, at: path, options: options, actor: request.actor ?? ActionRef(), progress: progress(request.progress))
+            let live = try service.mount(request.volume, at: path, options: request.options ?? MountOptions(), actor: request.actor ?? ActionRef(), progress: progress(request.progress))
             return reply(live.status)
         case .volumeCommit:
             let request = try params(RPCParams.Commit.self)

@@ -5,7 +5,8 @@ public struct MountOptions: Codable, Sendable, Equatable {
     /// Extra time a written block waits before upload (`"30s"`, `"1h"`); overwritten or
     /// deleted data within the window is never uploaded.
     public var uploadDelay: String?
-    public var maxUploads: Int
+    /// Concurrent block uploads; `nil` takes the daemon's `max_uploads`.
+    public var maxUploads: Int?
     /// Kernel cache lifetimes, in seconds.
     public var attrCache: Double
     public var entryCache: Double
@@ -22,7 +23,7 @@ public struct MountOptions: Codable, Sendable, Equatable {
     }
 
     public init(
-        writeback: Bool = true, uploadDelay: String? = nil, maxUploads: Int = 50, attrCache: Double = 60, entryCache: Double = 60,
+        writeback: Bool = true, uploadDelay: String? = nil, maxUploads: Int? = nil, attrCache: Double = 60, entryCache: Double = 60,
         dirEntryCache: Double = 60, readOnly: Bool = false, cacheDir: String? = nil, timeout: Double = 3600
     ) {
         self.writeback = writeback
@@ -42,7 +43,7 @@ public struct MountOptions: Codable, Sendable, Equatable {
         let defaults = MountOptions()
         writeback = try container.decodeIfPresent(Bool.self, forKey: .writeback) ?? defaults.writeback
         uploadDelay = try container.decodeIfPresent(String.self, forKey: .uploadDelay)
-        maxUploads = try container.decodeIfPresent(Int.self, forKey: .maxUploads) ?? defaults.maxUploads
+        maxUploads = try container.decodeIfPresent(Int.self, forKey: .maxUploads)
         attrCache = try container.decodeIfPresent(Double.self, forKey: .attrCache) ?? defaults.attrCache
         entryCache = try container.decodeIfPresent(Double.self, forKey: .entryCache) ?? defaults.entryCache
         dirEntryCache = try container.decodeIfPresent(Double.self, forKey: .dirEntryCache) ?? defaults.dirEntryCache
@@ -54,7 +55,9 @@ public struct MountOptions: Codable, Sendable, Equatable {
     /// The upload delay as a duration; refuses what a person would not mean.
     public func validated() throws(VolumeError) -> Duration {
         func invalid(_ field: String, _ message: String) -> VolumeError { VolumeError(.invalidParams, message, data: ["field": field]) }
-        guard (1...1024).contains(maxUploads) else { throw invalid("max_uploads", "max_uploads must be between 1 and 1024, not \(maxUploads)") }
+        if let maxUploads, !(1...1024).contains(maxUploads) {
+            throw invalid("max_uploads", "max_uploads must be between 1 and 1024, not \(maxUploads)")
+        }
         for (field, value) in [("attr_cache", attrCache), ("entry_cache", entryCache), ("dir_entry_cache", dirEntryCache)] {
             guard value.isFinite, value >= 0, value <= 86400 else { throw invalid(field, "\(field) must be between 0 and 86400 seconds, not \(value)") }
         }

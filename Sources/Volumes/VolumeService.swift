@@ -166,7 +166,7 @@ public final class VolumeService: @unchecked Sendable {
             let chunks = ChunkStore(
                 configuration: ChunkStoreConfiguration(
                     chunkPrefix: volume.chunkPrefix, blockSize: format.blockBytes, writeback: options.writeback, uploadDelay: uploadDelay,
-                    maxUploads: options.maxUploads),
+                    maxUploads: options.maxUploads ?? configuration.defaultMaxUploads),
                 catalog: EngineCatalog(engine), store: bucket.store, cache: try cache(for: options))
             if resumed, writable { chunks.recoverStagedBlocks() }
             let mountpoint = FilePath(record.mountPath)

@@ -14,13 +14,15 @@ public struct VolumeServiceConfiguration: Sendable {
     /// `file://<state>/bucket` is the last resort.
     public var defaultBucket: String?
     public var defaultMetadataStore: MetadataStoreType?
+    /// Concurrent block uploads of a mount whose options leave `max_uploads` out.
+    public var defaultMaxUploads: Int
     /// Credentials, regions and endpoints come from here (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
     public var environment: [String: String]
     public var redisExecutable: String
 
     public init(
         stateDirectory: FilePath, cacheDirectory: FilePath? = nil, cacheBudget: Int64? = nil, defaultBucket: String? = nil,
-        defaultMetadataStore: MetadataStoreType? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+        defaultMetadataStore: MetadataStoreType? = nil, defaultMaxUploads: Int = 50, environment: [String: String] = ProcessInfo.processInfo.environment,
         redisExecutable: String = "redis-server"
     ) {
         self.stateDirectory = stateDirectory
@@ -28,6 +30,7 @@ public struct VolumeServiceConfiguration: Sendable {
         self.cacheBudget = cacheBudget
         self.defaultBucket = defaultBucket
         self.defaultMetadataStore = defaultMetadataStore
+        self.defaultMaxUploads = defaultMaxUploads
         self.environment = environment
         self.redisExecutable = redisExecutable
     }

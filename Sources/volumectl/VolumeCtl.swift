@@ -1,8 +1,19 @@
 import ArgumentParser
 
-struct VolumeCtl: ParsableCommand {
+struct VolumeCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volumectl",
         abstract: "Drive volumed: versioned, forkable POSIX volumes on object storage.",
-        subcommands: [StorageCommand.self])
+        discussion: """
+            VOLUME arguments are a descriptor file, - for stdin, or a version locator \
+            (<bucket>/versions/<id>/volume.json). Commands that produce a volume print its \
+            descriptor JSON, and only that, on stdout; everything for people goes to stderr.
+
+            Exit status: \(Failure.exitCodeTable)
+            """,
+        subcommands: [
+            NewCommand.self, MountCommand.self, CommitCommand.self, FinalizeCommand.self, ForkCommand.self, UnmountCommand.self,
+            MigrateCommand.self, StatusCommand.self, LsCommand.self, CatCommand.self, LogCommand.self, RecoverCommand.self,
+            WarmupCommand.self, StorageCommand.self,
+        ])
 }
