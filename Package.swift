@@ -123,6 +123,10 @@ let package = Package(
             dependencies: ["Volumes", "VolumeModel", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
+        .testTarget(
+            name: "VolumeDaemonTests",
+            dependencies: ["volumed", "volumectl", "VolumeClient", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

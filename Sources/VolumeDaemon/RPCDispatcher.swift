@@ -57,11 +57,13 @@ struct RPCDispatcher: Sendable {
         func progress(_ wanted: Bool?) -> (VolumeProgress) -> Void {
             guard wanted == true, let id else { return { _ in } }
             var last = Date.distantPast
+            var phase = ""
             return { update in
-                // At most ten updates a second, but every phase change.
+                // At most ten updates a second, but every phase change and every phase's end.
                 let now = Date()
-                guard now.timeIntervalSince(last) >= 0.1 || update.done == update.total else { return }
+                guard now.timeIntervalSince(last) >= 0.1 || update.phase != phase || update.done == update.total else { return }
                 last = now
+                phase = update.phase
                 send(RPCEnvelope.progressLine(id: id, update))
             }
         }

@@ -18,9 +18,9 @@ public enum Command {
     }
 
     /// Runs `arguments[0]` found on `PATH`; `environment` is merged over this process's
-    /// environment unless `clean` is set.
+    /// environment unless `clean` is set; `input` becomes its stdin.
     @discardableResult
-    public static func run(_ arguments: [String], environment: [String: String] = [:], clean: Bool = false) throws -> Result {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], clean: Bool = false, input: Data? = nil) throws -> Result {
         let process = Process()
         if arguments[0].hasPrefix("/") {
             process.executableURL = URL(fileURLWithPath: arguments[0])
@@ -39,7 +39,13 @@ public enum Command {
         // Files rather than pipes: a chatty child can never block on a full pipe.
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let inURL = URL(fileURLWithPath: scratch.appending("stdin").string)
+            try input.write(to: inURL)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         try process.run()
         process.waitUntilExit()
         defer { try? FileManager.default.removeItem(atPath: scratch.string) }

@@ -68,16 +68,7 @@ import Testing
 
 /// Runs the built `volumectl` binary with a clean environment plus `environment`.
 enum VolumeCtl {
-    static var binary: String {
-        // The test bundle sits beside the products it was built with.
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("volumectl").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("volumectl").path
-    }
-
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Command.Result {
-        try Command.run([binary] + arguments, environment: environment, clean: true)
+        try Command.run([BuiltProduct.path("volumectl")] + arguments, environment: environment, clean: true)
     }
 }

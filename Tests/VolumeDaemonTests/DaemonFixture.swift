@@ -1,0 +1,111 @@
+import Foundation
+import SystemPackage
+import Testing
+import TestSupport
+import VolumeClient
+import VolumeModel
+
+/// A real `volumed` process on a temporary socket, state directory and mount root, with
+/// the test S3 server's credentials in its environment. `close()` leaves nothing behind.
+final class DaemonFixture: @unchecked Sendable {
+    let root: FilePath
+    let socket: FilePath
+    let mountRoot: FilePath
+    let configPath: FilePath
+    let environment: [String: String]
+    private let logURL: URL
+    private var process: Process?
+
+    /// `settings` overrides the config keys the fixture writes.
+    init(settings: [String: Any] = [:], s3Bucket: Bool = false) throws {
+        root = try Scratch.directory("daemon")
+        socket = root.appending("volumed.sock")
+        mountRoot = root.appending("mnt")
+        configPath = root.appending("config.json")
+        logURL = URL(fileURLWithPath: root.appending("volumed.log").string)
+        environment = try TestStores.s3Environment().merging(["AWS_ENDPOINT_URL": try ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT")]) { $1 }
+        var config: [String: Any] = [
+            "socket": socket.string, "socket_group": NSNull(), "state_dir": root.appending("state").string, "mount_root": mountRoot.string,
+            "log_level": "debug", "cache_size_mb": 1024,
+        ]
+        if s3Bucket { config["default_bucket"] = "s3://\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))" }
+        config.merge(settings) { $1 }
+        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: URL(fileURLWithPath: configPath.string))
+        try start()
+    }
+
+    var client: VolumeClient { VolumeClient(socket: socket) }
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// A fresh mount path under the mount root.
+    func mountPath(_ name: String = "m-\(UUID().uuidString.prefix(8))") -> String { mountRoot.appending(name).string }
+
+    /// Starts `volumed` and waits until it answers `daemon.status`.
+    func start() throws {
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logURL)
+        handle.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltProduct.path("volumed"))
+        process.arguments = ["--config", configPath.string]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            guard process.isRunning else { throw Failure("volumed exited with status \(process.terminationStatus) on start:\n\(log)") }
+            if (try? client.callBlocking(.daemonStatus, RPCParams.None()) as DaemonStatus) != nil { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw Failure("volumed did not answer within 30 s:\n\(log)")
+    }
+
+    /// SIGTERM, then the exit status (after at most `timeout` seconds).
+    @discardableResult
+    func stop(timeout: TimeInterval = 120) throws -> Int32 {
+        guard let process, process.isRunning else { return process?.terminationStatus ?? 0 }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        guard !process.isRunning else { throw Failure("volumed did not exit within \(timeout) s of SIGTERM:\n\(log)") }
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    /// SIGKILL: the daemon dies with its mounts in place.
+    func kill() throws {
+        guard let process else { return }
+        try Command.check(["kill", "-KILL", "\(process.processIdentifier)"])
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// Runs the built `volumectl` against this daemon.
+    func volumectl(_ arguments: [String], input: Data? = nil) throws -> Command.Result {
+        try Command.run([BuiltProduct.path("volumectl")] + arguments, environment: ["VOLUMED_SOCKET": socket.string], clean: true, input: input)
+    }
+
+    /// Stops the daemon and detaches anything still mounted under the mount root.
+    func close() {
+        if let process, process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(60)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            if process.isRunning { try? kill() }
+        }
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 1, fields[1].hasPrefix(mountRoot.string) { _ = try? Command.run(["umount", "-l", String(fields[1])]) }
+        }
+        try? FileManager.default.removeItem(atPath: root.string)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
