@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
         .testTarget(
             name: "VolumeDaemonTests",
-            dependencies: ["volumed", "volumectl", "VolumeClient", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["volumed", "volumectl", "VolumeDaemon", "VolumeClient", "VolumeModel", "SystemBridge", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
     ],
     swiftLanguageModes: [.v6]

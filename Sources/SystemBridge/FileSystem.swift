@@ -37,6 +37,25 @@ public enum FileSystem {
         if result != 0 && Errno(rawValue: errno) != .fileExists { throw Errno(rawValue: errno) }
     }
 
+    /// `path` with every symlink resolved (realpath(3)) in the part that exists; the
+    /// missing rest, which cannot hold a symlink yet, is appended as written.
+    public static func resolvingSymlinks(_ path: FilePath) -> FilePath {
+        var existing = path.lexicallyNormalized()
+        var missing: [FilePath.Component] = []
+        while !existing.removingRoot().isEmpty {
+            if let resolved = existing.withPlatformString({ realpath($0, nil) }) {
+                defer { free(resolved) }
+                var result = FilePath(platformString: resolved)
+                for component in missing.reversed() { result.append(component) }
+                return result
+            }
+            guard let last = existing.lastComponent else { break }
+            missing.append(last)
+            existing.removeLastComponent()
+        }
+        return path.lexicallyNormalized()
+    }
+
     /// Whether `descriptor` is a terminal (isatty(3)): progress bars redraw only there.
     public static func isTerminal(_ descriptor: FileDescriptor) -> Bool {
         isatty(descriptor.rawValue) == 1

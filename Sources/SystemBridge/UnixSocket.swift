@@ -61,6 +61,17 @@ public final class UnixSocket: @unchecked Sendable {
         }
     }
 
+    /// Half-closes: the peer reads end-of-file, answers still arrive.
+    public func finishWriting() {
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
+    }
+
+    /// Makes `read` fail with `.resourceTemporarilyUnavailable` after `seconds` without data.
+    public func setReceiveTimeout(seconds: Int) {
+        var limit = timeval(tv_sec: seconds, tv_usec: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Stops both directions, waking a blocked reader; the descriptor stays open until `close`.
     public func shutdown() {
         _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR))

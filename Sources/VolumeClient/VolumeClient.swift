@@ -126,36 +126,46 @@ public struct VolumeClient: Sendable {
         } catch {
             throw VolumeError(.internalError, "volumed closed the connection: \(error)")
         }
-        var buffer: [UInt8] = []
+        var buffer = LineBuffer()
         while true {
-            guard let newline = buffer.firstIndex(of: 0x0A) else {
+            guard let line = buffer.nextLine() else {
                 let bytes: [UInt8]
                 do {
-                    bytes = try connection.read()
+                    bytes = try connection.read(maximum: 1 << 20)
                 } catch {
                     throw VolumeError(.internalError, "reading from volumed failed: \(error)")
                 }
                 guard !bytes.isEmpty else { throw VolumeError(.internalError, "volumed closed the connection before answering \(method.rawValue)") }
-                buffer += bytes
+                buffer.append(bytes)
                 continue
             }
-            let line = Data(buffer[..<newline])
-            buffer.removeSubrange(...newline)
-            if let notification = try? JSONDecoder().decode(RPCEnvelope.Notification<RPCEnvelope.ProgressParams>.self, from: line),
-                notification.method == "progress", notification.params.id == id
-            {
-                progress?(notification.params.progress)
-            } else if let failure = try? JSONDecoder().decode(RPCEnvelope.ErrorResponse.self, from: line) {
-                var data = failure.error.data ?? [:]
+            let reply: Reply<Result>
+            do {
+                reply = try JSONDecoder().decode(Reply<Result>.self, from: line)
+            } catch {
+                throw VolumeError(.internalError, "volumed sent an answer this client does not understand: \(error)")
+            }
+            if let failure = reply.error {
+                var data = failure.data ?? [:]
                 data["name"] = nil
-                throw VolumeError(VolumeErrorCode(rawValue: failure.error.code) ?? .internalError, failure.error.message, data: data)
-            } else {
-                do {
-                    return try JSONDecoder().decode(RPCEnvelope.Response<Result>.self, from: line).result
-                } catch {
-                    throw VolumeError(.internalError, "volumed sent an answer this client does not understand: \(error)")
-                }
+                throw VolumeError(VolumeErrorCode(rawValue: failure.code) ?? .internalError, failure.message, data: data)
+            }
+            if reply.method == "progress", let update = reply.params, update.id == id {
+                progress?(update.progress)
+            } else if let result = reply.result {
+                return result
+            } else if reply.method == nil {
+                throw VolumeError(.internalError, "volumed answered \(method.rawValue) without a result")
             }
         }
     }
+}
+
+/// Any line the daemon sends, decoded in one pass: a progress notification, an error, or
+/// the result.
+private struct Reply<Result: Decodable & Sendable>: Decodable, Sendable {
+    let method: String?
+    let params: RPCEnvelope.ProgressParams?
+    let error: RPCEnvelope.ErrorObject?
+    let result: Result?
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemBridge
 import SystemPackage
 import VolumeModel
 
@@ -12,7 +13,7 @@ struct AccessPolicy: Sendable {
     init(configuration: DaemonConfiguration, socketGroup: UInt32?) {
         allowedUIDs = Set(configuration.allowedUIDs + [0, getuid()])
         allowedGIDs = Set(configuration.allowedGIDs + (socketGroup.map { [$0] } ?? []))
-        mountRoot = FilePath(URL(fileURLWithPath: configuration.mountRoot.string).resolvingSymlinksInPath().path)
+        mountRoot = FileSystem.resolvingSymlinks(configuration.mountRoot)
     }
 
     /// Root, the daemon's own user, allowed users, and members (primary or supplementary)
@@ -28,7 +29,7 @@ struct AccessPolicy: Sendable {
         guard text.hasPrefix("/"), !text.split(separator: "/").contains(".."), !text.contains("\0") else {
             throw VolumeError(.invalidParams, "mount path \"\(text)\" must be absolute and free of '..'", data: ["field": "mount_path"])
         }
-        let resolved = FilePath(URL(fileURLWithPath: text).resolvingSymlinksInPath().path).lexicallyNormalized()
+        let resolved = FileSystem.resolvingSymlinks(FilePath(text))
         guard resolved.starts(with: mountRoot), resolved != mountRoot else {
             throw VolumeError(
                 .permissionDenied, "mount path \(text) is outside the mount root \(mountRoot); mounts must go under it", data: ["mount_path": text])

@@ -21,20 +21,18 @@ final class RPCConnection: @unchecked Sendable {
     /// Reads and answers requests until the client closes or misbehaves.
     func serve() {
         defer { socket.close() }
-        var buffer: [UInt8] = []
+        var buffer = LineBuffer()
         while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = Data(buffer[..<newline])
-                buffer.removeSubrange(...newline)
+            if let line = buffer.nextLine() {
                 if !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { dispatcher.handle(line, send: send) }
                 continue
             }
-            guard buffer.count <= Self.maximumLine else {
+            guard buffer.pendingCount <= Self.maximumLine else {
                 send(RPCEnvelope.errorLine(id: nil, VolumeError(.invalidRequest, "request line longer than \(Self.maximumLine) bytes; closing the connection")))
                 return
             }
             guard let bytes = try? socket.read(), !bytes.isEmpty else { return }
-            buffer += bytes
+            buffer.append(bytes)
         }
     }
 

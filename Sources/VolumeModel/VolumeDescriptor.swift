@@ -137,7 +137,9 @@ public struct VolumeDescriptor: Codable, Sendable, Equatable {
             guard let parts = URLComponents(string: endpoint), ["http", "https"].contains(parts.scheme?.lowercased() ?? ""), parts.host?.isEmpty == false,
                 parts.query == nil, parts.user == nil, parts.password == nil
             else {
-                throw VolumeError(.invalidParams, "invalid endpoint \"\(endpoint)\": expected http(s)://host[:port] without credentials", data: ["field": "endpoint"])
+                // Never echo an endpoint that may carry a secret.
+                let shown = endpoint.contains("@") ? "(with user info, not shown)" : "\"\(endpoint)\""
+                throw VolumeError(.invalidParams, "invalid endpoint \(shown): expected http(s)://host[:port] without credentials", data: ["field": "endpoint"])
             }
         }
         if let region, region.isEmpty || !region.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) {

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TestSupport
+import VolumeClient
+import VolumeModel
+
+/// Stopping and crashing the daemon: working copies survive, committed versions are never
+/// touched, and the user decides what happens to what was left behind.
+@Suite(.serialized) struct RestartTests {
+    private func isMounted(_ path: String) -> Bool {
+        ((try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? "").split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first == Substring(path) }
+    }
+
+    @Test func sigtermDrainsPendingWritebackAndExitsCleanly() async throws {
+        let daemon = try DaemonFixture(s3Bucket: true)
+        defer { daemon.close() }
+        let path = daemon.mountPath()
+        let volume = try await daemon.client.new()
+        _ = try await daemon.client.mount(RPCParams.Mount(volume: volume, mountPath: path, options: MountOptions(uploadDelay: "1h")))
+        let committed = try await daemon.client.commit(RPCParams.Commit(mountPath: path, message: "before"))
+        let payload = Data((0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 40503 >> 7) })
+        try payload.write(to: URL(fileURLWithPath: "\(path)/pending.bin"))
+        #expect(try await daemon.client.status(of: path).stagedBlocks > 0, "an hour's upload delay keeps blocks staged")
+
+        #expect(try daemon.stop() == 0, "SIGTERM exits 0:\n\(daemon.log)")
+        #expect(!isMounted(path))
+        #expect(daemon.log.contains("kept the working copy"))
+        let chunks = try TestStores.s3(prefix: "").listAll(prefix: "\(volume.chunkPrefix)/chunks/")
+        #expect(chunks.reduce(0) { $0 + $1.size } >= Int64(payload.count), "the staged blocks were drained before exit")
+
+        try daemon.start()
+        let stale = try await daemon.client.mounts()
+        #expect(stale.map(\.state) == [.stale] && stale.first?.mountPath == path)
+        #expect(try daemon.volumectl(["status"]).stdout.contains("stale"))
+        do {
+            _ = try await daemon.client.commit(RPCParams.Commit(mountPath: path))
+            Issue.record("a left-behind mount is not served until recovered")
+        } catch {
+            #expect(error.code == .notMounted && error.message.contains("recover"))
+        }
+        let recover = try daemon.volumectl(["recover", path])
+        #expect(recover.status == 0, "\(recover.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(path)/pending.bin")) == payload, "the working copy continues")
+        let after = try await daemon.client.finalize(RPCParams.Commit(mountPath: path, message: "after"))
+        #expect(after.parentProducedBy?.locator == committed.producedBy?.locator)
+        #expect(try await daemon.client.read(after, path: "/pending.bin") == payload)
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test func killNineLeavesStaleMountsToRecoverOrAbandon() async throws {
+        let daemon = try DaemonFixture(s3Bucket: true)
+        defer { daemon.close() }
+        let kept = daemon.mountPath("kept")
+        let dropped = daemon.mountPath("dropped")
+        var committed: [String: VolumeDescriptor] = [:]
+        for path in [kept, dropped] {
+            let volume = try await daemon.client.new()
+            _ = try await daemon.client.mount(RPCParams.Mount(volume: volume, mountPath: path))
+            try write("committed", to: "\(path)/state.txt")
+            committed[path] = try await daemon.client.commit(RPCParams.Commit(mountPath: path))
+            try write("after the commit", to: "\(path)/state.txt")
+            try write("new file", to: "\(path)/new.txt")
+        }
+        try daemon.kill()
+        #expect(isMounted(kept), "a killed daemon leaves its FUSE mounts behind")
+
+        try daemon.start()
+        let status = try await daemon.client.mounts()
+        #expect(status.map(\.state) == [.stale, .stale] && Set(status.map(\.mountPath)) == [kept, dropped])
+
+        let recovered = try await daemon.client.recover(kept)
+        #expect(recovered.state == .mounted)
+        #expect(try String(contentsOfFile: "\(kept)/state.txt", encoding: .utf8) == "after the commit")
+        #expect(try String(contentsOfFile: "\(kept)/new.txt", encoding: .utf8) == "new file")
+        let next = try await daemon.client.finalize(RPCParams.Commit(mountPath: kept))
+        #expect(next.parentProducedBy?.locator == committed[kept]?.producedBy?.locator)
+        #expect(try await daemon.client.read(next, path: "/state.txt") == Data("after the commit".utf8))
+
+        let abandon = try daemon.volumectl(["recover", dropped, "--abandon"])
+        #expect(abandon.status == 0, "\(abandon.stderr)")
+        #expect(!isMounted(dropped))
+        #expect(try await daemon.client.mounts().isEmpty)
+        let version = try #require(committed[dropped])
+        #expect(try await daemon.client.read(version, path: "/state.txt") == Data("committed".utf8), "abandoning never touches a version")
+        #expect(try daemon.stop() == 0)
+    }
+}
