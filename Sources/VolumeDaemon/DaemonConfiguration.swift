@@ -26,7 +26,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var allowedGIDs: [UInt32] = []
     public var logLevel: LogLevel = .info
 
-    static let keys: Set<String> = [
+    /// Every key the file may hold.
+    public static let keys: Set<String> = [
         "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "mount_root", "default_bucket", "metadata_store_type",
         "max_uploads", "allowed_uids", "allowed_gids", "log_level",
     ]
