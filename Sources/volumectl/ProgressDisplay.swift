@@ -39,7 +39,9 @@ final class ProgressDisplay: @unchecked Sendable {
 
     static func text(_ progress: VolumeProgress) -> String {
         let amount = { (value: Int64) in progress.unit == "bytes" ? Terminal.byteCount(value) : "\(value)" }
-        guard let total = progress.total else { return "\(progress.phase): \(amount(progress.done)) \(progress.unit)" }
+        guard let total = progress.total else {
+            return progress.unit.isEmpty ? progress.phase : "\(progress.phase): \(amount(progress.done)) \(progress.unit)"
+        }
         let unit = progress.unit == "bytes" ? "" : " \(progress.unit)"
         return "\(progress.phase): \(amount(progress.done))/\(amount(total))\(unit)"
     }
