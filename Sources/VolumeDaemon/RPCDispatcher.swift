@@ -101,8 +101,9 @@ struct RPCDispatcher: Sendable {
         case .volumeUnmount:
             let request = try params(RPCParams.Unmount.self)
             let mount = try live(request.mountPath)
-            let status = mount.status
+            var status = mount.status
             try mount.unmount(abandon: request.abandon ?? false)
+            status.state = .unmounted
             return reply(status)
         case .volumeMigrate:
             let request = try params(RPCParams.Migrate.self)
