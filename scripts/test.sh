@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 state=$(mktemp -d "${TMPDIR:-/tmp}/volumed-test-services.XXXXXX")
+# Every scratch directory of the run lives here and goes when it ends, mounts included.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/vt.XXXXXX")
 cleanup() {
   python3 scripts/test_services.py stop "$state" || true
-  rm -rf "$state"
+  awk -v root="$scratch/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n 1 umount -l || true
+  rm -rf --one-file-system "$state" "$scratch"
 }
 trap cleanup EXIT
 
@@ -21,7 +24,7 @@ source "$state/env"
 
 log="$state/swift-test.log"
 status=0
-swift test "$@" 2>&1 | tee "$log" || status=$?
+TMPDIR="$scratch" swift test "$@" 2>&1 | tee "$log" || status=$?
 if [ "$status" -eq 0 ]; then
   # One plain summary line, read from Swift Testing's own closing line.
   count=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} .* passed.*/\1/p' "$log" | tail -n 1)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start and stop the real peers the test suite talks to, on 127.0.0.1 with free ports.
 
-    test_services.py start DIR   # starts everything, writes DIR/env (shell exports)
+    test_services.py start DIR [SERVICE...]   # starts everything (or s3, gcs, azure, redis), writes DIR/env
     test_services.py stop DIR    # stops every process recorded in DIR/pids
 
 Services: SeaweedFS S3 (signature-checking), fake-gcs-server with an OAuth2 token
@@ -174,16 +174,21 @@ def start_redis(state, env):
     env["VOLUMED_TEST_REDIS_URL"] = f"redis://127.0.0.1:{port}"
 
 
-def start(state):
+SERVICES = {"s3": start_s3, "gcs": start_gcs, "azure": start_azure, "redis": start_redis}
+
+
+def start(state, names=()):
+    unknown = set(names) - set(SERVICES)
+    if unknown:
+        raise SystemExit(f"unknown service(s) {', '.join(sorted(unknown))}; the services are {', '.join(SERVICES)}")
     os.makedirs(state, exist_ok=True)
     if os.path.exists(os.path.join(state, "pids")):
         stop(state)
     env = {}
     try:
-        start_s3(state, env)
-        start_gcs(state, env)
-        start_azure(state, env)
-        start_redis(state, env)
+        for name, starter in SERVICES.items():
+            if not names or name in names:
+                starter(state, env)
     except BaseException:
         stop(state)
         raise
@@ -221,6 +226,9 @@ def stop(state):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("start", "stop") or (sys.argv[1] == "stop" and len(sys.argv) != 3):
         raise SystemExit(__doc__)
-    {"start": start, "stop": stop}[sys.argv[1]](os.path.abspath(sys.argv[2]))
+    if sys.argv[1] == "start":
+        start(os.path.abspath(sys.argv[2]), sys.argv[3:])
+    else:
+        stop(os.path.abspath(sys.argv[2]))

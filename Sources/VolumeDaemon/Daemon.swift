@@ -79,11 +79,7 @@ public final class Daemon: @unchecked Sendable {
             guard let peer = try? socket.peerCredentials(), dispatcher.policy.admits(pid: peer.pid, uid: peer.uid, gid: peer.gid) else {
                 let credentials = (try? socket.peerCredentials()).map { "uid \($0.uid) gid \($0.gid)" } ?? "unknown peer"
                 log.warning("refused a connection from \(credentials)")
-                try? socket.write(
-                    Array(
-                        RPCEnvelope.errorLine(
-                            id: nil, VolumeError(.permissionDenied, "\(credentials) may not use volumed; ask for allowed_uids/allowed_gids or the socket group"))))
-                socket.close()
+                refuse(socket, VolumeError(.permissionDenied, "\(credentials) may not use volumed; ask for allowed_uids/allowed_gids or the socket group"))
                 continue
             }
             let connection = RPCConnection(socket: socket, dispatcher: dispatcher)
@@ -96,6 +92,21 @@ public final class Daemon: @unchecked Sendable {
             thread.name = "volumed-client"
             thread.start()
         }
+    }
+
+    /// Answers a refused client and lets it read the answer: closing with its request
+    /// still unread would reset the connection before it sees why.
+    private func refuse(_ socket: UnixSocket, _ error: VolumeError) {
+        let thread = Thread {
+            try? socket.write(Array(RPCEnvelope.errorLine(id: nil, error)))
+            socket.finishWriting()
+            socket.setReceiveTimeout(seconds: 2)
+            var discarded = 0
+            while discarded < RPCConnection.maximumLine, let bytes = try? socket.read(), !bytes.isEmpty { discarded += bytes.count }
+            socket.close()
+        }
+        thread.name = "volumed-refuse"
+        thread.start()
     }
 
     private func shutdown() {

@@ -13,7 +13,10 @@ enum MetaKind: String, CaseIterable, CustomStringConvertible {
 }
 
 enum BucketKind: String, CaseIterable, CustomStringConvertible {
-    case file, s3
+    /// Through the fault proxy: `flakyS3` fails each request twice (503, then a reset)
+    /// before it succeeds; `failingS3` answers every request with 503, a store that is
+    /// down for the whole test.
+    case file, s3, flakyS3, failingS3
     var description: String { rawValue }
 }
 
@@ -42,6 +45,11 @@ final class MountFixture: @unchecked Sendable {
             let path = directory.appending("bucket")
             objects = try FileObjectStore(root: path)
             try engine.format(VolumeFormat(name: name, storage: "file", bucket: path.string + "/"))
+        case .flakyS3, .failingS3:
+            objects = try TestStores.s3(
+                prefix: "\(bucket == .flakyS3 ? "faulty-" : "always-503-")\(name)", endpoint: try ServiceEnvironment.value("VOLUMED_TEST_FAULT_PROXY"),
+                retry: RetryPolicy(maxAttempts: bucket == .flakyS3 ? 4 : 2, baseDelay: .milliseconds(5), maxDelay: .milliseconds(10), deadline: .seconds(1)))
+            try engine.format(VolumeFormat(name: name, storage: "s3", bucket: "http://127.0.0.1:1/unused"))
         case .s3:
             // At the bucket root, where juicefs looks for `<name>/chunks/`.
             objects = try TestStores.s3(prefix: "")
