@@ -10,6 +10,7 @@ bash scripts/install-deps.sh
 state=$(mktemp -d "${TMPDIR:-/tmp}/volumed-test-services.XXXXXX")
 # Every scratch directory of the run lives here and goes when it ends, mounts included.
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/vt.XXXXXX")
+chmod 755 "$scratch"  # some tests connect as another user (nobody) through it
 cleanup() {
   python3 scripts/test_services.py stop "$state" || true
   awk -v root="$scratch/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n 1 umount -l || true
