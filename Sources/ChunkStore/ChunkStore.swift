@@ -39,6 +39,7 @@ public final class ChunkStore: @unchecked Sendable {
     /// Stops background work; call `drain` first to keep every staged block.
     public func close() {
         lock.withLock { closed = true }
+        waitForCompactions()
         uploads.stop()
     }
 
@@ -64,6 +65,8 @@ public final class ChunkStore: @unchecked Sendable {
     /// Waits until every block written before the call is durable, ignoring `uploadDelay`;
     /// `progress` receives the blocks and bytes of those still pending.
     public func drain(deadline: Duration = .seconds(3600), progress: (Int, Int64) -> Void = { _, _ in }) throws {
+        // A compaction running now may swap in a slice whose blocks are not queued yet.
+        waitForCompactions()
         do {
             try uploads.drain(deadline: deadline, progress: progress)
         } catch {
@@ -189,11 +192,17 @@ public final class ChunkStore: @unchecked Sendable {
 
     // MARK: - Compaction
 
+    /// Compactions run in the background; their new blocks must be queued (or the
+    /// compaction abandoned) before a drain counts what is pending or the store closes.
+    private func waitForCompactions() {
+        while !lock.withLock({ compacting.isEmpty }) { Thread.sleep(forTimeInterval: 0.005) }
+    }
+
     /// Compacts in the background when a chunk has crowded up (JUICEFS-FORMAT.md §1.7 triggers).
     func compactIfCrowded(inode: UInt64, chunk: UInt32) {
         guard let count = try? catalog.records(inode: inode, chunk: chunk).count, count % 100 == 99 || count > 350 else { return }
         let key = "\(inode)/\(chunk)"
-        guard lock.withLock({ compacting.insert(key).inserted }) else { return }
+        guard lock.withLock({ !closed && compacting.insert(key).inserted }) else { return }
         DispatchQueue.global(qos: .utility).async { [self] in
             _ = try? compact(inode: inode, chunk: chunk)
             lock.withLock { _ = compacting.remove(key) }
@@ -220,7 +229,7 @@ public final class ChunkStore: @unchecked Sendable {
         }
         if !configuration.writeback { try waitDurable(blocks) }
         let replacement = SliceRecord(pos: start, id: id, size: UInt32(bytes.count), off: 0, len: UInt32(bytes.count))
-        guard try catalog.replace(records, with: replacement, inode: inode, chunk: chunk) else {
+        guard !lock.withLock({ closed }), try catalog.replace(records, with: replacement, inode: inode, chunk: chunk) else {
             forget(sliceIDs: [id])
             return false
         }
