@@ -8,7 +8,9 @@ import SystemPackage
 /// included. Each bucket gets its own `space` below the directory. Cached blocks are
 /// evicted least-recently-used first; staged blocks (written, not yet uploaded) live in
 /// `staging/`, count against the budget and are never evicted. Every file carries a
-/// checksum: a torn or corrupted one is dropped and refetched, never served.
+/// checksum: a torn or corrupted one is dropped and refetched, never served. A file is
+/// verified whole once per process (or written by it); later partial reads of it read
+/// only the bytes asked for.
 public final class BlockCache: @unchecked Sendable {
     public struct Key: Hashable, Sendable {
         /// Which bucket (and prefix) the block belongs to.
@@ -28,6 +30,10 @@ public final class BlockCache: @unchecked Sendable {
     private var entries: [Key: (size: Int64, tick: UInt64)] = [:]
     private var memory: [Key: (data: Data, tick: UInt64)] = [:]
     private var memoryBytes: Int64 = 0
+    /// Files whose checksum this process has checked (or computed when writing them).
+    private var verified: Set<Key> = []
+    /// Staged files written but not yet fsynced (`syncStaged` makes them durable).
+    private var unsynced: Set<Key> = []
     private var diskBytes: Int64 = 0
     private var stagedBytes: Int64 = 0
     private var tick: UInt64 = 0
@@ -72,6 +78,7 @@ public final class BlockCache: @unchecked Sendable {
                 lock.withLock {
                     hits += 1
                     touch(key)
+                    verified.insert(key)
                 }
                 remember(key, data)
                 return data
@@ -83,6 +90,37 @@ public final class BlockCache: @unchecked Sendable {
         }
         if torn { drop(key) }
         return nil
+    }
+
+    /// Bytes `range` of the block: from memory, else read alone from a file verified
+    /// before, else through a whole verified `lookup`; `nil` on a miss.
+    public func lookup(_ key: Key, range: Range<Int>) -> Data? {
+        let (inMemory, checked) = lock.withLock { () -> (Data?, Bool) in
+            guard let hit = memory[key] else { return (nil, verified.contains(key)) }
+            tick += 1
+            memory[key]!.tick = tick
+            hits += 1
+            return (hit.data, true)
+        }
+        if let inMemory { return inMemory.subdata(in: range) }
+        if checked {
+            for path in [cachePath(key), stagingPath(key)] {
+                if let bytes = BlockFile.read(path, range: range) {
+                    lock.withLock {
+                        hits += 1
+                        touch(key)
+                    }
+                    return bytes
+                }
+            }
+            _ = lock.withLock { verified.remove(key) }
+        }
+        return lookup(key)?.subdata(in: range)
+    }
+
+    /// Whether the block is in memory or on disk, without reading it.
+    public func contains(_ key: Key) -> Bool {
+        lock.withLock { memory[key] != nil || entries[key] != nil || verified.contains(key) }
     }
 
     /// Keeps a fetched block, evicting older blocks past the budget.
@@ -99,6 +137,7 @@ public final class BlockCache: @unchecked Sendable {
             if entries[key] == nil { diskBytes += Int64(data.count) }
             tick += 1
             entries[key] = (Int64(data.count), tick)
+            verified.insert(key)
         }
         evictIfNeeded()
     }
@@ -108,18 +147,43 @@ public final class BlockCache: @unchecked Sendable {
         lock.withLock {
             if let entry = entries.removeValue(forKey: key) { diskBytes -= entry.size }
             if let cached = memory.removeValue(forKey: key) { memoryBytes -= Int64(cached.data.count) }
+            verified.remove(key)
         }
         try? FileSystem.unlink(cachePath(key))
     }
 
     // MARK: - Staging
 
-    /// Writes a block durably to the staging area, from where it is uploaded.
+    /// Writes a block to the staging area, from where it is uploaded. Like a local file
+    /// system's page cache, it reaches stable storage at `syncStaged` (fsync(2) of a file,
+    /// a commit's drain uploads it anyway); a process crash loses nothing.
     public func stage(_ key: Key, _ data: Data) throws(Errno) {
         try ensureDirectory(stagingDirectory(key.space))
-        try BlockFile.write(data, to: stagingPath(key), durable: true)
-        lock.withLock { stagedBytes += Int64(data.count) }
+        try BlockFile.write(data, to: stagingPath(key), durable: false)
+        lock.withLock {
+            stagedBytes += Int64(data.count)
+            verified.insert(key)
+            unsynced.insert(key)
+        }
         remember(key, data)
+    }
+
+    /// Makes every block staged so far durable on local disk: the files, then their
+    /// directories (so the renames that put them in place survive a power loss too).
+    /// Blocks uploaded meanwhile are durable in the object store already.
+    public func syncStaged() throws(Errno) {
+        let pending = lock.withLock { () -> Set<Key> in
+            defer { unsynced.removeAll() }
+            return unsynced
+        }
+        var spaces: Set<String> = []
+        do {
+            for key in pending where try BlockFile.sync(stagingPath(key)) { spaces.insert(key.space) }
+            for space in spaces { _ = try BlockFile.sync(FilePath(stagingDirectory(space))) }
+        } catch {
+            lock.withLock { unsynced.formUnion(pending) }
+            throw error
+        }
     }
 
     /// The block if the memory tier holds it (no disk read, no hit counted).
@@ -141,6 +205,7 @@ public final class BlockCache: @unchecked Sendable {
             try FileSystem.rename(source, to: target)
             lock.withLock {
                 stagedBytes -= Int64(key.block.size)
+                unsynced.remove(key)
                 if entries[key] == nil { diskBytes += Int64(key.block.size) }
                 tick += 1
                 entries[key] = (Int64(key.block.size), tick)
@@ -158,6 +223,8 @@ public final class BlockCache: @unchecked Sendable {
         }
         lock.withLock {
             if let cached = memory.removeValue(forKey: key) { memoryBytes -= Int64(cached.data.count) }
+            verified.remove(key)
+            unsynced.remove(key)
         }
     }
 
@@ -230,6 +297,7 @@ public final class BlockCache: @unchecked Sendable {
                 bytes -= entry.size
                 entries[key] = nil
                 diskBytes -= entry.size
+                verified.remove(key)
             }
             return chosen
         }

@@ -24,6 +24,12 @@ final class BlockFetcher: @unchecked Sendable {
         self.prefix = prefix
     }
 
+    /// Fetches the block into the cache unless it is there already (read-ahead).
+    func prefetch(_ block: BlockKey) {
+        guard !cache.contains(BlockCache.Key(space: space, block: block)) else { return }
+        _ = try? self.block(block)
+    }
+
     /// The whole block, fetched and cached if needed.
     func block(_ block: BlockKey) throws(ObjectStoreError) -> Data {
         let key = BlockCache.Key(space: space, block: block)
@@ -57,11 +63,13 @@ final class BlockFetcher: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Bytes `range` of a block: from the cache when it has the block, else one ranged GET
-    /// (not cached: a partial read does not earn the whole block).
-    func bytes(_ block: BlockKey, _ range: Range<Int>) throws(ObjectStoreError) -> Data {
+    /// Bytes `range` of a block: from the cache when it has the block, else the whole
+    /// block fetched and cached (`wholeBlock`, for sequential reads) or one ranged GET (not
+    /// cached: a partial read does not earn the whole block).
+    func bytes(_ block: BlockKey, _ range: Range<Int>, wholeBlock: Bool) throws(ObjectStoreError) -> Data {
         if range == 0..<block.size { return try self.block(block) }
-        if let data = cache.lookup(BlockCache.Key(space: space, block: block)) { return data.subdata(in: range) }
+        if let data = cache.lookup(BlockCache.Key(space: space, block: block), range: range) { return data }
+        if wholeBlock { return try self.block(block).subdata(in: range) }
         let data = try timed { () throws(ObjectStoreError) in
             try store.get(block.objectKey(prefix: prefix), range: Int64(range.lowerBound)..<Int64(range.upperBound))
         }

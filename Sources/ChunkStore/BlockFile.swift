@@ -28,6 +28,34 @@ enum BlockFile {
         }
     }
 
+    /// Bytes `range` of a block file verified earlier, read alone (pread(2)); `nil` when
+    /// the file is gone or short.
+    static func read(_ path: FilePath, range: Range<Int>) -> Data? {
+        guard let descriptor = try? FileDescriptor.open(path, .readOnly) else { return nil }
+        defer { try? descriptor.close() }
+        var data = Data(count: range.count)
+        let count = data.withUnsafeMutableBytes { buffer in
+            (try? descriptor.read(fromAbsoluteOffset: Int64(range.lowerBound), into: buffer)) ?? -1
+        }
+        return count == range.count ? data : nil
+    }
+
+    /// Makes a block file written without `durable` reach stable storage; `false` when it
+    /// is no longer there.
+    static func sync(_ path: FilePath) throws(Errno) -> Bool {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(path, .readOnly)
+        } catch let error as Errno where error == .noSuchFileOrDirectory {
+            return false
+        } catch {
+            throw (error as? Errno) ?? .ioError
+        }
+        defer { try? descriptor.close() }
+        try descriptor.sync()
+        return true
+    }
+
     /// The block's bytes, or `nil` when the file is missing, of the wrong size or fails its
     /// checksum (a torn or corrupted file, which the caller drops).
     static func read(_ path: FilePath, expectedSize: Int) -> Data? {

@@ -62,6 +62,16 @@ public final class ChunkStore: @unchecked Sendable {
         return blocks.count
     }
 
+    /// Makes every staged block durable on local disk (fsync(2) of a file with writeback).
+    public func syncStaged() throws {
+        guard configuration.writeback else { return }
+        do {
+            try cache.syncStaged()
+        } catch {
+            throw ChunkStoreError(error, "cannot sync staged blocks in \(cache.directory)")
+        }
+    }
+
     /// Waits until every block written before the call is durable, ignoring `uploadDelay`;
     /// `progress` receives the blocks and bytes of those still pending.
     public func drain(deadline: Duration = .seconds(3600), progress: (Int, Int64) -> Void = { _, _ in }) throws {
@@ -122,11 +132,7 @@ public final class ChunkStore: @unchecked Sendable {
             let block = BlockKey(sliceID: slice.id, index: index, size: min(blockSize, Int(slice.size) - index * blockSize))
             let within = (offset - index * blockSize)..<min(block.size, end - index * blockSize)
             do {
-                if wholeBlocks {
-                    output.append(try fetcher.block(block).subdata(in: within))
-                } else {
-                    output.append(try fetcher.bytes(block, within))
-                }
+                output.append(try fetcher.bytes(block, within, wholeBlock: wholeBlocks))
             } catch {
                 throw ChunkStoreError(error)
             }
@@ -150,7 +156,7 @@ public final class ChunkStore: @unchecked Sendable {
                 }
             }
             let wanted = blocks
-            DispatchQueue.concurrentPerform(iterations: wanted.count) { index in _ = try? fetcher.block(wanted[index]) }
+            DispatchQueue.concurrentPerform(iterations: wanted.count) { index in fetcher.prefetch(wanted[index]) }
         }
     }
 

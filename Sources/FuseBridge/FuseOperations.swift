@@ -138,7 +138,7 @@ enum FuseOperations {
         }
         ops.fsync = { request, _, _, info in
             reply(request) { mount throws(Errno) in
-                try mount.fileSystem.flush(info!.pointee.fh)
+                try mount.fileSystem.fsync(info!.pointee.fh)
                 fuse_reply_err(request, 0)
             }
         }

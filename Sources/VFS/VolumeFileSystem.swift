@@ -251,9 +251,19 @@ public final class VolumeFileSystem: @unchecked Sendable {
         return count
     }
 
-    /// close(2) of one descriptor, and fsync(2): commits what was written.
+    /// close(2) of one descriptor: commits what was written.
     public func flush(_ handle: UInt64) throws(Errno) {
         try commitPendingWrites(try fileHandle(handle).inode)
+    }
+
+    /// fsync(2): commits what was written and makes its staged blocks durable.
+    public func fsync(_ handle: UInt64) throws(Errno) {
+        try flush(handle)
+        do {
+            try chunks.syncStaged()
+        } catch {
+            throw Errno(error)
+        }
     }
 
     /// The last reference to a handle is gone.

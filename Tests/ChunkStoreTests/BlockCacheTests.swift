@@ -41,4 +41,34 @@ import Testing
     @Test func theDefaultBudgetHasAFloor() throws {
         #expect(try BlockCache(directory: try Scratch.directory("cache")).budget >= 1 << 30)
     }
+
+    @Test func partialReadsReadOnlyWhatIsAskedOnceAFileIsVerified() throws {
+        let directory = try Scratch.directory("cache")
+        let bytes = Data((0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let writer = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        writer.insert(key(1), bytes)
+        #expect(writer.lookup(key(1), range: 1000..<5096) == bytes.subdata(in: 1000..<5096))
+
+        // Flip one byte in the file, as bit rot would. This process wrote the file, so a
+        // partial read trusts it; a restarted one verifies it whole first and refuses it.
+        let file = try #require(FileManager.default.enumerator(atPath: directory.string)?.compactMap { $0 as? String }.first { $0.hasSuffix("1_0_262144") })
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: directory.appending(file).string))
+        try handle.seek(toOffset: 200_000)
+        try handle.write(contentsOf: Data([0xFF ^ bytes[200_000]]))
+        try handle.close()
+        #expect(writer.lookup(key(1), range: 0..<4096) == bytes.subdata(in: 0..<4096))
+        let restarted = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        #expect(restarted.lookup(key(1), range: 0..<4096) == nil, "a file that fails its checksum is never served")
+        #expect(!restarted.contains(key(1)), "and is dropped")
+    }
+
+    @Test func syncMakesStagedBlocksDurableAndSkipsUploadedOnes() throws {
+        let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 1 << 30)
+        for id in 1...3 { try cache.stage(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
+        cache.promote(key(2))
+        try cache.syncStaged()
+        try cache.syncStaged()
+        #expect(cache.stagedData(key(1)) == Data(repeating: 1, count: 256 << 10))
+        #expect(cache.stagedData(key(2)) == nil && cache.lookup(key(2)) == Data(repeating: 2, count: 256 << 10))
+    }
 }

@@ -16,14 +16,16 @@ final class DaemonFixture: @unchecked Sendable {
     private let logURL: URL
     private var process: Process?
 
-    /// `settings` overrides the config keys the fixture writes.
-    init(settings: [String: Any] = [:], s3Bucket: Bool = false) throws {
+    /// `settings` overrides the config keys the fixture writes; `extraEnvironment` joins
+    /// the daemon's environment.
+    init(settings: [String: Any] = [:], s3Bucket: Bool = false, extraEnvironment: [String: String] = [:]) throws {
         root = try Scratch.directory("daemon")
         socket = root.appending("volumed.sock")
         mountRoot = root.appending("mnt")
         configPath = root.appending("config.json")
         logURL = URL(fileURLWithPath: root.appending("volumed.log").string)
         environment = try TestStores.s3Environment().merging(["AWS_ENDPOINT_URL": try ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT")]) { $1 }
+            .merging(extraEnvironment) { $1 }
         var config: [String: Any] = [
             "socket": socket.string, "socket_group": NSNull(), "state_dir": root.appending("state").string, "mount_root": mountRoot.string,
             "log_level": "debug", "cache_size_mb": 1024,

@@ -85,3 +85,49 @@ import VolumeModel
         #expect(try daemon.stop() == 0)
     }
 }
+
+/// What systemd hears on `$NOTIFY_SOCKET` (Type=notify): ready once serving, the number of
+/// left-behind mounts, and stopping on SIGTERM.
+@Suite struct SystemdNotificationTests {
+    @Test func readyStatusAndStoppingReachTheNotifySocket() throws {
+        let directory = try Scratch.directory("notify")
+        let socketPath = directory.appending("notify.sock").string
+        let received = directory.appending("received.txt").string
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        listener.arguments = [
+            "python3", "-c",
+            """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind(sys.argv[1])
+            s.settimeout(120)
+            open(sys.argv[2] + ".ready", "w").close()
+            with open(sys.argv[2], "a", buffering=1) as out:
+                while True:
+                    message = s.recv(4096).decode()
+                    out.write(message + "\\n--\\n")
+                    if "STOPPING=1" in message:
+                        break
+            """,
+            socketPath, received,
+        ]
+        listener.standardOutput = FileHandle.nullDevice
+        listener.standardError = FileHandle.nullDevice
+        try listener.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: received + ".ready"), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+
+        let daemon = try DaemonFixture(extraEnvironment: ["NOTIFY_SOCKET": socketPath])
+        defer { daemon.close() }
+        #expect(try daemon.stop() == 0)
+        listener.waitUntilExit()
+        let messages = try String(contentsOfFile: received, encoding: .utf8)
+        #expect(messages.contains("READY=1") && messages.contains("STATUS=serving; 0 left-behind mount(s)"), "\(messages)")
+        #expect(messages.contains("MAINPID="))
+        #expect(messages.contains("STOPPING=1"), "\(messages)")
+        let ready = messages.range(of: "READY=1")?.lowerBound
+        let stopping = messages.range(of: "STOPPING=1")?.lowerBound
+        #expect(ready != nil && stopping != nil && ready! < stopping!, "ready before stopping")
+    }
+}
