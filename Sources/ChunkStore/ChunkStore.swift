@@ -16,6 +16,8 @@ public final class ChunkStore: @unchecked Sendable {
     private var writers: [ObjectIdentifier: WeakWriter] = [:]
     private var compacting: Set<String> = []
     private var closed = false
+    private let prefetchQueue = DispatchQueue(label: "volumed.prefetch", attributes: .concurrent)
+    private let prefetchSlots = DispatchSemaphore(value: 8)
 
     private struct WeakWriter {
         weak var writer: FileWriter?
@@ -155,8 +157,14 @@ public final class ChunkStore: @unchecked Sendable {
                     }
                 }
             }
-            let wanted = blocks
-            DispatchQueue.concurrentPerform(iterations: wanted.count) { index in fetcher.prefetch(wanted[index]) }
+            // GETs wait on the network, not the CPU: more of them in flight than cores.
+            for block in blocks {
+                prefetchSlots.wait()
+                prefetchQueue.async { [self] in
+                    fetcher.prefetch(block)
+                    prefetchSlots.signal()
+                }
+            }
         }
     }
 
