@@ -17,6 +17,9 @@ enum FuseOperations {
             connection.pointee.max_readahead = UInt32(mount.options.maxReadahead)
             connection.pointee.max_background = 64
             connection.pointee.congestion_threshold = 48
+            // Always readdirplus: `ls -l` and `find` then stat from the kernel's cache
+            // instead of one lookup round trip per entry after a cold listing.
+            connection.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
         }
         ops.lookup = { request, parent, name in
             reply(request) { mount throws(Errno) in
