@@ -35,6 +35,12 @@ final class BlockFetcher: @unchecked Sendable {
         let key = BlockCache.Key(space: space, block: block)
         if let data = cache.lookup(key) { return data }
         condition.lock()
+        // A flight that ended between the lookup and the lock has cached the block already.
+        if flights[block] == nil, cache.contains(key) {
+            condition.unlock()
+            if let data = cache.lookup(key) { return data }
+            condition.lock()
+        }
         if let flight = flights[block] {
             while flight.result == nil { condition.wait() }
             condition.unlock()
