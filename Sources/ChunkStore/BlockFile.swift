@@ -8,13 +8,12 @@ import SystemPackage
 enum BlockFile {
     static func write(_ data: Data, to path: FilePath, durable: Bool) throws(Errno) {
         let temporary = FilePath(path.string + ".tmp-\(UInt32.random(in: .min ... .max))")
-        var contents = data
         let crc = data.withUnsafeBytes { CRC32.checksum($0) }
-        withUnsafeBytes(of: crc.bigEndian) { contents.append(contentsOf: $0) }
         do {
             let descriptor = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
             do {
-                _ = try contents.withUnsafeBytes { try descriptor.writeAll($0) }
+                _ = try data.withUnsafeBytes { try descriptor.writeAll($0) }
+                _ = try withUnsafeBytes(of: crc.bigEndian) { try descriptor.writeAll($0) }
                 if durable { try descriptor.sync() }
                 try descriptor.close()
             } catch {

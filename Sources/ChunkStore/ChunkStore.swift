@@ -16,8 +16,12 @@ public final class ChunkStore: @unchecked Sendable {
     private var writers: [ObjectIdentifier: WeakWriter] = [:]
     private var compacting: Set<String> = []
     private var closed = false
-    private let prefetchQueue = DispatchQueue(label: "volumed.prefetch", attributes: .concurrent)
-    private let prefetchSlots = DispatchSemaphore(value: 8)
+    /// GETs wait on the network, not the CPU: more of them in flight than cores.
+    private let prefetchWorkers = WorkerPool(name: "volumed-prefetch", limit: 8)
+    private let compactionWorkers = WorkerPool(name: "volumed-compact", limit: 1)
+    private let stagingWorkers = WorkerPool(name: "volumed-staging", limit: 4)
+    private let stagingSlots = DispatchSemaphore(value: 4)
+    private let staging = DispatchGroup()
 
     private struct WeakWriter {
         weak var writer: FileWriter?
@@ -42,6 +46,7 @@ public final class ChunkStore: @unchecked Sendable {
     public func close() {
         lock.withLock { closed = true }
         waitForCompactions()
+        staging.wait()
         uploads.stop()
     }
 
@@ -144,7 +149,7 @@ public final class ChunkStore: @unchecked Sendable {
 
     /// Fetches the blocks behind `[start, end)` of a file into the cache, in the background.
     func prefetch(inode: UInt64, from start: UInt64, to end: UInt64) {
-        DispatchQueue.global(qos: .utility).async { [self] in
+        prefetchWorkers.submit { [self] in
             var blocks: [BlockKey] = []
             for piece in ChunkGeometry.pieces(of: start..<end) {
                 guard let records = try? catalog.records(inode: inode, chunk: piece.index) else { return }
@@ -157,14 +162,7 @@ public final class ChunkStore: @unchecked Sendable {
                     }
                 }
             }
-            // GETs wait on the network, not the CPU: more of them in flight than cores.
-            for block in blocks {
-                prefetchSlots.wait()
-                prefetchQueue.async { [self] in
-                    fetcher.prefetch(block)
-                    prefetchSlots.signal()
-                }
-            }
+            for block in blocks { prefetchWorkers.submit { [self] in fetcher.prefetch(block) } }
         }
     }
 
@@ -174,14 +172,52 @@ public final class ChunkStore: @unchecked Sendable {
     /// memory until its PUT.
     func writeBlock(_ block: BlockKey, _ data: Data) throws {
         if configuration.writeback {
-            do {
-                try cache.stage(BlockCache.Key(space: space, block: block), data)
-            } catch {
-                throw ChunkStoreError(error, "cannot stage block \(block) in \(cache.directory)")
-            }
+            try stage(block, data)
             uploads.enqueueStaged(block)
         } else {
             uploads.enqueue(block, data: data)
+        }
+    }
+
+    /// A block of a slice still being written. With writeback it is staged on another
+    /// thread, so that filling the next block overlaps checksumming and writing this one (at
+    /// most four blocks wait in memory, then writers slow down), and its upload waits for
+    /// `uploadStaged` at the slice's seal: the object store then does not compete with a
+    /// streaming writer for the CPU, and a file deleted before its seal is never uploaded.
+    func writeBlock(_ block: BlockKey, _ data: Data, staging batch: StagingBatch) {
+        batch.begin()
+        guard configuration.writeback else {
+            uploads.enqueue(block, data: data)
+            batch.end(nil)
+            return
+        }
+        stagingSlots.wait()
+        staging.enter()
+        stagingWorkers.submit { [self] in
+            var failure: (any Error)?
+            do {
+                try stage(block, data)
+            } catch {
+                failure = error
+            }
+            batch.end(failure)
+            staging.leave()
+            stagingSlots.signal()
+        }
+    }
+
+    /// Queues the uploads of blocks staged by `writeBlock(_:_:staging:)`.
+    func uploadStaged(_ blocks: [BlockKey]) {
+        guard configuration.writeback else { return }
+        for block in blocks { uploads.enqueueStaged(block) }
+    }
+
+    private func stage(_ block: BlockKey, _ data: Data) throws {
+        do {
+            try cache.stage(BlockCache.Key(space: space, block: block), data)
+            uploads.noteStaging()
+        } catch {
+            throw ChunkStoreError(error, "cannot stage block \(block) in \(cache.directory)")
         }
     }
 
@@ -217,7 +253,7 @@ public final class ChunkStore: @unchecked Sendable {
         guard let count = try? catalog.records(inode: inode, chunk: chunk).count, count % 100 == 99 || count > 350 else { return }
         let key = "\(inode)/\(chunk)"
         guard lock.withLock({ !closed && compacting.insert(key).inserted }) else { return }
-        DispatchQueue.global(qos: .utility).async { [self] in
+        compactionWorkers.submit { [self] in
             _ = try? compact(inode: inode, chunk: chunk)
             lock.withLock { _ = compacting.remove(key) }
         }

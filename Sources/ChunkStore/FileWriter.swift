@@ -72,7 +72,14 @@ public final class FileWriter: @unchecked Sendable {
 
     private func sealChunk(_ chunk: UInt32) throws {
         while let slice = chunks[chunk]?.first {
-            let record = try slice.seal(store)
+            let record: SliceRecord
+            do {
+                record = try slice.seal(store)
+            } catch let failure as StagingBatch.Failure {
+                chunks[chunk]!.removeFirst()
+                if chunks[chunk]!.isEmpty { chunks[chunk] = nil }
+                throw failure.underlying
+            }
             try store.catalog.append(record, inode: inode, chunk: chunk)
             chunks[chunk]!.removeFirst()
         }

@@ -9,6 +9,7 @@ final class SliceWriter {
     private(set) var id: UInt64?
     private var buffer = Data()
     private(set) var blocks: [BlockKey] = []
+    private let staging = StagingBatch()
     private(set) var lastWrite = ContinuousClock.now
     let created = ContinuousClock.now
 
@@ -35,6 +36,8 @@ final class SliceWriter {
     /// once every block is durable.
     func seal(_ store: ChunkStore) throws -> SliceRecord {
         if !buffer.isEmpty { try emitBlock(store) }
+        try staging.wait()
+        store.uploadStaged(blocks)
         if !store.configuration.writeback { try store.waitDurable(blocks) }
         return SliceRecord(pos: position, id: id!, size: UInt32(length), off: 0, len: UInt32(length))
     }
@@ -43,7 +46,7 @@ final class SliceWriter {
         let sliceID = try id ?? store.catalog.newSliceID()
         id = sliceID
         let block = BlockKey(sliceID: sliceID, index: blocks.count, size: buffer.count)
-        try store.writeBlock(block, buffer)
+        store.writeBlock(block, buffer, staging: staging)
         blocks.append(block)
         buffer = Data()
         buffer.reserveCapacity(store.configuration.blockSize)

@@ -7,6 +7,11 @@ import ObjectStorage
 /// (deleted or compacted away) it is never uploaded. Staged blocks come from the cache's
 /// staging area (writeback); others are held in memory until durable. Failed uploads are
 /// retried with backoff; the block stays staged until a PUT succeeds.
+///
+/// Staged blocks also wait while writers keep staging more, until `quietPeriod` passes
+/// without a new one or their backlog reaches `backlogLimit`: uploads would otherwise take
+/// the CPU and disk from the writes they follow (on a small machine, with the object store
+/// itself), and the staging area holds them safely meanwhile. A drain starts them at once.
 final class UploadPool: @unchecked Sendable {
     private struct Pending {
         let block: BlockKey
@@ -21,6 +26,7 @@ final class UploadPool: @unchecked Sendable {
     private let space: String
     private let prefix: String
     private let maxUploads: Int
+    private let workers: WorkerPool
     private let delay: Duration
     private let condition = NSCondition()
     private var queue: [BlockKey: Pending] = [:]
@@ -36,6 +42,11 @@ final class UploadPool: @unchecked Sendable {
     private var lastError: ObjectStoreError?
     private var stopped = false
     private let clock = ContinuousClock()
+    private let quietPeriod: Duration = .milliseconds(300)
+    private let backlogLimit: Int64
+    private var lastStaged: ContinuousClock.Instant
+    private var stagedBacklog: Int64 = 0
+    private var draining = 0
 
     init(store: any ObjectStore, cache: BlockCache, space: String, prefix: String, maxUploads: Int, delay: Duration) {
         self.store = store
@@ -43,10 +54,18 @@ final class UploadPool: @unchecked Sendable {
         self.space = space
         self.prefix = prefix
         self.maxUploads = max(1, maxUploads)
+        workers = WorkerPool(name: "volumed-upload", limit: self.maxUploads)
         self.delay = delay
+        backlogLimit = min(1 << 30, cache.budget / 2)
+        lastStaged = clock.now
         let scheduler = Thread { [weak self] in self?.schedule() }
         scheduler.name = "volumed-uploads"
         scheduler.start()
+    }
+
+    /// A writer staged a block: staged uploads hold back a little longer.
+    func noteStaging() {
+        condition.withLock { lastStaged = clock.now }
     }
 
     /// Queues a block staged in the cache.
@@ -65,7 +84,7 @@ final class UploadPool: @unchecked Sendable {
     func forget(sliceIDs: Set<UInt64>?) {
         let dropped = condition.withLock { () -> [BlockKey] in
             let victims = queue.keys.filter { (sliceIDs?.contains($0.sliceID) ?? true) && !inFlight.contains($0) }
-            for victim in victims { queue[victim] = nil }
+            for victim in victims { remove(victim) }
             condition.broadcast()
             return victims
         }
@@ -89,7 +108,11 @@ final class UploadPool: @unchecked Sendable {
     func drain(deadline: Duration, progress: (Int, Int64) -> Void) throws(ObjectStoreError) {
         let until = clock.now + deadline
         condition.lock()
-        defer { condition.unlock() }
+        draining += 1
+        defer {
+            draining -= 1
+            condition.unlock()
+        }
         var target = Set(queue.keys)
         for key in target { queue[key]!.notBefore = min(queue[key]!.notBefore, clock.now) }
         condition.broadcast()
@@ -124,7 +147,10 @@ final class UploadPool: @unchecked Sendable {
 
     private func add(_ pending: Pending) {
         condition.withLock {
-            if queue.updateValue(pending, forKey: pending.block) == nil { fifo.append(pending.block) }
+            if queue.updateValue(pending, forKey: pending.block) == nil {
+                fifo.append(pending.block)
+                if pending.data == nil { stagedBacklog += Int64(pending.block.size) }
+            }
             condition.broadcast()
         }
     }
@@ -135,7 +161,7 @@ final class UploadPool: @unchecked Sendable {
             let now = clock.now
             if inFlight.count < maxUploads, let next = nextReady(now) {
                 inFlight.insert(next.block)
-                DispatchQueue.global().async { self.upload(next) }
+                workers.submit { self.upload(next) }
                 continue
             }
             _ = condition.wait(until: Date().addingTimeInterval(secondsUntilNextDue(now)))
@@ -143,8 +169,22 @@ final class UploadPool: @unchecked Sendable {
         condition.unlock()
     }
 
+    @discardableResult
+    private func remove(_ block: BlockKey) -> Bool {
+        guard let pending = queue.removeValue(forKey: block) else { return false }
+        if pending.data == nil { stagedBacklog -= Int64(block.size) }
+        return true
+    }
+
+    /// When staged blocks may start uploading: now, unless writers are busy staging.
+    private func stagedUploadsAllowed(_ now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        guard draining == 0, stagedBacklog < backlogLimit else { return now }
+        return max(now, lastStaged + quietPeriod)
+    }
+
     /// The oldest due block, from retries first, then the FIFO (whose head is its soonest).
     private func nextReady(_ now: ContinuousClock.Instant) -> Pending? {
+        let stagedAllowed = stagedUploadsAllowed(now) <= now
         if let index = retries.firstIndex(where: { queue[$0].map { $0.notBefore <= now } ?? true }) {
             let key = retries.remove(at: index)
             if let pending = queue[key], !inFlight.contains(key) { return pending }
@@ -155,7 +195,7 @@ final class UploadPool: @unchecked Sendable {
                 head += 1
                 continue
             }
-            guard pending.notBefore <= now else { break }
+            guard pending.notBefore <= now, pending.data != nil || stagedAllowed else { break }
             head += 1
             return pending
         }
@@ -167,7 +207,7 @@ final class UploadPool: @unchecked Sendable {
     }
 
     private func secondsUntilNextDue(_ now: ContinuousClock.Instant) -> Double {
-        var soonest = head < fifo.count ? queue[fifo[head]]?.notBefore : nil
+        var soonest = head < fifo.count ? queue[fifo[head]].map { max($0.notBefore, $0.data == nil ? stagedUploadsAllowed(now) : now) } : nil
         for key in retries { if let due = queue[key]?.notBefore { soonest = min(soonest ?? due, due) } }
         guard let soonest else { return 1 }
         let wait = soonest - now
@@ -202,7 +242,7 @@ final class UploadPool: @unchecked Sendable {
                     queue[pending.block] = again
                     retries.append(pending.block)
                 }
-            } else if queue.removeValue(forKey: pending.block) != nil {
+            } else if remove(pending.block) {
                 uploadedBlocks += 1
                 uploadedBytes += Int64(pending.block.size)
                 uploadSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Threads of its own for blocking work: GETs, PUTs, block files. libdispatch's global
+/// queues on Linux add a thread only when their monitor notices the busy ones blocked, so
+/// work queued behind a few slow PUTs would wait hundreds of milliseconds for a thread.
+/// Threads start on demand, up to `limit`, and leave after a few idle seconds.
+final class WorkerPool: @unchecked Sendable {
+    private let name: String
+    private let limit: Int
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var head = 0
+    private var threads = 0
+    private var idle = 0
+
+    init(name: String, limit: Int) {
+        self.name = name
+        self.limit = max(1, limit)
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.withLock {
+            jobs.append(job)
+            if idle > 0 { condition.signal() }
+            if jobs.count - head > idle, threads < limit {
+                threads += 1
+                let thread = Thread { [self] in work() }
+                thread.name = name
+                thread.start()
+            }
+        }
+    }
+
+    private func work() {
+        condition.lock()
+        while true {
+            if head < jobs.count {
+                let job = jobs[head]
+                head += 1
+                if head == jobs.count {
+                    jobs.removeAll(keepingCapacity: true)
+                    head = 0
+                }
+                condition.unlock()
+                job()
+                condition.lock()
+                continue
+            }
+            idle += 1
+            let woken = condition.wait(until: Date().addingTimeInterval(5))
+            idle -= 1
+            if !woken, head == jobs.count { break }
+        }
+        threads -= 1
+        condition.unlock()
+    }
+}
