@@ -8,8 +8,9 @@ import ObjectStorage
 /// staging area (writeback); others are held in memory until durable. Failed uploads are
 /// retried with backoff; the block stays staged until a PUT succeeds.
 ///
-/// Staged blocks also wait while writers keep staging more, until `quietPeriod` passes
-/// without a new one or their backlog reaches `backlogLimit`: uploads would otherwise take
+/// Staged blocks also wait while writers keep staging more (but for one small one at a time),
+/// until `quietPeriod` passes without a new one or their backlog reaches `backlogLimit`:
+/// uploads would otherwise take
 /// the CPU and disk from the writes they follow (on a small machine, with the object store
 /// itself), and the staging area holds them safely meanwhile. A drain starts them at once.
 final class UploadPool: @unchecked Sendable {
@@ -43,6 +44,10 @@ final class UploadPool: @unchecked Sendable {
     private var stopped = false
     private let clock = ContinuousClock()
     private let quietPeriod: Duration = .milliseconds(300)
+    /// Uploads of small blocks that do run meanwhile: a PUT's cost is then mostly per
+    /// request, and a long stream of small files is not all left for the commit.
+    private let busyWriterUploads = 1
+    private static let smallBlock = 256 << 10
     private let backlogLimit: Int64
     private var lastStaged: ContinuousClock.Instant
     private var stagedBacklog: Int64 = 0
@@ -185,6 +190,7 @@ final class UploadPool: @unchecked Sendable {
     /// The oldest due block, from retries first, then the FIFO (whose head is its soonest).
     private func nextReady(_ now: ContinuousClock.Instant) -> Pending? {
         let stagedAllowed = stagedUploadsAllowed(now) <= now
+        let trickleAllowed = inFlight.count < busyWriterUploads
         if let index = retries.firstIndex(where: { queue[$0].map { $0.notBefore <= now } ?? true }) {
             let key = retries.remove(at: index)
             if let pending = queue[key], !inFlight.contains(key) { return pending }
@@ -195,7 +201,8 @@ final class UploadPool: @unchecked Sendable {
                 head += 1
                 continue
             }
-            guard pending.notBefore <= now, pending.data != nil || stagedAllowed else { break }
+            let small = pending.block.size <= Self.smallBlock
+            guard pending.notBefore <= now, pending.data != nil || stagedAllowed || (small && trickleAllowed) else { break }
             head += 1
             return pending
         }
