@@ -56,16 +56,18 @@ final class BlockFetcher: @unchecked Sendable {
             guard data.count == block.size else {
                 throw ObjectStoreError(.permanent, "block \(block) has \(data.count) bytes in the bucket, its name says \(block.size)")
             }
-            cache.insert(key, data)
             result = .success(data)
         } catch {
             result = .failure(error)
         }
+        // Waiters get the bytes at once; the flight stays listed (answering newcomers) until
+        // the block is in the cache, so that nobody fetches it again in between.
         condition.withLock {
             flight.result = result
-            flights[block] = nil
             condition.broadcast()
         }
+        if case .success(let data) = result { cache.insert(key, data) }
+        condition.withLock { flights[block] = nil }
         return try result.get()
     }
 

@@ -21,13 +21,23 @@ public final class FileReader: @unchecked Sendable {
         let end = min(offset + UInt64(max(0, count)), fileLength)
         guard offset < end else { return Data() }
         let sequential = lock.withLock { () -> Int in
-            streak = (lastEnd == offset || (lastEnd == nil && offset == 0)) ? streak + 1 : 0
-            lastEnd = end
+            streak = continuesStream(at: offset) ? streak + 1 : 0
+            lastEnd = streak > 1 ? max(lastEnd ?? end, end) : end
             return streak
         }
         let data = try store.read(inode: inode, from: offset, to: end, wholeBlocks: sequential > 0)
         if sequential > 0 { prefetch(after: end, streak: sequential, fileLength: fileLength) }
         return data
+    }
+
+    /// A stream starts where the previous read ended (or at 0); once going, reads land
+    /// near its end in any order, because the kernel sends its read-ahead requests at once
+    /// and several threads serve them.
+    private func continuesStream(at offset: UInt64) -> Bool {
+        guard let lastEnd else { return offset == 0 }
+        if offset == lastEnd { return true }
+        let window: UInt64 = 2 << 20
+        return streak > 0 && offset + window >= lastEnd && offset <= lastEnd + window
     }
 
     private func prefetch(after end: UInt64, streak: Int, fileLength: UInt64) {

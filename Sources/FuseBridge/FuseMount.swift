@@ -63,6 +63,17 @@ public final class FuseMount: @unchecked Sendable {
             try? unmount()
             throw error
         }
+        widenReadahead(device: UInt64(status.st_dev), bytes: options.maxReadahead)
+    }
+
+    /// The kernel sizes the window of a FUSE mount's own backing device from INIT only up
+    /// to its 128 KiB default; its sysfs knob takes the rest. Without root (or sysfs) the
+    /// mount only stays at the default.
+    private func widenReadahead(device: UInt64, bytes: Int) {
+        let major = ((device >> 8) & 0xFFF) | ((device >> 32) & ~0xFFF)
+        let minor = (device & 0xFF) | ((device >> 12) & ~0xFF)
+        let knob = "/sys/class/bdi/\(major):\(minor)/read_ahead_kb"
+        try? Data("\(bytes >> 10)\n".utf8).write(to: URL(fileURLWithPath: knob))
     }
 
     /// Unmounts, detaching lazily when the mount is busy, and waits up to `timeout` for the

@@ -8,12 +8,15 @@ public struct FuseMountOptions: Sendable {
     /// Shown as the file system source in the mount table.
     public var name: String
     public var maxWrite: Int
+    /// The kernel's read-ahead window for this mount. Linux starts a FUSE mount at 128 KiB,
+    /// one request in flight behind a sequential reader; a wider window keeps several
+    /// requests in flight for the worker threads to serve at once.
     public var maxReadahead: Int
     public var threads: Int
 
     public init(
         name: String, readOnly: Bool = false, attributeTimeout: Double = 60, entryTimeout: Double = 60, directoryEntryTimeout: Double = 60,
-        maxWrite: Int = 1 << 20, maxReadahead: Int = 1 << 20, threads: Int = 16
+        maxWrite: Int = 1 << 20, maxReadahead: Int = 4 << 20, threads: Int = 16
     ) {
         self.name = name
         self.readOnly = readOnly
