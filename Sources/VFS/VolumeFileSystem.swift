@@ -325,12 +325,19 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     // MARK: - Extended attributes
 
+    /// POSIX ACLs and SELinux labels are not kept. Their names answer ENOTSUP, as on any
+    /// file system without them, so that `ls -l`, which asks for both on every entry, stops
+    /// asking after the first one instead of paying two round trips per file.
+    private static let unsupportedAttributes: Set<String> = ["system.posix_acl_access", "system.posix_acl_default", "security.selinux"]
+
     public func getxattr(_ inode: Ino, name: String) throws(Errno) -> [UInt8] {
-        try call { () throws(MetaError) in try engine.getxattr(inode, name: name) }
+        guard !Self.unsupportedAttributes.contains(name) else { throw .notSupported }
+        return try call { () throws(MetaError) in try engine.getxattr(inode, name: name) }
     }
 
     public func setxattr(_ inode: Ino, name: String, value: [UInt8], flags: XattrFlags) throws(Errno) {
         try writable()
+        guard !Self.unsupportedAttributes.contains(name) else { throw .notSupported }
         try call { () throws(MetaError) in try engine.setxattr(inode, name: name, value: value, flags: flags) }
     }
 
@@ -340,6 +347,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     public func removexattr(_ inode: Ino, name: String) throws(Errno) {
         try writable()
+        guard !Self.unsupportedAttributes.contains(name) else { throw .notSupported }
         try call { () throws(MetaError) in try engine.removexattr(inode, name: name) }
     }
 

@@ -67,6 +67,19 @@ import VFS
         fs.releasedir(handle)
     }
 
+    @Test func aclsAndSELinuxLabelsAreUnsupportedWhileOtherAttributesWork() throws {
+        let fs = try makeFileSystem()
+        let (inode, _) = try fs.mknod(parent: .root, name: Array("f".utf8), type: .regular, mode: 0o644, rdev: 0, caller: me)
+        for name in ["system.posix_acl_access", "system.posix_acl_default", "security.selinux"] {
+            #expect(throws: Errno.notSupported) { _ = try fs.getxattr(inode, name: name) }
+            #expect(throws: Errno.notSupported) { try fs.setxattr(inode, name: name, value: [2], flags: []) }
+            #expect(throws: Errno.notSupported) { try fs.removexattr(inode, name: name) }
+        }
+        try fs.setxattr(inode, name: "user.k", value: [1], flags: [])
+        #expect(try fs.getxattr(inode, name: "user.k") == [1])
+        #expect(try fs.listxattr(inode) == ["user.k"])
+    }
+
     @Test func readOnlyRefusesMutationsAndCanBeSwitchedOn() throws {
         let fs = try makeFileSystem()
         let (inode, _) = try fs.mknod(parent: .root, name: Array("f".utf8), type: .regular, mode: 0o644, rdev: 0, caller: me)
