@@ -25,10 +25,11 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Thin Swift bridges: the only places that touch unsafe pointers and C calls.
         .target(name: "SystemBridge", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "Cryptography", dependencies: ["CCrypto"]),
+        .target(name: "Cryptography", dependencies: ["CCrypto", "CZlib"]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "Redis", dependencies: ["CHiredis"]),
@@ -45,7 +46,7 @@ let package = Package(
 
         .target(
             name: "ChunkStore",
-            dependencies: ["ObjectStorage", "VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]),

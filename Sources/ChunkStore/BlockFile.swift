@@ -1,3 +1,4 @@
+import Cryptography
 import Foundation
 import SystemBridge
 import SystemPackage
@@ -8,7 +9,7 @@ import SystemPackage
 enum BlockFile {
     static func write(_ data: Data, to path: FilePath, durable: Bool) throws(Errno) {
         let temporary = FilePath(path.string + ".tmp-\(UInt32.random(in: .min ... .max))")
-        let crc = data.withUnsafeBytes { CRC32.checksum($0) }
+        let crc = CRC32.checksum(data)
         do {
             let descriptor = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
             do {
@@ -61,7 +62,7 @@ enum BlockFile {
         guard let contents = FileManager.default.contents(atPath: path.string), contents.count == expectedSize + 4 else { return nil }
         let data = contents.prefix(expectedSize)
         let stored = contents.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard data.withUnsafeBytes({ CRC32.checksum($0) }) == stored else { return nil }
+        guard CRC32.checksum(data) == stored else { return nil }
         return Data(data)
     }
 }

@@ -32,6 +32,19 @@ import Testing
         }
     }
 
+    @Test func crc32MatchesTheStandardCheckValueAndTheBitwiseDefinition() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(CRC32.checksum([UInt8]()) == 0)
+        let long = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var bitwise: UInt32 = 0xFFFF_FFFF
+        for byte in long {
+            bitwise ^= UInt32(byte)
+            for _ in 0..<8 { bitwise = bitwise & 1 == 1 ? 0xEDB8_8320 ^ (bitwise >> 1) : bitwise >> 1 }
+        }
+        #expect(CRC32.checksum(long) == bitwise ^ 0xFFFF_FFFF)
+        #expect(CRC32.checksum(Data(long)) == bitwise ^ 0xFFFF_FFFF, "Data and arrays agree")
+    }
+
     @Test func nonRSAOrGarbageKeysAreRefused() {
         #expect(throws: OpenSSLError.self) { try RSAPrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n") }
     }

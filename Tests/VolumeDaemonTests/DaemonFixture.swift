@@ -45,7 +45,7 @@ final class DaemonFixture: @unchecked Sendable {
 
     /// Starts `volumed` and waits until it answers `daemon.status`.
     func start() throws {
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logURL)
         handle.seekToEndOfFile()
         let process = Process()

@@ -80,7 +80,7 @@ final class Transcript {
     init(_ daemon: DaemonFixture) {
         self.daemon = daemon
         file = URL(fileURLWithPath: daemon.root.appending("transcript.jsonl").string)
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
     }
 
     @discardableResult
