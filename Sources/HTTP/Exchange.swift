@@ -55,6 +55,11 @@ final class Exchange {
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
             exchange.responseHeaders[name] = value
+            // Room for the whole body up front: a 4 MiB block is then copied once, not
+            // again each time a growing buffer moves.
+            if name == "content-length", let expected = Int(value), expected > exchange.responseBody.count, expected <= 64 << 20 {
+                exchange.responseBody.reserveCapacity(expected)
+            }
         }
         return length
     }
