@@ -10,9 +10,9 @@ import ObjectStorage
 ///
 /// Staged blocks also wait while writers keep staging more (but for one small one at a time),
 /// until `quietPeriod` passes without a new one or their backlog reaches `backlogLimit`:
-/// uploads would otherwise take
-/// the CPU and disk from the writes they follow (on a small machine, with the object store
-/// itself), and the staging area holds them safely meanwhile. A drain starts them at once.
+/// uploads would otherwise take the CPU and disk from the writes they follow (on a small
+/// machine, with the object store itself), and the staging area holds them safely
+/// meanwhile. A drain starts them at once.
 final class UploadPool: @unchecked Sendable {
     private struct Pending {
         let block: BlockKey
@@ -37,6 +37,10 @@ final class UploadPool: @unchecked Sendable {
     private var head = 0
     private var retries: [BlockKey] = []
     private var inFlight: Set<BlockKey> = []
+    /// `maxUploads` bounds requests; their bytes (held in memory while they are sent) are
+    /// bounded apart, so that fifty PUTs of 4 MiB blocks do not hold 200 MiB at once.
+    private var bytesInFlight = 0
+    private static let maxBytesInFlight = 64 << 20
     private var uploadedBlocks = 0
     private var uploadedBytes: Int64 = 0
     private var uploadSeconds: Double = 0
@@ -166,6 +170,7 @@ final class UploadPool: @unchecked Sendable {
             let now = clock.now
             if inFlight.count < maxUploads, let next = nextReady(now) {
                 inFlight.insert(next.block)
+                bytesInFlight += next.block.size
                 workers.submit { self.upload(next) }
                 continue
             }
@@ -189,6 +194,7 @@ final class UploadPool: @unchecked Sendable {
 
     /// The oldest due block, from retries first, then the FIFO (whose head is its soonest).
     private func nextReady(_ now: ContinuousClock.Instant) -> Pending? {
+        guard bytesInFlight < Self.maxBytesInFlight else { return nil }
         let stagedAllowed = stagedUploadsAllowed(now) <= now
         let trickleAllowed = inFlight.count < busyWriterUploads
         if let index = retries.firstIndex(where: { queue[$0].map { $0.notBefore <= now } ?? true }) {
@@ -241,6 +247,7 @@ final class UploadPool: @unchecked Sendable {
         }
         condition.withLock {
             inFlight.remove(pending.block)
+            bytesInFlight -= pending.block.size
             if let failure {
                 lastError = failure
                 if var again = queue[pending.block] {
