@@ -15,7 +15,7 @@ enum BlockFile {
             do {
                 _ = try data.withUnsafeBytes { try descriptor.writeAll($0) }
                 _ = try withUnsafeBytes(of: crc.bigEndian) { try descriptor.writeAll($0) }
-                if durable { try descriptor.sync() }
+                if durable { try descriptor.sync() } else { descriptor.startWriteback() }
                 try descriptor.close()
             } catch {
                 try? descriptor.close()

@@ -1,3 +1,4 @@
+import CLinux
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,5 +11,12 @@ extension FileDescriptor {
     /// makes a following rename durable.
     public func sync() throws(Errno) {
         if Glibc.fsync(rawValue) != 0 { throw Errno(rawValue: errno) }
+    }
+
+    /// Starts writing the file's dirty pages back without waiting (sync_file_range(2)), so
+    /// that a later `sync` finds most of them on disk already. A machine with plenty of RAM
+    /// otherwise holds gigabytes dirty until that `sync` writes them all at once.
+    public func startWriteback() {
+        _ = clinux_start_writeback(rawValue)
     }
 }
