@@ -8,11 +8,11 @@ import ObjectStorage
 /// staging area (writeback); others are held in memory until durable. Failed uploads are
 /// retried with backoff; the block stays staged until a PUT succeeds.
 ///
-/// Staged blocks also wait while writers keep staging more (but for one small one at a time),
-/// until `quietPeriod` passes without a new one or their backlog reaches `backlogLimit`:
-/// uploads would otherwise take the CPU and disk from the writes they follow (on a small
-/// machine, with the object store itself), and the staging area holds them safely
-/// meanwhile. A drain starts them at once.
+/// Staged blocks also wait while writers keep staging more (but for one small one at a
+/// time), until `quietPeriod` passes without a new one or their backlog reaches
+/// `backlogLimit` bytes or `backlogBlockLimit` blocks: uploads would otherwise take the CPU
+/// and disk from the writes they follow (on a small machine, with the object store itself),
+/// and the staging area holds them safely meanwhile. A drain starts them at once.
 final class UploadPool: @unchecked Sendable {
     private struct Pending {
         let block: BlockKey
@@ -55,6 +55,10 @@ final class UploadPool: @unchecked Sendable {
     private let backlogLimit: Int64
     private var lastStaged: ContinuousClock.Instant
     private var stagedBacklog: Int64 = 0
+    private var stagedBacklogBlocks = 0
+    /// Small files leave many blocks and few bytes: past this many, uploads run freely, so
+    /// that a commit after a long stream of small files finds at most about this many left.
+    private static let backlogBlockLimit = 1000
     private var draining = 0
 
     init(store: any ObjectStore, cache: BlockCache, space: String, prefix: String, maxUploads: Int, delay: Duration) {
@@ -158,7 +162,10 @@ final class UploadPool: @unchecked Sendable {
         condition.withLock {
             if queue.updateValue(pending, forKey: pending.block) == nil {
                 fifo.append(pending.block)
-                if pending.data == nil { stagedBacklog += Int64(pending.block.size) }
+                if pending.data == nil {
+                    stagedBacklog += Int64(pending.block.size)
+                    stagedBacklogBlocks += 1
+                }
             }
             condition.broadcast()
         }
@@ -182,13 +189,16 @@ final class UploadPool: @unchecked Sendable {
     @discardableResult
     private func remove(_ block: BlockKey) -> Bool {
         guard let pending = queue.removeValue(forKey: block) else { return false }
-        if pending.data == nil { stagedBacklog -= Int64(block.size) }
+        if pending.data == nil {
+            stagedBacklog -= Int64(block.size)
+            stagedBacklogBlocks -= 1
+        }
         return true
     }
 
     /// When staged blocks may start uploading: now, unless writers are busy staging.
     private func stagedUploadsAllowed(_ now: ContinuousClock.Instant) -> ContinuousClock.Instant {
-        guard draining == 0, stagedBacklog < backlogLimit else { return now }
+        guard draining == 0, stagedBacklog < backlogLimit, stagedBacklogBlocks < Self.backlogBlockLimit else { return now }
         return max(now, lastStaged + quietPeriod)
     }
 
