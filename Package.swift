@@ -25,12 +25,12 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CChecksum"),
         .systemLibrary(name: "CLinux"),
 
         // Thin Swift bridges: the only places that touch unsafe pointers and C calls.
         .target(name: "SystemBridge", dependencies: ["CLinux", .product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "Cryptography", dependencies: ["CCrypto", "CZlib"]),
+        .target(name: "Cryptography", dependencies: ["CCrypto", "CChecksum"]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "Redis", dependencies: ["CHiredis"]),

@@ -6,7 +6,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-apt_packages=(pkg-config libfuse3-dev fuse3 libsqlite3-dev sqlite3 libhiredis-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
+apt_packages=(pkg-config libfuse3-dev fuse3 libsqlite3-dev sqlite3 libhiredis-dev libcurl4-openssl-dev libssl-dev
               libxml2 redis-server rsync git curl python3 python3-pip attr)
 missing=()
 for package in "${apt_packages[@]}"; do

@@ -3,7 +3,7 @@ import Foundation
 import SystemBridge
 import SystemPackage
 
-/// A block on local disk: its bytes followed by a 4-byte CRC-32, written to a temporary
+/// A block on local disk: its bytes followed by a 4-byte CRC-32C, written to a temporary
 /// name and renamed into place, so a reader either finds a whole, verifiable block or
 /// nothing it would serve.
 enum BlockFile {
@@ -14,7 +14,7 @@ enum BlockFile {
 
     static func write(_ data: Data, to path: FilePath, durable: Bool) throws(Errno) {
         let temporary = FilePath(path.string + ".tmp-\(UInt32.random(in: .min ... .max))")
-        let crc = CRC32.checksum(data)
+        let crc = CRC32C.checksum(data)
         do {
             let descriptor = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
             do {
@@ -71,7 +71,7 @@ enum BlockFile {
         guard let contents = FileManager.default.contents(atPath: path.string), contents.count == expectedSize + 4 else { return nil }
         let data = contents.prefix(expectedSize)
         let stored = contents.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard CRC32.checksum(data) == stored else { return nil }
+        guard CRC32C.checksum(data) == stored else { return nil }
         return Data(data)
     }
 }

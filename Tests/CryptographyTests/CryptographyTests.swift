@@ -1,7 +1,8 @@
-import Cryptography
 import Foundation
 import TestSupport
 import Testing
+
+@testable import Cryptography
 
 @Suite struct CryptographyTests {
     @Test func sha256MatchesTheFIPSVectors() {
@@ -32,17 +33,29 @@ import Testing
         }
     }
 
-    @Test func crc32MatchesTheStandardCheckValueAndTheBitwiseDefinition() {
-        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
-        #expect(CRC32.checksum([UInt8]()) == 0)
-        let long = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        var bitwise: UInt32 = 0xFFFF_FFFF
-        for byte in long {
-            bitwise ^= UInt32(byte)
-            for _ in 0..<8 { bitwise = bitwise & 1 == 1 ? 0xEDB8_8320 ^ (bitwise >> 1) : bitwise >> 1 }
+    /// Both paths (the CRC32 instruction and the table) against the standard check value
+    /// and the bitwise definition, at every length and alignment of the instruction's
+    /// eight-byte steps.
+    @Test func crc32cMatchesTheStandardCheckValueAndTheBitwiseDefinition() {
+        #expect(CRC32C.hardware, "this machine's processor has SSE 4.2; the fast path must be the one running")
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8]()) == 0)
+        let long = (0..<100_003).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        func bitwise(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? 0x82F6_3B78 ^ (crc >> 1) : crc >> 1 }
+            }
+            return crc ^ 0xFFFF_FFFF
         }
-        #expect(CRC32.checksum(long) == bitwise ^ 0xFFFF_FFFF)
-        #expect(CRC32.checksum(Data(long)) == bitwise ^ 0xFFFF_FFFF, "Data and arrays agree")
+        for (start, end) in [(0, long.count), (1, 20), (3, 11), (5, 4096 + 5), (7, 100_000)] {
+            let piece = long[start..<end]
+            let expected = bitwise(piece)
+            #expect(CRC32C.checksum(piece) == expected, "\(start)..<\(end)")
+            #expect(piece.withUnsafeBytes { CRC32C.tableChecksum($0) } == expected, "table \(start)..<\(end)")
+        }
+        #expect(CRC32C.checksum(Data(long)) == bitwise(long[...]), "Data and arrays agree")
     }
 
     @Test func nonRSAOrGarbageKeysAreRefused() {

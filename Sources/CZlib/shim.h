@@ -1,4 +1,0 @@
-#ifndef VOLUMED_CZLIB_SHIM_H
-#define VOLUMED_CZLIB_SHIM_H
-#include <zlib.h>
-#endif
