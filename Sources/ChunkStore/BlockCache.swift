@@ -93,7 +93,8 @@ public final class BlockCache: @unchecked Sendable {
     }
 
     /// Bytes `range` of the block: from memory, else read alone from a file verified
-    /// before, else through a whole verified `lookup`; `nil` on a miss.
+    /// before, else through a whole verified `lookup`; `nil` on a miss. A block in memory
+    /// answers with a slice of itself, indexed from `range.lowerBound`.
     public func lookup(_ key: Key, range: Range<Int>) -> Data? {
         let (inMemory, checked) = lock.withLock { () -> (Data?, Bool) in
             guard let hit = memory[key] else { return (nil, verified.contains(key)) }
@@ -102,7 +103,7 @@ public final class BlockCache: @unchecked Sendable {
             hits += 1
             return (hit.data, true)
         }
-        if let inMemory { return inMemory.subdata(in: range) }
+        if let inMemory { return inMemory[range] }
         if checked {
             for path in [cachePath(key), stagingPath(key)] {
                 if let bytes = BlockFile.read(path, range: range) {
@@ -115,7 +116,7 @@ public final class BlockCache: @unchecked Sendable {
             }
             _ = lock.withLock { verified.remove(key) }
         }
-        return lookup(key)?.subdata(in: range)
+        return lookup(key)?[range]
     }
 
     /// Whether the block is in memory or on disk, without reading it.

@@ -73,11 +73,12 @@ final class BlockFetcher: @unchecked Sendable {
 
     /// Bytes `range` of a block: from the cache when it has the block, else the whole
     /// block fetched and cached (`wholeBlock`, for sequential reads) or one ranged GET (not
-    /// cached: a partial read does not earn the whole block).
+    /// cached: a partial read does not earn the whole block). What comes from a whole block
+    /// in memory is a slice of it, not a copy: its indices start at `range.lowerBound`.
     func bytes(_ block: BlockKey, _ range: Range<Int>, wholeBlock: Bool) throws(ObjectStoreError) -> Data {
         if range == 0..<block.size { return try self.block(block) }
         if let data = cache.lookup(BlockCache.Key(space: space, block: block), range: range) { return data }
-        if wholeBlock { return try self.block(block).subdata(in: range) }
+        if wholeBlock { return try self.block(block)[range] }
         let data = try timed { () throws(ObjectStoreError) in
             try store.get(block.objectKey(prefix: prefix), range: Int64(range.lowerBound)..<Int64(range.upperBound))
         }

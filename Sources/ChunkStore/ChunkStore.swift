@@ -113,21 +113,27 @@ public final class ChunkStore: @unchecked Sendable {
 
     // MARK: - Reading
 
-    /// File bytes `[start, end)` from the committed records.
+    /// File bytes `[start, end)` from the committed records. A read within one block of
+    /// one slice (most reads: the kernel asks for at most 1 MiB) is the cached block's own
+    /// bytes, not a copy; its indices need not start at zero.
     func read(inode: UInt64, from start: UInt64, to end: UInt64, wholeBlocks: Bool) throws -> Data {
-        var output = Data(capacity: Int(end - start))
+        var parts: [Data] = []
         for piece in ChunkGeometry.pieces(of: start..<end) {
             let records = try catalog.records(inode: inode, chunk: piece.index)
             for segment in SliceResolution.resolve(records, from: piece.offset, to: piece.end) {
-                try append(segment, to: &output, wholeBlocks: wholeBlocks)
+                try collect(segment, into: &parts, wholeBlocks: wholeBlocks)
             }
         }
+        if parts.count == 1 { return parts[0] }
+        var output = Data(capacity: Int(end - start))
+        for part in parts { output.append(part) }
         return output
     }
 
-    private func append(_ segment: ChunkSegment, to output: inout Data, wholeBlocks: Bool) throws {
+    /// The bytes of one resolved segment, a piece per block it spans (zeros for a hole).
+    private func collect(_ segment: ChunkSegment, into parts: inout [Data], wholeBlocks: Bool) throws {
         guard let slice = segment.slice else {
-            output.append(Data(count: Int(segment.length)))
+            parts.append(Data(count: Int(segment.length)))
             return
         }
         let blockSize = configuration.blockSize
@@ -139,7 +145,7 @@ public final class ChunkStore: @unchecked Sendable {
             let block = BlockKey(sliceID: slice.id, index: index, size: min(blockSize, Int(slice.size) - index * blockSize))
             let within = (offset - index * blockSize)..<min(block.size, end - index * blockSize)
             do {
-                output.append(try fetcher.bytes(block, within, wholeBlock: wholeBlocks))
+                parts.append(try fetcher.bytes(block, within, wholeBlock: wholeBlocks))
             } catch {
                 throw ChunkStoreError(error)
             }
@@ -269,8 +275,10 @@ public final class ChunkStore: @unchecked Sendable {
         guard let first = extent.first, let last = extent.last else { return false }
         let start = first.position
         let end = last.position + last.length
+        var parts: [Data] = []
+        for segment in SliceResolution.resolve(records, from: start, to: end) { try collect(segment, into: &parts, wholeBlocks: true) }
         var bytes = Data(capacity: Int(end - start))
-        for segment in SliceResolution.resolve(records, from: start, to: end) { try append(segment, to: &bytes, wholeBlocks: true) }
+        for part in parts { bytes.append(part) }
         let id = try catalog.newSliceID()
         let blocks = BlockKey.blocks(sliceID: id, sliceSize: bytes.count, blockSize: configuration.blockSize)
         for block in blocks {
