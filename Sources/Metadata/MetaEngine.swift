@@ -4,8 +4,9 @@ import VolumeModel
 /// The namespace of one volume: inodes, directory entries, chunk slice records,
 /// xattrs and counters, in JuiceFS 1.x format.
 ///
-/// Every mutating call is one transaction. Failures carry POSIX errnos so the VFS can
-/// hand them to the kernel unchanged. Implementations are safe to call from many threads.
+/// Every mutating call is one transaction (possibly grouped with others until `persist`).
+/// Failures carry POSIX errnos so the VFS can hand them to the kernel unchanged.
+/// Implementations are safe to call from many threads.
 public protocol MetaEngine: AnyObject, Sendable {
     /// Writes a fresh volume (setting, root, counters) into an empty store.
     func format(_ format: VolumeFormat) throws(MetaError)
@@ -57,6 +58,10 @@ public protocol MetaEngine: AnyObject, Sendable {
     /// Marks an inode open: unlinking its last name keeps it until the matching `close`.
     func open(_ inode: Ino) throws(MetaError)
     func close(_ inode: Ino) throws(MetaError)
+
+    /// Makes every change so far survive a crash of this process (an engine may group
+    /// writes; fsync(2) and unmount call this).
+    func persist() throws(MetaError)
 
     /// A consistent copy of the whole store at `path`, taken while writes continue.
     func snapshot(to path: FilePath) throws(MetaError)

@@ -19,8 +19,12 @@ protocol MetaStore: AnyObject {
     /// The `format` setting, or `nil` for an unformatted store.
     func formatJSON() throws(MetaError) -> String?
 
-    /// Runs `body` as one atomic transaction.
+    /// Runs `body` as one atomic transaction, which may wait in a group for `persist`.
     func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result
+    /// Whether writes wait in a group that `persist` has yet to commit.
+    var hasUnpersistedWrites: Bool { get }
+    /// Commits the grouped writes, so that other connections and a restart after a crash see them.
+    func persist() throws(MetaError)
     /// Runs `body` against the current state; it must not write.
     func read<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result
 

@@ -17,20 +17,31 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     /// overstate change, never miss it).
     var changes: UInt64 = 0
     private var sessionID: Int64?
+    private let persistWindow: Duration
+    private var persistScheduled = false
     private var capacity: UInt64 = 0
     private var inodeLimit: UInt64 = 0
 
-    init(store: any MetaStore) {
+    init(store: any MetaStore, persistWindow: Duration = .zero) {
         self.store = store
+        self.persistWindow = persistWindow
     }
 
-    /// Opens the store a metadata URL names (see `MetaLocation`).
-    public static func open(_ location: MetaLocation) throws(MetaError) -> NamespaceEngine {
+    /// Opens the store a metadata URL names (see `MetaLocation`). With `persistWithin`, a
+    /// SQLite store commits writes in groups (a mount's live store, where a commit would
+    /// otherwise cost more than the change it ends): a group is persisted when a file's
+    /// last handle closes, on `persist` and `snapshot`, and at most `persistWithin` after
+    /// its first write, so a crash of the process loses no more than that window of
+    /// namespace changes. Without it every write commits alone.
+    public static func open(_ location: MetaLocation, persistWithin window: Duration? = nil) throws(MetaError) -> NamespaceEngine {
         switch location {
-        case .sqlite(let path): NamespaceEngine(store: try SQLiteMetaStore(path: path))
-        case .redis(let address): NamespaceEngine(store: try RedisMetaStore(address))
+        case .sqlite(let path): NamespaceEngine(store: try SQLiteMetaStore(path: path, groupWrites: window != nil), persistWindow: window ?? .zero)
+        case .redis(let address): NamespaceEngine(store: try RedisMetaStore(address), persistWindow: .zero)
         }
     }
+
+    /// The window a mount's live store persists its grouped writes within.
+    public static let mountPersistWindow: Duration = .milliseconds(10)
 
     // MARK: - Format
 
@@ -191,6 +202,8 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
         }
     }
 
+    /// The last close of an inode removes it if it lost its last name meanwhile, and
+    /// persists grouped writes: what a process closed survives a crash of the daemon.
     public func close(_ inode: Ino) throws(MetaError) {
         try locked { () throws(MetaError) in
             guard let count = openCounts[inode] else { return }
@@ -199,10 +212,17 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
                 return
             }
             openCounts[inode] = nil
-            try store.write { (tx) throws(MetaError) in
-                if let attr = try tx.node(inode), attr.nlink == 0 { try removeInode(tx, inode, attr) }
+            if let attr = try store.read({ (tx) throws(MetaError) in try tx.node(inode) }), attr.nlink == 0 {
+                try store.write { (tx) throws(MetaError) in
+                    if let attr = try tx.node(inode), attr.nlink == 0 { try removeInode(tx, inode, attr) }
+                }
             }
+            try store.persist()
         }
+    }
+
+    public func persist() throws(MetaError) {
+        try locked { () throws(MetaError) in try store.persist() }
     }
 
     // MARK: - Locking
@@ -219,7 +239,28 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
         try locked { () throws(MetaError) -> Result in
             changes &+= 1
             if !openCounts.isEmpty { _ = try session() }
-            return try store.write(body)
+            return try grouped(body)
+        }
+    }
+
+    /// A store write whose group is persisted within the window. Call with the lock held.
+    func grouped<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
+        defer { schedulePersist() }
+        return try store.write(body)
+    }
+
+    private func schedulePersist() {
+        guard store.hasUnpersistedWrites, !persistScheduled else { return }
+        persistScheduled = true
+        let window = persistWindow.components
+        let delay = DispatchTimeInterval.microseconds(Int(window.seconds) * 1_000_000 + Int(window.attoseconds / 1_000_000_000_000))
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in
+            guard let self else { return }
+            // A failure is kept by the store and fails the next write and snapshot.
+            locked {
+                persistScheduled = false
+                try? store.persist()
+            }
         }
     }
 

@@ -112,6 +112,11 @@ final class RedisMetaStore: MetaStore {
 
     /// Saves the database with BGSAVE and copies the RDB file: only possible when the
     /// server's directory is on this machine (always so for the private server).
+    /// Every transaction is in the server once it returns.
+    var hasUnpersistedWrites: Bool { false }
+
+    func persist() throws(MetaError) {}
+
     func snapshot(to path: FilePath) throws(MetaError) {
         let before = Int(try persistenceField("rdb_saves") ?? "") ?? 0
         let started = Date()

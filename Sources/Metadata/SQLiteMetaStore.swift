@@ -8,10 +8,23 @@ import VolumeModel
 /// WAL with `synchronous=NORMAL` keeps commits cheap and the file consistent after a crash;
 /// durability is owed at `commit`, through `snapshot`. The store is its own transaction:
 /// inside `BEGIN IMMEDIATE` every statement sees the ones before it.
+///
+/// A store that groups writes (a mount's live store) runs each write in a savepoint of one
+/// open transaction and commits the group on `persist` or after `groupLimit` writes: a
+/// COMMIT costs more than the small write it ends, and a mount makes thousands a second.
+/// A failed write rolls back alone. Other connections see a group once it is persisted.
 final class SQLiteMetaStore: MetaStore, MetaTransaction {
     let db: SQLiteConnection
+    private let groupsWrites: Bool
+    private var groupOpen = false
+    private var groupedWrites = 0
+    private static let groupLimit = 256
+    /// Set when a group's COMMIT failed: writes already acknowledged are gone, so every
+    /// later write and snapshot fails rather than let a version be published without them.
+    private var lostGroup: MetaError?
 
-    init(path: FilePath) throws(MetaError) {
+    init(path: FilePath, groupWrites: Bool = false) throws(MetaError) {
+        groupsWrites = groupWrites
         do {
             db = try SQLiteConnection(path: path.string)
             try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY")
@@ -28,7 +41,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
     func create(format json: String, nodes: [(Ino, Attr)]) throws(MetaError) {
         if try formatJSON() != nil { throw MetaError(.fileExists, "the store at \(db.path) is already formatted") }
-        try db.transaction { () throws(MetaError) in
+        try transaction { () throws(MetaError) in
             try createSchema()
             try run("INSERT INTO jfs_setting(name,value) VALUES('format',?)", [.text(json)])
             for (inode, attr) in nodes { try insertNode(inode, attr) }
@@ -43,7 +56,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func prepareForLoad() throws(MetaError) {
-        try db.transaction { () throws(MetaError) in try createSchema() }
+        try transaction { () throws(MetaError) in try createSchema() }
     }
 
     /// The juicefs tables, unless a loader already created them.
@@ -53,7 +66,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func setCounters(_ values: [String: Int64]) throws(MetaError) {
-        try db.transaction { () throws(MetaError) in
+        try transaction { () throws(MetaError) in
             for (name, value) in values {
                 try run("INSERT INTO jfs_counter(name,value) VALUES(?,?) ON CONFLICT(name) DO UPDATE SET value=excluded.value", [.text(name), .integer(value)])
             }
@@ -65,8 +78,52 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         return try first("SELECT value FROM jfs_setting WHERE name='format'", [], { $0.text(0) })
     }
 
+    deinit {
+        try? persist()
+    }
+
     func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
-        try db.transaction { () throws(MetaError) -> Result in try body(self) }
+        guard groupsWrites else { return try db.transaction { () throws(MetaError) -> Result in try body(self) } }
+        if let lostGroup { throw lostGroup }
+        if !groupOpen {
+            try sql { () throws(SQLiteError) in try db.execute("BEGIN IMMEDIATE") }
+            groupOpen = true
+        }
+        try sql { () throws(SQLiteError) in try db.execute("SAVEPOINT grouped_write") }
+        let result: Result
+        do {
+            result = try body(self)
+            try sql { () throws(SQLiteError) in try db.execute("RELEASE grouped_write") }
+        } catch {
+            try? db.execute("ROLLBACK TO grouped_write")
+            try? db.execute("RELEASE grouped_write")
+            throw error
+        }
+        groupedWrites += 1
+        if groupedWrites >= Self.groupLimit { try persist() }
+        return result
+    }
+
+    var hasUnpersistedWrites: Bool { groupOpen }
+
+    func persist() throws(MetaError) {
+        guard groupOpen else { return }
+        groupOpen = false
+        groupedWrites = 0
+        do {
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            let lost = MetaError(.ioError, "metadata changes could not be saved in \(db.path) (\(error)); mount the last committed version again")
+            lostGroup = lost
+            throw lost
+        }
+    }
+
+    /// A transaction of its own, after the open group (if any) is committed.
+    private func transaction<Result>(_ body: () throws(MetaError) -> Result) throws(MetaError) -> Result {
+        try persist()
+        return try db.transaction(body)
     }
 
     func read<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
@@ -74,7 +131,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func reserve(_ counter: IDCounter, count: UInt64) throws(MetaError) -> Range<UInt64> {
-        let end = try db.transaction { () throws(MetaError) -> UInt64 in
+        let end = try transaction { () throws(MetaError) -> UInt64 in
             try addCounter(counter.rawValue, Int64(count))
             return UInt64(try self.counter(counter.rawValue))
         }
@@ -82,7 +139,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func raiseNextChunk(to bound: UInt64) throws(MetaError) {
-        try db.transaction { () throws(MetaError) in
+        try transaction { () throws(MetaError) in
             try run("UPDATE jfs_counter SET value=max(value,?) WHERE name='nextChunk'", [.integer(Int64(bound))])
         }
     }
@@ -92,7 +149,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func registerSession() throws(MetaError) -> Int64 {
-        try db.transaction { () throws(MetaError) -> Int64 in
+        try transaction { () throws(MetaError) -> Int64 in
             try addCounter("nextSession", 1)
             let id = try counter("nextSession")
             try run(
@@ -103,6 +160,8 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func snapshot(to path: FilePath) throws(MetaError) {
+        if let lostGroup { throw lostGroup }
+        try persist()
         try sql { () throws(SQLiteError) in try db.backup(to: path.string) }
     }
 

@@ -256,7 +256,8 @@ public final class VolumeFileSystem: @unchecked Sendable {
         try commitPendingWrites(try fileHandle(handle).inode)
     }
 
-    /// fsync(2): commits what was written and makes its staged blocks durable.
+    /// fsync(2): commits what was written, makes its staged blocks durable and persists
+    /// the namespace changes so far.
     public func fsync(_ handle: UInt64) throws(Errno) {
         try flush(handle)
         do {
@@ -264,6 +265,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
         } catch {
             throw Errno(error)
         }
+        try call { () throws(MetaError) in try engine.persist() }
     }
 
     /// The last reference to a handle is gone.

@@ -175,9 +175,10 @@ public final class LiveVolume: @unchecked Sendable {
             }
             let drained = Result { () throws in try chunks.drain(deadline: options.timeoutDuration) }
             chunks.close()
-            metadata.close()
+            let saved = Result { () throws(VolumeError) in try metadata.close() }
             setState(.unmounted)
             onUnmount(self)
+            try saved.get()
             if case .failure(let error) = drained {
                 throw VolumeError(.drainFailed, "\(mountpoint): some blocks stay staged in the cache (\(error)); recovering the mount uploads them")
             }
@@ -285,7 +286,7 @@ public final class LiveVolume: @unchecked Sendable {
             try? chunks.drain(deadline: options.timeoutDuration)
         }
         chunks.close()
-        metadata.close()
+        try? metadata.close()
         try? FileManager.default.removeItem(atPath: directory.string)
         setState(.unmounted)
         onUnmount(self)

@@ -32,7 +32,7 @@ final class LocalMetadata: @unchecked Sendable {
         case .sqlite:
             redis = nil
             do {
-                engine = try NamespaceEngine.open(.sqlite(Self.indexFile(type: type, in: directory)))
+                engine = try NamespaceEngine.open(.sqlite(Self.indexFile(type: type, in: directory)), persistWithin: NamespaceEngine.mountPersistWindow)
             } catch {
                 throw VolumeError(error, while: "opening the SQLite store in \(directory)")
             }
@@ -58,8 +58,13 @@ final class LocalMetadata: @unchecked Sendable {
         }
     }
 
-    /// Stops the private server, if any, saving its database.
-    func close() {
-        try? redis?.stop()
+    /// Persists every change and stops the private server, if any, saving its database.
+    func close() throws(VolumeError) {
+        defer { try? redis?.stop() }
+        do {
+            try engine.persist()
+        } catch {
+            throw VolumeError(error, while: "saving the metadata")
+        }
     }
 }

@@ -63,7 +63,7 @@ extension VolumeService {
         }
         try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: directory)) { _ in }
         let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory, redisExecutable: configuration.redisExecutable)
-        defer { metadata.close() }
+        defer { try? metadata.close() }
         let chunks = ChunkStore(
             configuration: ChunkStoreConfiguration(chunkPrefix: volume.chunkPrefix), catalog: EngineCatalog(metadata.engine), store: bucket.store,
             cache: sharedBlockCache)

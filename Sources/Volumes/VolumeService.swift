@@ -193,7 +193,7 @@ public final class VolumeService: @unchecked Sendable {
             }
             return live
         } catch {
-            metadata.close()
+            try? metadata.close()
             throw error
         }
     }
@@ -240,12 +240,12 @@ public final class VolumeService: @unchecked Sendable {
         do {
             try source.engine.dump(to: dumpFile) { entries in progress(VolumeProgress(phase: "dump", done: Int64(entries), unit: "entries")) }
         } catch {
-            source.close()
+            try? source.close()
             throw VolumeError(error, while: "dumping the metadata of \(volume.name)")
         }
-        source.close()
+        try? source.close()
         let target = try LocalMetadata(type: type, directory: targetDirectory, redisExecutable: configuration.redisExecutable)
-        defer { target.close() }
+        defer { try? target.close() }
         let snapshotFile = directory.appending("index.\(type.indexExtension)")
         let summary: SnapshotSummary
         do {

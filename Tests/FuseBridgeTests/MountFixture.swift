@@ -39,7 +39,7 @@ final class MountFixture: @unchecked Sendable {
         case .sqlite: metaURL = "sqlite3://\(directory.appending("meta.db"))"
         case .redis: metaURL = try RedisTestDatabase.url()
         }
-        engine = try NamespaceEngine.open(try MetaLocation(url: metaURL))
+        engine = try NamespaceEngine.open(try MetaLocation(url: metaURL), persistWithin: NamespaceEngine.mountPersistWindow)
         switch bucket {
         case .file:
             let path = directory.appending("bucket")
@@ -72,7 +72,7 @@ final class MountFixture: @unchecked Sendable {
     init(existing metaURL: String, objects: any ObjectStore, directory: FilePath, readOnly: Bool = false) throws {
         self.directory = directory
         self.metaURL = metaURL
-        engine = try NamespaceEngine.open(try MetaLocation(url: metaURL))
+        engine = try NamespaceEngine.open(try MetaLocation(url: metaURL), persistWithin: NamespaceEngine.mountPersistWindow)
         name = try engine.loadFormat().name
         self.objects = objects
         (chunks, mount) = try Self.serve(engine: engine, objects: objects, directory: try Scratch.directory("mount-again"), name: name, readOnly: readOnly)
@@ -89,11 +89,12 @@ final class MountFixture: @unchecked Sendable {
         return (chunks, mount)
     }
 
-    /// Unmounts and makes every block durable.
+    /// Unmounts and makes every block and namespace change durable, as the daemon does.
     func finish() throws {
         try mount.unmount()
         try chunks.drain()
         chunks.close()
+        try engine.persist()
     }
 
     deinit {

@@ -7,6 +7,13 @@ import TestSupport
 enum EngineKind: String, CaseIterable, CustomStringConvertible {
     case sqlite
     case redis
+    /// SQLite as a mount runs it, its writes grouped until persisted.
+    case groupedSQLite
+
+    /// The store kinds (what juicefs reads).
+    static var allCases: [EngineKind] { [.sqlite, .redis] }
+    /// Every way the daemon opens a store: the POSIX rules must hold in each.
+    static let allConfigurations: [EngineKind] = [.sqlite, .groupedSQLite, .redis]
 
     var description: String { rawValue }
 
@@ -17,13 +24,13 @@ enum EngineKind: String, CaseIterable, CustomStringConvertible {
     }
 
     func make() throws -> any MetaEngine {
-        try NamespaceEngine.open(try MetaLocation(url: try freshURL()))
+        try NamespaceEngine.open(try MetaLocation(url: try freshURL()), persistWithin: self == .groupedSQLite ? NamespaceEngine.mountPersistWindow : nil)
     }
 
     /// A meta URL of an empty store of this kind, which juicefs accepts too.
     func freshURL() throws -> String {
         switch self {
-        case .sqlite: "sqlite3://\(try Scratch.directory("meta").appending("meta.db"))"
+        case .sqlite, .groupedSQLite: "sqlite3://\(try Scratch.directory("meta").appending("meta.db"))"
         case .redis: try RedisTestDatabase.url()
         }
     }

@@ -6,7 +6,7 @@ import Testing
 import VolumeModel
 
 @Suite struct MetaEngineBehaviourTests {
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func formatIsStoredOnceAndReadBack(kind: EngineKind) throws {
         let engine = try kind.make()
         #expect(errno { _ = try engine.loadFormat() } == .noSuchFileOrDirectory)
@@ -18,7 +18,7 @@ import VolumeModel
         #expect(root.type == .directory && root.mode == 0o777 && root.nlink == 2 && root.parent == .root && root.length == 4096)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func createLookupAndErrors(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (dir, dirAttr) = try engine.mknod(parent: .root, name: [UInt8]("d"), type: .directory, mode: 0o755, owner: me, rdev: 0)
@@ -49,7 +49,7 @@ import VolumeModel
         #expect(try engine.lookup(parent: dir, name: odd).1.type == .regular)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func setgidDirectoriesPassTheirGroupDown(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (shared, _) = try engine.mknod(parent: .root, name: [UInt8]("shared"), type: .directory, mode: 0o2775, owner: Owner(uid: 0, gid: 50), rdev: 0)
@@ -59,7 +59,7 @@ import VolumeModel
         #expect(sub.gid == 50 && sub.mode == 0o2755)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func symlinksAndReadlink(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (link, attr) = try engine.symlink(parent: .root, name: [UInt8]("l"), target: [UInt8]("../some/where"), owner: me)
@@ -70,7 +70,7 @@ import VolumeModel
         #expect(errno { _ = try engine.symlink(parent: .root, name: [UInt8]("e"), target: [], owner: me) } == .invalidArgument)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func hardLinksShareOneInode(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (a, _) = try engine.mknod(parent: .root, name: [UInt8]("a"), type: .directory, mode: 0o755, owner: me, rdev: 0)
@@ -88,7 +88,7 @@ import VolumeModel
         #expect(try engine.statfs().usedInodes == 2)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func unlinkAndRmdirRules(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (dir, _) = try engine.mknod(parent: .root, name: [UInt8]("d"), type: .directory, mode: 0o755, owner: me, rdev: 0)
@@ -104,7 +104,7 @@ import VolumeModel
         #expect(try engine.statfs().usedInodes == 0)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func renameCoversEveryCase(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         func make(_ parent: Ino, _ name: String, _ type: NodeType) throws -> Ino {
@@ -159,7 +159,7 @@ import VolumeModel
         #expect(errno { try engine.rename(parent: a, name: [UInt8]("sub"), newParent: a, newName: [UInt8]("x"), flags: [.whiteout]) } == .invalidArgument)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func readdirPagesByNameAndSurvivesInserts(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let names = (0..<50).map { String(format: "n%03d", $0 * 2) }
@@ -187,7 +187,7 @@ import VolumeModel
         #expect(errno { _ = try engine.readdir(file, after: nil, limit: 10, attributes: false) } == .notDirectory)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func extendedAttributes(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (file, _) = try engine.mknod(parent: .root, name: [UInt8]("f"), type: .regular, mode: 0o644, owner: me, rdev: 0)
@@ -207,7 +207,7 @@ import VolumeModel
         #expect(errno { _ = try engine.listxattr(424242) } == .noSuchFileOrDirectory)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func setattrChangesModeOwnerAndTimes(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (file, created) = try engine.mknod(parent: .root, name: [UInt8]("f"), type: .regular, mode: 0o644, owner: me, rdev: 0)
@@ -223,7 +223,7 @@ import VolumeModel
         #expect(errno { _ = try engine.setattr(dir, AttrChanges(size: 0)) } == .isDirectory)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func slicesGrowFilesAndTruncateWritesHoleRecords(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (file, _) = try engine.mknod(parent: .root, name: [UInt8]("f"), type: .regular, mode: 0o644, owner: me, rdev: 0)
@@ -253,7 +253,7 @@ import VolumeModel
         #expect(errno { try engine.appendSlice(file, index: 0, record: SliceRecord(pos: 64 << 20, id: 9, size: 1, off: 0, len: 1), mtime: .now()) } == .invalidArgument)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func spaceAndInodeAccountingIsExact(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (dir, _) = try engine.mknod(parent: .root, name: [UInt8]("d"), type: .directory, mode: 0o755, owner: me, rdev: 0)
@@ -269,7 +269,7 @@ import VolumeModel
         #expect(statistics.totalSpace - statistics.availableSpace == 8192)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func openFilesOutliveTheirLastName(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (file, _) = try engine.mknod(parent: .root, name: [UInt8]("f"), type: .regular, mode: 0o644, owner: me, rdev: 0)
@@ -286,7 +286,7 @@ import VolumeModel
         #expect(try engine.statfs().usedInodes == 0)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func sliceDomainsConfineIds(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         #expect(errno { try engine.useSliceDomain(0) } == .invalidArgument)
@@ -298,7 +298,7 @@ import VolumeModel
         #expect(Set(ids).count == ids.count)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func parallelCreatesKeepCountsExact(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (dir, _) = try engine.mknod(parent: .root, name: [UInt8]("d"), type: .directory, mode: 0o755, owner: me, rdev: 0)
@@ -319,7 +319,7 @@ import VolumeModel
         #expect(try engine.statfs().usedInodes == 1001)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func referencesAndCompactionSwapsKeepRecordsInOrder(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (a, _) = try engine.mknod(parent: .root, name: [UInt8]("a"), type: .regular, mode: 0o644, owner: me, rdev: 0)
@@ -339,10 +339,10 @@ import VolumeModel
         #expect(try engine.readChunk(b, index: 2).first?.id == first.id)
     }
 
-    @Test(arguments: EngineKind.allCases)
+    @Test(arguments: EngineKind.allConfigurations)
     func snapshotsAreConsistentIndependentCopies(kind: EngineKind) throws {
         let url = try kind.freshURL()
-        let engine = try NamespaceEngine.open(try MetaLocation(url: url))
+        let engine = try NamespaceEngine.open(try MetaLocation(url: url), persistWithin: kind == .groupedSQLite ? NamespaceEngine.mountPersistWindow : nil)
         try engine.format(VolumeFormat(name: "testvol", storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
         _ = try engine.mknod(parent: .root, name: [UInt8]("before"), type: .regular, mode: 0o644, owner: me, rdev: 0)
         let directory = try Scratch.directory("snapshot")

@@ -50,7 +50,7 @@ struct FSBench {
 
         // volumed: SQLite, writeback, 60 s kernel caches.
         let name = "bench-" + UUID().uuidString.prefix(8).lowercased()
-        let engine = try NamespaceEngine.open(.sqlite(scratch.appending("volumed.db")))
+        let engine = try NamespaceEngine.open(.sqlite(scratch.appending("volumed.db")), persistWithin: NamespaceEngine.mountPersistWindow)
         var format = VolumeFormat(name: name, storage: "s3", bucket: "\(endpoint)/\(bucket)")
         format.accessKey = accessKey
         format.secretKey = secretKey

@@ -23,6 +23,8 @@ struct MetaBench {
         for threads in [1, 4] {
             let sqlite = try NamespaceEngine.open(.sqlite(scratch.appending("meta-\(threads).db")))
             print(row(["sqlite", "\(threads)"] + (try measure(sqlite, threads: threads))))
+            let grouped = try NamespaceEngine.open(.sqlite(scratch.appending("grouped-\(threads).db")), persistWithin: NamespaceEngine.mountPersistWindow)
+            print(row(["sqlite, writes grouped (as mounted)", "\(threads)"] + (try measure(grouped, threads: threads))))
             let database = threads
             let redisEngine = try NamespaceEngine.open(.redis(redis.address(database: database)))
             print(row(["redis (private, unix socket)", "\(threads)"] + (try measure(redisEngine, threads: threads))))

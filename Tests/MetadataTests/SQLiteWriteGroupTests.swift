@@ -1,0 +1,83 @@
+import Foundation
+import Metadata
+import SystemPackage
+import TestSupport
+import Testing
+
+/// A mount's live SQLite store groups its writes: the engine sees each at once, another
+/// connection (or a restart after a crash) once the group is persisted, which closing a
+/// file, `persist` (fsync), a snapshot, dropping the engine and the persist window each do.
+/// The window is an hour here but where it is the subject, so nothing else persists a group
+/// behind a test's back.
+@Suite struct SQLiteWriteGroupTests {
+    private let path: FilePath
+    private let engine: NamespaceEngine
+
+    init() throws {
+        path = try Scratch.directory("grouped").appending("meta.db")
+        engine = try NamespaceEngine.open(.sqlite(path), persistWithin: .seconds(3600))
+        try engine.format(VolumeFormat(name: "testvol", storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
+    }
+
+    /// The names in the root as a second connection, which sees only committed writes, reads them.
+    private func namesOnDisk() throws -> [String] {
+        let outsider = try NamespaceEngine.open(.sqlite(path))
+        return try outsider.readdir(.root, after: nil, limit: 1000, attributes: false).map { String(decoding: $0.name, as: UTF8.self) }
+    }
+
+    private func create(_ name: String, in engine: NamespaceEngine? = nil) throws -> Ino {
+        try (engine ?? self.engine).mknod(parent: .root, name: [UInt8](name), type: .regular, mode: 0o644, owner: me, rdev: 0).0
+    }
+
+    @Test func writesAreGroupedUntilPersistedAndAFailedOneRollsBackAlone() throws {
+        _ = try create("a")
+        _ = try create("b")
+        #expect(errno { _ = try create("a") } == .fileExists)
+        try engine.rename(parent: .root, name: [UInt8]("b"), newParent: .root, newName: [UInt8]("c"), flags: [])
+        #expect(try engine.readdir(.root, after: nil, limit: 100, attributes: false).map { String(decoding: $0.name, as: UTF8.self) } == ["a", "c"])
+        #expect(try namesOnDisk().isEmpty, "the group is not committed yet")
+        try engine.persist()
+        #expect(try namesOnDisk() == ["a", "c"])
+        #expect(try engine.statfs().usedInodes == 2, "the failed create left no trace in the counters")
+    }
+
+    @Test func theLastCloseOfAFilePersists() throws {
+        let file = try create("open")
+        try engine.open(file)
+        try engine.open(file)
+        _ = try create("other")
+        try engine.close(file)
+        #expect(try namesOnDisk().isEmpty, "another handle is still open")
+        try engine.close(file)
+        #expect(try namesOnDisk() == ["open", "other"])
+    }
+
+    @Test func aLongRunOfWritesCommitsAsItGoes() throws {
+        for index in 0..<600 { _ = try create("f\(index)") }
+        let committed = try namesOnDisk().count
+        #expect(committed >= 512 && committed < 600, "groups of 256 committed, the last one still open (\(committed))")
+    }
+
+    @Test func aSnapshotHoldsEveryGroupedWrite() throws {
+        for index in 0..<300 { _ = try create("f\(index)") }
+        let copy = try Scratch.directory("grouped-snapshot").appending("index.db")
+        try engine.snapshot(to: copy)
+        let reopened = try NamespaceEngine.open(.sqlite(copy))
+        #expect(try reopened.readdir(.root, after: nil, limit: 1000, attributes: false).count == 300)
+    }
+
+    @Test func droppingTheEnginePersists() throws {
+        var dropped: NamespaceEngine? = try NamespaceEngine.open(.sqlite(path), persistWithin: .seconds(3600))
+        _ = try create("last", in: dropped)
+        dropped = nil
+        #expect(try namesOnDisk() == ["last"])
+    }
+
+    @Test func theWindowPersistsAGroupNobodyElseDoes() throws {
+        let windowed = try NamespaceEngine.open(.sqlite(path), persistWithin: .milliseconds(50))
+        _ = try create("idle", in: windowed)
+        let deadline = Date().addingTimeInterval(10)
+        while try namesOnDisk().isEmpty, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try namesOnDisk() == ["idle"])
+    }
+}
