@@ -174,8 +174,8 @@ public final class ChunkStore: @unchecked Sendable {
 
     // MARK: - Writing
 
-    /// Hands a full block to the upload path: staged on disk with writeback, else kept in
-    /// memory until its PUT.
+    /// Hands a block to the upload path at once: staged on disk with writeback, else kept
+    /// in memory until its PUT.
     func writeBlock(_ block: BlockKey, _ data: Data) throws {
         if configuration.writeback {
             try stage(block, data)
