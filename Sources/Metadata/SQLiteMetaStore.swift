@@ -95,6 +95,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             result = try body(self)
             try sql { () throws(SQLiteError) in try db.execute("RELEASE grouped_write") }
         } catch {
+            guard db.inTransaction else { throw loseGroup(error) }
             try? db.execute("ROLLBACK TO grouped_write")
             try? db.execute("RELEASE grouped_write")
             throw error
@@ -108,16 +109,24 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
     func persist() throws(MetaError) {
         guard groupOpen else { return }
-        groupOpen = false
-        groupedWrites = 0
         do {
             try db.execute("COMMIT")
         } catch {
-            try? db.execute("ROLLBACK")
-            let lost = MetaError(.ioError, "metadata changes could not be saved in \(db.path) (\(error)); mount the last committed version again")
-            lostGroup = lost
-            throw lost
+            if db.inTransaction { try? db.execute("ROLLBACK") }
+            throw loseGroup(error)
         }
+        groupOpen = false
+        groupedWrites = 0
+    }
+
+    /// The open group is gone (its COMMIT failed, or SQLite rolled it back after a failed
+    /// statement): from now on writes and snapshots fail with the returned error.
+    private func loseGroup(_ cause: any Error) -> MetaError {
+        groupOpen = false
+        groupedWrites = 0
+        let lost = MetaError(.ioError, "metadata changes could not be saved in \(db.path) (\(cause)); mount the last committed version again")
+        lostGroup = lost
+        return lost
     }
 
     /// A transaction of its own, after the open group (if any) is committed.

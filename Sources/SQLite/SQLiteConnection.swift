@@ -81,6 +81,10 @@ public final class SQLiteConnection {
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// Whether a transaction is open; SQLite ends one by itself when a statement fails with
+    /// SQLITE_FULL, SQLITE_IOERR or SQLITE_NOMEM, and a caller keeping one open must notice.
+    public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// Copies the whole database into a new file at `destination` with the online backup

@@ -73,6 +73,45 @@ import Testing
         #expect(try namesOnDisk() == ["last"])
     }
 
+    /// On a file system that fills up, writes, group commits or both fail; whatever failed,
+    /// a snapshot that succeeds holds every write that was acknowledged.
+    @Test func aFullDiskNeverLetsASnapshotMissAnAcknowledgedWrite() throws {
+        let small = try Scratch.directory("full-disk")
+        try Command.check(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.string])
+        defer { _ = try? Command.run(["umount", "-l", small.string]) }
+        let filling = try NamespaceEngine.open(.sqlite(small.appending("meta.db")), persistWithin: .seconds(3600))
+        try filling.format(VolumeFormat(name: "testvol", storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
+        var acknowledged: Set<String> = []
+        var failures = 0
+        for index in 0..<20_000 where failures < 20 {
+            let name = "f\(index)-" + String(repeating: "x", count: 200)
+            do {
+                _ = try create(name, in: filling)
+                acknowledged.insert(name)
+                if index % 50 == 0 { try filling.persist() }
+            } catch {
+                failures += 1
+            }
+        }
+        #expect(failures > 0, "a 1 MiB file system must fill up")
+        let copy = try Scratch.directory("full-disk-snapshot").appending("index.db")
+        do {
+            try filling.snapshot(to: copy)
+        } catch {
+            return
+        }
+        let reopened = try NamespaceEngine.open(.sqlite(copy))
+        var found: Set<String> = []
+        var after: [UInt8]?
+        repeat {
+            let page = try reopened.readdir(.root, after: after, limit: 4096, attributes: false)
+            found.formUnion(page.map { String(decoding: $0.name, as: UTF8.self) })
+            after = page.last?.name
+        } while after != nil
+        let missing = acknowledged.subtracting(found).count
+        #expect(missing == 0, "acknowledged creates missing from the snapshot")
+    }
+
     @Test func theWindowPersistsAGroupNobodyElseDoes() throws {
         let windowed = try NamespaceEngine.open(.sqlite(path), persistWithin: .milliseconds(50))
         _ = try create("idle", in: windowed)

@@ -63,6 +63,17 @@ import Testing
         #expect(try count(connection) == 1)
     }
 
+    @Test func inTransactionFollowsBeginAndCommit() throws {
+        let connection = try open()
+        #expect(!connection.inTransaction)
+        try connection.execute("BEGIN IMMEDIATE")
+        #expect(connection.inTransaction)
+        try connection.execute("SAVEPOINT inner; RELEASE inner")
+        #expect(connection.inTransaction, "releasing a savepoint keeps the outer transaction")
+        try connection.execute("COMMIT")
+        #expect(!connection.inTransaction)
+    }
+
     @Test func constraintViolationsAreRecognised() throws {
         let connection = try open()
         try connection.statement("INSERT INTO kv VALUES (x'01', 1)").run()
