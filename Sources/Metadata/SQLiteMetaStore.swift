@@ -19,8 +19,9 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     private var groupOpen = false
     private var groupedWrites = 0
     private static let groupLimit = 256
-    /// Set when a group's COMMIT failed: writes already acknowledged are gone, so every
-    /// later write and snapshot fails rather than let a version be published without them.
+    /// Set when a group holding acknowledged writes was lost (its COMMIT failed, or SQLite
+    /// rolled it back after a failed statement): every later write and snapshot fails rather
+    /// than let a version be published without them.
     private var lostGroup: MetaError?
 
     init(path: FilePath, groupWrites: Bool = false) throws(MetaError) {
@@ -95,7 +96,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             result = try body(self)
             try sql { () throws(SQLiteError) in try db.execute("RELEASE grouped_write") }
         } catch {
-            guard db.inTransaction else { throw loseGroup(error) }
+            guard db.inTransaction else { throw endGroup(failedWith: error) }
             try? db.execute("ROLLBACK TO grouped_write")
             try? db.execute("RELEASE grouped_write")
             throw error
@@ -113,17 +114,21 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             try db.execute("COMMIT")
         } catch {
             if db.inTransaction { try? db.execute("ROLLBACK") }
-            throw loseGroup(error)
+            throw endGroup(failedWith: MetaError(sqlite: error))
         }
         groupOpen = false
         groupedWrites = 0
     }
 
     /// The open group is gone (its COMMIT failed, or SQLite rolled it back after a failed
-    /// statement): from now on writes and snapshots fail with the returned error.
-    private func loseGroup(_ cause: any Error) -> MetaError {
-        groupOpen = false
-        groupedWrites = 0
+    /// statement). If it held acknowledged writes, from now on writes and snapshots fail
+    /// with the returned error; an empty one only passes `cause` on.
+    private func endGroup(failedWith cause: MetaError) -> MetaError {
+        defer {
+            groupOpen = false
+            groupedWrites = 0
+        }
+        guard groupedWrites > 0 else { return cause }
         let lost = MetaError(.ioError, "metadata changes could not be saved in \(db.path) (\(cause)); mount the last committed version again")
         lostGroup = lost
         return lost
