@@ -213,9 +213,7 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
             }
             openCounts[inode] = nil
             if let attr = try store.read({ (tx) throws(MetaError) in try tx.node(inode) }), attr.nlink == 0 {
-                try store.write { (tx) throws(MetaError) in
-                    if let attr = try tx.node(inode), attr.nlink == 0 { try removeInode(tx, inode, attr) }
-                }
+                try store.write { (tx) throws(MetaError) in try removeInode(tx, inode, attr) }
             }
             try store.persist()
         }
@@ -252,8 +250,7 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     private func schedulePersist() {
         guard store.hasUnpersistedWrites, !persistScheduled else { return }
         persistScheduled = true
-        let window = persistWindow.components
-        let delay = DispatchTimeInterval.microseconds(Int(window.seconds) * 1_000_000 + Int(window.attoseconds / 1_000_000_000_000))
+        let delay = DispatchTimeInterval.nanoseconds(Int(persistWindow / .nanoseconds(1)))
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in
             guard let self else { return }
             // A failure is kept by the store and fails the next write and snapshot.

@@ -110,13 +110,13 @@ final class RedisMetaStore: MetaStore {
         return id
     }
 
-    /// Saves the database with BGSAVE and copies the RDB file: only possible when the
-    /// server's directory is on this machine (always so for the private server).
     /// Every transaction is in the server once it returns.
     var hasUnpersistedWrites: Bool { false }
 
     func persist() throws(MetaError) {}
 
+    /// Saves the database with BGSAVE and copies the RDB file: only possible when the
+    /// server's directory is on this machine (always so for the private server).
     func snapshot(to path: FilePath) throws(MetaError) {
         let before = Int(try persistenceField("rdb_saves") ?? "") ?? 0
         let started = Date()

@@ -16,7 +16,7 @@ import VolumeModel
 final class SQLiteMetaStore: MetaStore, MetaTransaction {
     let db: SQLiteConnection
     private let groupsWrites: Bool
-    private var groupOpen = false
+    /// Writes acknowledged in the open group (the connection's open transaction).
     private var groupedWrites = 0
     private static let groupLimit = 256
     /// Set when a group holding acknowledged writes was lost (its COMMIT failed, or SQLite
@@ -86,10 +86,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
         guard groupsWrites else { return try db.transaction { () throws(MetaError) -> Result in try body(self) } }
         if let lostGroup { throw lostGroup }
-        if !groupOpen {
-            try sql { () throws(SQLiteError) in try db.execute("BEGIN IMMEDIATE") }
-            groupOpen = true
-        }
+        if !db.inTransaction { try sql { () throws(SQLiteError) in try db.execute("BEGIN IMMEDIATE") } }
         try sql { () throws(SQLiteError) in try db.execute("SAVEPOINT grouped_write") }
         let result: Result
         do {
@@ -106,17 +103,16 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         return result
     }
 
-    var hasUnpersistedWrites: Bool { groupOpen }
+    var hasUnpersistedWrites: Bool { groupsWrites && db.inTransaction }
 
     func persist() throws(MetaError) {
-        guard groupOpen else { return }
+        guard hasUnpersistedWrites else { return }
         do {
             try db.execute("COMMIT")
         } catch {
             if db.inTransaction { try? db.execute("ROLLBACK") }
             throw endGroup(failedWith: MetaError(sqlite: error))
         }
-        groupOpen = false
         groupedWrites = 0
     }
 
@@ -124,10 +120,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// statement). If it held acknowledged writes, from now on writes and snapshots fail
     /// with the returned error; an empty one only passes `cause` on.
     private func endGroup(failedWith cause: MetaError) -> MetaError {
-        defer {
-            groupOpen = false
-            groupedWrites = 0
-        }
+        defer { groupedWrites = 0 }
         guard groupedWrites > 0 else { return cause }
         let lost = MetaError(.ioError, "metadata changes could not be saved in \(db.path) (\(cause)); mount the last committed version again")
         lostGroup = lost
