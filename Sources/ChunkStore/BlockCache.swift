@@ -10,7 +10,8 @@ import SystemPackage
 /// `staging/`, count against the budget and are never evicted. Every file carries a
 /// checksum: a torn or corrupted one is dropped and refetched, never served. A file is
 /// verified whole once per process (or written by it); later partial reads of it read
-/// only the bytes asked for.
+/// only the bytes asked for. Blocks of up to `loggedBlockLimit` bytes (small files) are
+/// records in their space's `BlockLog` instead, staged and cached alike.
 public final class BlockCache: @unchecked Sendable {
     public struct Key: Hashable, Sendable {
         /// Which bucket (and prefix) the block belongs to.
@@ -36,6 +37,11 @@ public final class BlockCache: @unchecked Sendable {
     private var unsynced: Set<Key> = []
     private var diskBytes: Int64 = 0
     private var stagedBytes: Int64 = 0
+    private var logs: [String: BlockLog] = [:]
+    /// Where each logged block's record is, and which of those are staged.
+    private var logged: [Key: BlockLog.Location] = [:]
+    private var loggedStaged: Set<Key> = []
+    static let loggedBlockLimit = 128 << 10
     private var tick: UInt64 = 0
     /// Directories known to exist, so hot paths skip creating them.
     private var madeDirectories: Set<String> = []
@@ -73,16 +79,14 @@ public final class BlockCache: @unchecked Sendable {
         }) {
             return data
         }
-        for path in [cachePath(key), stagingPath(key)] {
-            if let data = BlockFile.read(path, expectedSize: key.block.size) {
-                lock.withLock {
-                    hits += 1
-                    touch(key)
-                    verified.insert(key)
-                }
-                remember(key, data)
-                return data
+        if let data = readWhole(key) {
+            lock.withLock {
+                hits += 1
+                touch(key)
+                verified.insert(key)
             }
+            remember(key, data)
+            return data
         }
         let torn = lock.withLock { () -> Bool in
             misses += 1
@@ -105,14 +109,12 @@ public final class BlockCache: @unchecked Sendable {
         }
         if let inMemory { return inMemory[range] }
         if checked {
-            for path in [cachePath(key), stagingPath(key)] {
-                if let bytes = BlockFile.read(path, range: range) {
-                    lock.withLock {
-                        hits += 1
-                        touch(key)
-                    }
-                    return bytes
+            if let bytes = readPart(key, range) {
+                lock.withLock {
+                    hits += 1
+                    touch(key)
                 }
+                return bytes
             }
             _ = lock.withLock { verified.remove(key) }
         }
@@ -121,21 +123,26 @@ public final class BlockCache: @unchecked Sendable {
 
     /// Whether the block is in memory or on disk, without reading it.
     public func contains(_ key: Key) -> Bool {
-        lock.withLock { memory[key] != nil || entries[key] != nil || verified.contains(key) }
+        lock.withLock { memory[key] != nil || entries[key] != nil || logged[key] != nil || verified.contains(key) }
     }
 
     /// Keeps a fetched block, evicting older blocks past the budget.
     public func insert(_ key: Key, _ data: Data) {
         remember(key, data)
-        let path = cachePath(key)
         do {
-            try ensureDirectory(cacheDirectory(key))
-            try BlockFile.write(data, to: path, durable: false)
+            if data.count <= Self.loggedBlockLimit {
+                let log = try log(key.space)
+                let location = try log.append(key.block, data, state: .cached)
+                if let replaced = lock.withLock({ logged.updateValue(location, forKey: key) }) { log.release(replaced) }
+            } else {
+                try ensureDirectory(cacheDirectory(key))
+                try BlockFile.write(data, to: cachePath(key), durable: false)
+            }
         } catch {
             return  // a cache that cannot write is only slower
         }
         lock.withLock {
-            if entries[key] == nil { diskBytes += Int64(data.count) }
+            if entries[key] == nil, data.count > Self.loggedBlockLimit { diskBytes += Int64(data.count) }
             tick += 1
             entries[key] = (Int64(data.count), tick)
             verified.insert(key)
@@ -146,9 +153,10 @@ public final class BlockCache: @unchecked Sendable {
     /// Forgets a block everywhere (a torn file, or a block found corrupt).
     public func drop(_ key: Key) {
         lock.withLock {
-            if let entry = entries.removeValue(forKey: key) { diskBytes -= entry.size }
+            if let entry = entries.removeValue(forKey: key), logged[key] == nil { diskBytes -= entry.size }
             if let cached = memory.removeValue(forKey: key) { memoryBytes -= Int64(cached.data.count) }
             verified.remove(key)
+            if !loggedStaged.contains(key), let location = logged.removeValue(forKey: key) { logs[key.space]?.release(location) }
         }
         try? FileSystem.unlink(cachePath(key))
     }
@@ -159,12 +167,21 @@ public final class BlockCache: @unchecked Sendable {
     /// system's page cache, it reaches stable storage at `syncStaged` (fsync(2) of a file,
     /// a commit's drain uploads it anyway); a process crash loses nothing.
     public func stage(_ key: Key, _ data: Data) throws(Errno) {
-        try ensureDirectory(stagingDirectory(key.space))
-        try BlockFile.write(data, to: stagingPath(key), durable: false)
-        lock.withLock {
-            stagedBytes += Int64(data.count)
-            verified.insert(key)
-            unsynced.insert(key)
+        if data.count <= Self.loggedBlockLimit {
+            let location = try log(key.space).append(key.block, data, state: .staged)
+            lock.withLock {
+                logged[key] = location
+                loggedStaged.insert(key)
+                verified.insert(key)
+            }
+        } else {
+            try ensureDirectory(stagingDirectory(key.space))
+            try BlockFile.write(data, to: stagingPath(key), durable: false)
+            lock.withLock {
+                stagedBytes += Int64(data.count)
+                verified.insert(key)
+                unsynced.insert(key)
+            }
         }
         remember(key, data)
     }
@@ -181,6 +198,7 @@ public final class BlockCache: @unchecked Sendable {
         do {
             for key in pending where try BlockFile.sync(stagingPath(key)) { spaces.insert(key.space) }
             for space in spaces { _ = try BlockFile.sync(FilePath(stagingDirectory(space))) }
+            for log in lock.withLock({ Array(logs.values) }) { try log.sync() }
         } catch {
             lock.withLock { unsynced.formUnion(pending) }
             throw error
@@ -194,11 +212,22 @@ public final class BlockCache: @unchecked Sendable {
 
     /// A staged block's bytes, verified.
     public func stagedData(_ key: Key) -> Data? {
-        BlockFile.read(stagingPath(key), expectedSize: key.block.size)
+        if let (log, location) = logRecord(key) { return log.read(location, key.block) }
+        return BlockFile.read(stagingPath(key), expectedSize: key.block.size)
     }
 
     /// The block is durable in the object store: it becomes an ordinary cached block.
     public func promote(_ key: Key) {
+        if let (log, location) = logRecord(key) {
+            log.mark(location, .cached)
+            lock.withLock {
+                loggedStaged.remove(key)
+                tick += 1
+                entries[key] = (Int64(key.block.size), tick)
+            }
+            evictIfNeeded()
+            return
+        }
         let source = stagingPath(key)
         let target = cachePath(key)
         do {
@@ -219,7 +248,14 @@ public final class BlockCache: @unchecked Sendable {
 
     /// Removes a staged block that will never be uploaded.
     public func discardStaged(_ key: Key) {
-        if (try? FileSystem.unlink(stagingPath(key))) != nil {
+        let record = lock.withLock { () -> (BlockLog, BlockLog.Location)? in
+            guard loggedStaged.remove(key) != nil, let location = logged.removeValue(forKey: key), let log = logs[key.space] else { return nil }
+            return (log, location)
+        }
+        if let (log, location) = record {
+            log.mark(location, .discarded)
+            log.release(location)
+        } else if (try? FileSystem.unlink(stagingPath(key))) != nil {
             lock.withLock { stagedBytes -= Int64(key.block.size) }
         }
         lock.withLock {
@@ -231,10 +267,9 @@ public final class BlockCache: @unchecked Sendable {
 
     /// Every staged block of a space, for crash recovery. Leftover temporary files are removed.
     public func stagedBlocks(space: String) -> [BlockKey] {
+        var blocks = lock.withLock { loggedStaged.filter { $0.space == space }.map(\.block) }
         let staging = directory.appending(space).appending("staging")
-        guard let names = try? FileSystem.directoryEntries(staging) else { return [] }
-        var blocks: [BlockKey] = []
-        for entry in names {
+        for entry in (try? FileSystem.directoryEntries(staging)) ?? [] {
             if let block = BlockKey(name: entry.name) {
                 blocks.append(block)
             } else {
@@ -244,10 +279,47 @@ public final class BlockCache: @unchecked Sendable {
         return blocks.sorted { ($0.sliceID, $0.index) < ($1.sliceID, $1.index) }
     }
 
-    public var usedBytes: Int64 { lock.withLock { diskBytes + stagedBytes } }
+    public var usedBytes: Int64 { lock.withLock { diskBytes + stagedBytes + logBytes } }
     var counts: (hits: Int, misses: Int) { lock.withLock { (hits, misses) } }
 
     // MARK: - Internals
+
+    /// The space's log, opened (and replayed) on first use. Call without the lock.
+    private func log(_ space: String) throws(Errno) -> BlockLog {
+        lock.lock()
+        defer { lock.unlock() }
+        if let log = logs[space] { return log }
+        let log = try BlockLog(directory: directory.appending(space).appending("log"), segmentLimit: min(64 << 20, max(1 << 20, budget / 16)))
+        logs[space] = log
+        return log
+    }
+
+    private func logRecord(_ key: Key) -> (BlockLog, BlockLog.Location)? {
+        lock.withLock {
+            guard let location = logged[key], let log = logs[key.space] else { return nil }
+            return (log, location)
+        }
+    }
+
+    private var logBytes: Int64 { logs.values.reduce(0) { $0 + $1.bytes } }
+
+    /// A block's bytes from its record or file, verified.
+    private func readWhole(_ key: Key) -> Data? {
+        if let (log, location) = logRecord(key) { return log.read(location, key.block) }
+        for path in [cachePath(key), stagingPath(key)] {
+            if let data = BlockFile.read(path, expectedSize: key.block.size) { return data }
+        }
+        return nil
+    }
+
+    /// Bytes `range` of a block verified before, read alone.
+    private func readPart(_ key: Key, _ range: Range<Int>) -> Data? {
+        if let (log, location) = logRecord(key) { return log.read(location, key.block, range: range) }
+        for path in [cachePath(key), stagingPath(key)] {
+            if let bytes = BlockFile.read(path, range: range) { return bytes }
+        }
+        return nil
+    }
 
     // Paths are built as strings: these run for every block.
     private func cacheDirectory(_ key: Key) -> String {
@@ -289,16 +361,21 @@ public final class BlockCache: @unchecked Sendable {
     /// Evicts least-recently-used cached blocks down to 90 % of the budget.
     private func evictIfNeeded() {
         let victims = lock.withLock { () -> [Key] in
-            guard diskBytes + stagedBytes > budget else { return [] }
+            var bytes = diskBytes + stagedBytes + logBytes
+            guard bytes > budget else { return [] }
             var chosen: [Key] = []
-            var bytes = diskBytes + stagedBytes
             for (key, entry) in entries.sorted(by: { $0.value.tick < $1.value.tick }) {
                 guard bytes > budget * 9 / 10 else { break }
-                chosen.append(key)
-                bytes -= entry.size
                 entries[key] = nil
-                diskBytes -= entry.size
                 verified.remove(key)
+                if let location = logged.removeValue(forKey: key) {
+                    // A record frees its segment's bytes only with the segment's last one.
+                    bytes -= logs[key.space]?.release(location) ?? 0
+                } else {
+                    chosen.append(key)
+                    bytes -= entry.size
+                    diskBytes -= entry.size
+                }
             }
             return chosen
         }
@@ -312,6 +389,18 @@ public final class BlockCache: @unchecked Sendable {
         for space in (try? FileSystem.directoryEntries(directory)) ?? [] where space.isDirectory {
             let spaceDirectory = directory.appending(space.name)
             for block in stagedBlocks(space: space.name) { stagedBytes += Int64(block.size) }
+            if FileSystem.isDirectory(spaceDirectory.appending("log")) {
+                for record in try log(space.name).recovered {
+                    let key = Key(space: space.name, block: record.block)
+                    logged[key] = record.location
+                    if record.state == .staged {
+                        loggedStaged.insert(key)
+                    } else {
+                        tick += 1
+                        entries[key] = (Int64(record.block.size), tick)
+                    }
+                }
+            }
             let raw = spaceDirectory.appending("raw")
             for high in (try? FileSystem.directoryEntries(raw)) ?? [] where high.isDirectory {
                 for low in (try? FileSystem.directoryEntries(raw.appending(high.name))) ?? [] where low.isDirectory {

@@ -29,10 +29,10 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
 
     /// Opens the store a metadata URL names (see `MetaLocation`). With `persistWithin`, a
     /// SQLite store commits writes in groups (a mount's live store, where a commit would
-    /// otherwise cost more than the change it ends): a group is persisted when a file's
-    /// last handle closes, on `persist` and `snapshot`, and at most `persistWithin` after
-    /// its first write, so a crash of the process loses no more than that window of
-    /// namespace changes. Without it every write commits alone.
+    /// otherwise cost more than the change it ends): a group is persisted on `persist`
+    /// (fsync) and `snapshot`, and at most `persistWithin` after its first write, so a crash
+    /// of the process loses no more than that window of namespace changes. Without it every
+    /// write commits alone.
     public static func open(_ location: MetaLocation, persistWithin window: Duration? = nil) throws(MetaError) -> NamespaceEngine {
         switch location {
         case .sqlite(let path): NamespaceEngine(store: try SQLiteMetaStore(path: path, groupWrites: window != nil), persistWindow: window ?? .zero)
@@ -202,8 +202,9 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
         }
     }
 
-    /// The last close of an inode removes it if it lost its last name meanwhile, and
-    /// persists grouped writes: what a process closed survives a crash of the daemon.
+    /// The last close of an inode removes it if it lost its last name meanwhile. It does
+    /// not persist the group: like a local file system, only fsync(2) promises that much,
+    /// and a small file's close would otherwise cost a COMMIT.
     public func close(_ inode: Ino) throws(MetaError) {
         try locked { () throws(MetaError) in
             guard let count = openCounts[inode] else { return }
@@ -213,9 +214,8 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
             }
             openCounts[inode] = nil
             if let attr = try store.read({ (tx) throws(MetaError) in try tx.node(inode) }), attr.nlink == 0 {
-                try store.write { (tx) throws(MetaError) in try removeInode(tx, inode, attr) }
+                try grouped { (tx) throws(MetaError) in try removeInode(tx, inode, attr) }
             }
-            try store.persist()
         }
     }
 

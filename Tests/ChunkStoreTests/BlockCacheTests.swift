@@ -1,5 +1,6 @@
 import ChunkStore
 import Foundation
+import SystemBridge
 import TestSupport
 import Testing
 
@@ -70,5 +71,32 @@ import Testing
         try cache.syncStaged()
         #expect(cache.stagedData(key(1)) == Data(repeating: 1, count: 256 << 10))
         #expect(cache.stagedData(key(2)) == nil && cache.lookup(key(2)) == Data(repeating: 2, count: 256 << 10))
+    }
+
+    @Test func smallBlocksLiveInTheLogAcrossARestart() throws {
+        let directory = try Scratch.directory("cache")
+        let small = { (id: Int) in key(id, size: 4096) }
+        let first = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        first.insert(small(1), Data(repeating: 1, count: 4096))
+        for id in 2...4 { try first.stage(small(id), Data(repeating: UInt8(id), count: 4096)) }
+        first.promote(small(3))
+        first.discardStaged(small(4))
+        try first.syncStaged()
+        #expect(first.stagedBlocks(space: "bucket") == [small(2).block])
+        #expect(!FileSystem.isDirectory(directory.appending("bucket").appending("staging")), "no file per small block")
+        let second = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        #expect(second.stagedBlocks(space: "bucket") == [small(2).block])
+        #expect(second.stagedData(small(2)) == Data(repeating: 2, count: 4096))
+        #expect(second.lookup(small(1)) == Data(repeating: 1, count: 4096))
+        #expect(second.lookup(small(3), range: 10..<20) == Data(repeating: 3, count: 10))
+        #expect(second.lookup(small(4)) == nil && second.stagedData(small(4)) == nil, "a discarded block stays gone")
+    }
+
+    @Test func evictingSmallBlocksFreesWholeSegmentsAndKeepsTheBudget() throws {
+        let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 16 << 20, memoryBudget: 0)
+        for id in 1...8000 { cache.insert(key(id, size: 4096), Data(repeating: UInt8(truncatingIfNeeded: id), count: 4096)) }
+        #expect(cache.usedBytes <= 16 << 20)
+        #expect(cache.lookup(key(1, size: 4096)) == nil, "the oldest went first")
+        #expect(cache.lookup(key(8000, size: 4096)) == Data(repeating: UInt8(truncatingIfNeeded: 8000), count: 4096))
     }
 }
