@@ -20,6 +20,9 @@ final class UploadPool: @unchecked Sendable {
         let data: Data?
         var notBefore: ContinuousClock.Instant
         var attempts = 0
+        /// The drain epoch it was queued in: a drain waits for every block of its epoch and
+        /// the ones before, counted per epoch rather than looked up one by one.
+        var epoch: UInt64 = 0
     }
 
     private let store: any ObjectStore
@@ -60,6 +63,8 @@ final class UploadPool: @unchecked Sendable {
     /// that a commit after a long stream of small files finds at most about this many left.
     private static let backlogBlockLimit = 1000
     private var draining = 0
+    private var epoch: UInt64 = 0
+    private var pendingByEpoch: [UInt64: (blocks: Int, bytes: Int64)] = [:]
 
     init(store: any ObjectStore, cache: BlockCache, space: String, prefix: String, maxUploads: Int, delay: Duration) {
         self.store = store
@@ -126,13 +131,15 @@ final class UploadPool: @unchecked Sendable {
             draining -= 1
             condition.unlock()
         }
-        var target = Set(queue.keys)
-        for key in target { queue[key]!.notBefore = min(queue[key]!.notBefore, clock.now) }
+        let mark = epoch
+        epoch += 1
+        let now = clock.now
+        for key in queue.keys where queue[key]!.epoch <= mark { queue[key]!.notBefore = min(queue[key]!.notBefore, now) }
         condition.broadcast()
         while true {
-            target = target.filter { queue[$0] != nil }
-            progress(target.count, target.reduce(0) { $0 + Int64($1.size) })
-            if target.isEmpty { return }
+            let (blocks, bytes) = pendingByEpoch.filter { $0.key <= mark }.values.reduce((0, Int64(0))) { ($0.0 + $1.blocks, $0.1 + $1.bytes) }
+            progress(blocks, bytes)
+            if blocks == 0 { return }
             if clock.now >= until { throw lastError ?? ObjectStoreError(.transient, "uploads did not finish in time") }
             _ = condition.wait(until: Date().addingTimeInterval(0.2))
         }
@@ -160,15 +167,27 @@ final class UploadPool: @unchecked Sendable {
 
     private func add(_ pending: Pending) {
         condition.withLock {
-            if queue.updateValue(pending, forKey: pending.block) == nil {
+            var pending = pending
+            pending.epoch = epoch
+            if let replaced = queue.updateValue(pending, forKey: pending.block) {
+                count(replaced, -1)
+            } else {
                 fifo.append(pending.block)
                 if pending.data == nil {
                     stagedBacklog += Int64(pending.block.size)
                     stagedBacklogBlocks += 1
                 }
             }
+            count(pending, 1)
             condition.broadcast()
         }
+    }
+
+    private func count(_ pending: Pending, _ sign: Int) {
+        var entry = pendingByEpoch[pending.epoch] ?? (0, 0)
+        entry.blocks += sign
+        entry.bytes += Int64(sign * pending.block.size)
+        pendingByEpoch[pending.epoch] = entry.blocks == 0 ? nil : entry
     }
 
     private func schedule() {
@@ -189,6 +208,7 @@ final class UploadPool: @unchecked Sendable {
     @discardableResult
     private func remove(_ block: BlockKey) -> Bool {
         guard let pending = queue.removeValue(forKey: block) else { return false }
+        count(pending, -1)
         if pending.data == nil {
             stagedBacklog -= Int64(block.size)
             stagedBacklogBlocks -= 1
