@@ -30,21 +30,27 @@ AZURE_KEY = "dm9sdW1lZC10ZXN0LWFjY291bnQta2V5LW5vdC1hLXNlY3JldA=="
 AZURE_CONTAINER = "volumed-test"
 
 
+HANDED_OUT = set()
+
+
 def free_port(also_free_offset=None):
-    """A port that is free now (and, for SeaweedFS, whose +10000 gRPC twin is free too)."""
+    """A port that is free now and not handed out before by this run (the kernel may offer
+    a just-probed port again), and, for SeaweedFS, whose +10000 gRPC twin is free too."""
     for _ in range(200):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        if also_free_offset is None:
-            return port
-        if port + also_free_offset < 65536:
+        wanted = {port} if also_free_offset is None else {port, port + also_free_offset}
+        if wanted & HANDED_OUT or max(wanted) >= 65536:
+            continue
+        if also_free_offset is not None:
             with socket.socket() as twin:
                 try:
                     twin.bind(("127.0.0.1", port + also_free_offset))
-                    return port
                 except OSError:
                     continue
+        HANDED_OUT.update(wanted)
+        return port
     raise SystemExit("no free port pair found")
 
 
