@@ -9,7 +9,9 @@ import Glibc
 /// pointer: the body being sent, and the status headers and body being received.
 final class Exchange {
     private(set) var responseHeaders: [String: String] = [:]
-    private(set) var responseBody = Data()
+    private var receivedBody = Data()
+    /// A large body is received into a pooled buffer instead (see `BodyBufferPool`).
+    private var pooled: (pointer: UnsafeMutableRawPointer, capacity: Int, count: Int)?
     private let upload: Data?
     private var uploadOffset = 0
     private var uploadFile: Int32 = -1
@@ -31,15 +33,42 @@ final class Exchange {
         }
     }
 
+    deinit {
+        if let pooled { BodyBufferPool.shared.give(pooled.pointer, capacity: pooled.capacity) }
+    }
+
     func close() {
         if uploadFile >= 0 { Glibc.close(uploadFile) }
         uploadFile = -1
     }
 
+    /// The body received; call once, after the transfer.
+    func takeResponseBody() -> Data {
+        guard let buffer = pooled else { return receivedBody }
+        pooled = nil
+        return BodyBufferPool.shared.data(buffer.pointer, count: buffer.count, capacity: buffer.capacity)
+    }
+
+    private func append(_ bytes: UnsafeRawPointer, count: Int) {
+        if var buffer = pooled {
+            if buffer.count + count <= buffer.capacity {
+                (buffer.pointer + buffer.count).copyMemory(from: bytes, byteCount: count)
+                buffer.count += count
+                pooled = buffer
+                return
+            }
+            // More than Content-Length announced: carry on in an ordinary buffer.
+            receivedBody = Data(bytes: buffer.pointer, count: buffer.count)
+            BodyBufferPool.shared.give(buffer.pointer, capacity: buffer.capacity)
+            pooled = nil
+        }
+        receivedBody.append(bytes.assumingMemoryBound(to: UInt8.self), count: count)
+    }
+
     static let receiveBody: ccurl_data_callback = { buffer, size, count, context in
         let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
         let length = size * count
-        if let buffer, length > 0 { exchange.responseBody.append(UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: length) }
+        if let buffer, length > 0 { exchange.append(buffer, count: length) }
         return length
     }
 
@@ -57,8 +86,13 @@ final class Exchange {
             exchange.responseHeaders[name] = value
             // Room for the whole body up front: a 4 MiB block is then copied once, not
             // again each time a growing buffer moves.
-            if name == "content-length", let expected = Int(value), expected > exchange.responseBody.count, expected <= 64 << 20 {
-                exchange.responseBody.reserveCapacity(expected)
+            if name == "content-length", let expected = Int(value), expected <= 64 << 20, exchange.pooled == nil, exchange.receivedBody.isEmpty {
+                if expected >= BodyBufferPool.minimumSize {
+                    let capacity = BodyBufferPool.capacity(for: expected)
+                    exchange.pooled = (BodyBufferPool.shared.take(capacity: capacity), capacity, 0)
+                } else {
+                    exchange.receivedBody.reserveCapacity(expected)
+                }
             }
         }
         return length

@@ -108,7 +108,7 @@ public final class HTTPClient: Sendable {
         }
         var status = 0
         ccurl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, headers: exchange.responseHeaders, body: exchange.responseBody)
+        return HTTPResponse(status: status, headers: exchange.responseHeaders, body: exchange.takeResponseBody())
     }
 
     /// The body is pulled from the exchange, and rewound when curl resends it.

@@ -35,7 +35,7 @@ import Testing
 
     /// Both paths (the CRC32 instruction and the table) against the standard check value
     /// and the bitwise definition, at every length and alignment of the instruction's
-    /// eight-byte steps.
+    /// eight-byte steps, below and above the length where three lanes take over.
     @Test func crc32cMatchesTheStandardCheckValueAndTheBitwiseDefinition() {
         #expect(CRC32C.hardware, "this machine's processor has SSE 4.2; the fast path must be the one running")
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
@@ -49,7 +49,7 @@ import Testing
             }
             return crc ^ 0xFFFF_FFFF
         }
-        for (start, end) in [(0, long.count), (1, 20), (3, 11), (5, 4096 + 5), (7, 100_000)] {
+        for (start, end) in [(0, long.count), (1, 20), (3, 11), (5, 4096 + 5), (7, 100_000), (0, 8192), (9, 8192 + 9 + 23), (2, 24_002)] {
             let piece = long[start..<end]
             let expected = bitwise(piece)
             #expect(CRC32C.checksum(piece) == expected, "\(start)..<\(end)")
