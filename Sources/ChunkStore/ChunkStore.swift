@@ -18,7 +18,7 @@ public final class ChunkStore: @unchecked Sendable {
     private var closed = false
     /// GETs wait on the network, not the CPU: more of them in flight than cores.
     private let prefetchWorkers = WorkerPool(name: "volumed-prefetch", limit: 8)
-    private let compactionWorkers = WorkerPool(name: "volumed-compact", limit: 1)
+    private let compactionWorkers = WorkerPool(name: "volumed-compact", limit: 1, background: true)
     private let stagingWorkers = WorkerPool(name: "volumed-staging", limit: 4)
     private let stagingSlots = DispatchSemaphore(value: 4)
     private let staging = DispatchGroup()

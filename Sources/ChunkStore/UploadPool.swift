@@ -1,5 +1,6 @@
 import Foundation
 import ObjectStorage
+import SystemBridge
 
 /// Drains written blocks into the object store with at most `maxUploads` PUTs at once.
 ///
@@ -8,11 +9,12 @@ import ObjectStorage
 /// staging area (writeback); others are held in memory until durable. Failed uploads are
 /// retried with backoff; the block stays staged until a PUT succeeds.
 ///
-/// Staged blocks also wait while writers keep staging more (but for one small one at a
-/// time), until `quietPeriod` passes without a new one or their backlog reaches
-/// `backlogLimit` bytes or `backlogBlockLimit` blocks: uploads would otherwise take the CPU
-/// and disk from the writes they follow (on a small machine, with the object store itself),
-/// and the staging area holds them safely meanwhile. A drain starts them at once.
+/// Staged blocks also wait while writers keep staging more, until `quietPeriod` passes
+/// without a new one or their backlog reaches `backlogLimit` bytes or `backlogBlockLimit`
+/// blocks: uploads would otherwise take the CPU and disk from the writes they follow (on a
+/// small machine, with the object store itself: `tar x` ran 1.7 times slower beside them),
+/// and the staging area holds them safely meanwhile. A drain starts them at once. Upload
+/// threads run at a lower priority, so that what does run beside a writer yields to it.
 final class UploadPool: @unchecked Sendable {
     private struct Pending {
         let block: BlockKey
@@ -51,17 +53,14 @@ final class UploadPool: @unchecked Sendable {
     private var stopped = false
     private let clock = ContinuousClock()
     private let quietPeriod: Duration = .milliseconds(300)
-    /// Uploads of small blocks that do run meanwhile: a PUT's cost is then mostly per
-    /// request, and a long stream of small files is not all left for the commit.
-    private let busyWriterUploads = 1
-    private static let smallBlock = 256 << 10
     private let backlogLimit: Int64
     private var lastStaged: ContinuousClock.Instant
     private var stagedBacklog: Int64 = 0
     private var stagedBacklogBlocks = 0
     /// Small files leave many blocks and few bytes: past this many, uploads run freely, so
-    /// that a commit after a long stream of small files finds at most about this many left.
-    private static let backlogBlockLimit = 1000
+    /// that a commit after a long stream of small files finds at most about this many left
+    /// (some seconds of PUTs; a `tar x` of /usr/include stays below it).
+    private static let backlogBlockLimit = 20_000
     private var draining = 0
     private var epoch: UInt64 = 0
     private var pendingByEpoch: [UInt64: (blocks: Int, bytes: Int64)] = [:]
@@ -72,11 +71,14 @@ final class UploadPool: @unchecked Sendable {
         self.space = space
         self.prefix = prefix
         self.maxUploads = max(1, maxUploads)
-        workers = WorkerPool(name: "volumed-upload", limit: self.maxUploads)
+        workers = WorkerPool(name: "volumed-upload", limit: self.maxUploads, background: true)
         self.delay = delay
         backlogLimit = min(1 << 30, cache.budget / 2)
         lastStaged = clock.now
-        let scheduler = Thread { [weak self] in self?.schedule() }
+        let scheduler = Thread { [weak self] in
+            ThreadPriority.lowerCurrentThread()
+            self?.schedule()
+        }
         scheduler.name = "volumed-uploads"
         scheduler.start()
     }
@@ -165,10 +167,13 @@ final class UploadPool: @unchecked Sendable {
 
     // MARK: - Scheduling
 
+    /// Wakes the scheduler only when the block may start now (or it was idle): a writer
+    /// staging small files would otherwise wake it once per file for nothing.
     private func add(_ pending: Pending) {
         condition.withLock {
             var pending = pending
             pending.epoch = epoch
+            let wasIdle = queue.isEmpty
             if let replaced = queue.updateValue(pending, forKey: pending.block) {
                 count(replaced, -1)
             } else {
@@ -179,7 +184,7 @@ final class UploadPool: @unchecked Sendable {
                 }
             }
             count(pending, 1)
-            condition.broadcast()
+            if wasIdle || pending.data != nil || stagedUploadsAllowed(clock.now) <= clock.now { condition.broadcast() }
         }
     }
 
@@ -226,7 +231,6 @@ final class UploadPool: @unchecked Sendable {
     private func nextReady(_ now: ContinuousClock.Instant) -> Pending? {
         guard bytesInFlight < Self.maxBytesInFlight else { return nil }
         let stagedAllowed = stagedUploadsAllowed(now) <= now
-        let trickleAllowed = inFlight.count < busyWriterUploads
         if let index = retries.firstIndex(where: { queue[$0].map { $0.notBefore <= now } ?? true }) {
             let key = retries.remove(at: index)
             if let pending = queue[key], !inFlight.contains(key) { return pending }
@@ -237,8 +241,7 @@ final class UploadPool: @unchecked Sendable {
                 head += 1
                 continue
             }
-            let small = pending.block.size <= Self.smallBlock
-            guard pending.notBefore <= now, pending.data != nil || stagedAllowed || (small && trickleAllowed) else { break }
+            guard pending.notBefore <= now, pending.data != nil || stagedAllowed else { break }
             head += 1
             return pending
         }

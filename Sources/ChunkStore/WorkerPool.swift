@@ -1,21 +1,25 @@
 import Foundation
+import SystemBridge
 
 /// Threads of its own for blocking work: GETs, PUTs, block files. libdispatch's global
 /// queues on Linux add a thread only when their monitor notices the busy ones blocked, so
 /// work queued behind a few slow PUTs would wait hundreds of milliseconds for a thread.
-/// Threads start on demand, up to `limit`, and leave after a few idle seconds.
+/// Threads start on demand, up to `limit`, and leave after a few idle seconds; a
+/// `background` pool's threads run at a lower priority than the ones serving requests.
 final class WorkerPool: @unchecked Sendable {
     private let name: String
     private let limit: Int
+    private let background: Bool
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
     private var head = 0
     private var threads = 0
     private var idle = 0
 
-    init(name: String, limit: Int) {
+    init(name: String, limit: Int, background: Bool = false) {
         self.name = name
         self.limit = max(1, limit)
+        self.background = background
     }
 
     func submit(_ job: @escaping @Sendable () -> Void) {
@@ -32,6 +36,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func work() {
+        if background { ThreadPriority.lowerCurrentThread() }
         condition.lock()
         while true {
             if head < jobs.count {
