@@ -232,6 +232,23 @@ import VolumeModel
         #expect(try fixture.read(inode, 0, 6 << 20) == data)
     }
 
+    /// Uploads wait while a writer keeps staging (they would take its CPU), and start on
+    /// their own once it pauses, without a drain.
+    @Test func stagedUploadsWaitForTheWriterToPause() throws {
+        let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol"))
+        for index in 0..<40 {
+            let writer = fixture.chunks.writer(inode: try fixture.createFile("f\(index)"))
+            try writer.write(at: 0, pattern(at: UInt64(index), count: 4096))
+            try writer.flush()
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let uploadedWhileWriting = try fixture.bucketBlocks().count
+        #expect(uploadedWhileWriting < 40, "uploads held back while the writer kept staging (\(uploadedWhileWriting) of 40 went)")
+        let deadline = Date().addingTimeInterval(30)
+        while try fixture.bucketBlocks().count < 40, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try fixture.bucketBlocks().count == 40)
+    }
+
     /// Small files' blocks are records of the cache's log: after a crash they are recovered
     /// and uploaded from there just the same, and read back after the cache is dropped.
     @Test func stagedSmallBlocksSurviveACrashInTheLog() throws {
