@@ -300,33 +300,40 @@ enum FuseOperations {
         }
     }
 
+    /// One page of entries. A readdirplus entry with attributes gives the kernel a reference
+    /// (as a lookup does), except `.` and `..`; the references of a page are counted at once.
     private static func directoryPage(_ request: fuse_req_t?, _ mount: FuseMount, _ handle: UInt64, size: Int, offset: Int, plus: Bool) throws(Errno) {
         var buffer = [CChar](repeating: 0, count: size)
+        var name = [CChar](repeating: 0, count: 256)
+        var referenced: [Ino] = []
         var used = 0
         var index = offset
         for entry in try mount.fileSystem.readdir(handle, offset: offset) {
             index += 1
-            let name = entry.name + [0]
-            let needed: Int = name.withUnsafeBufferPointer { namePointer in
-                let cName = UnsafeRawPointer(namePointer.baseAddress!).assumingMemoryBound(to: CChar.self)
-                return buffer.withUnsafeMutableBufferPointer { target in
-                    let start = target.baseAddress! + used
-                    if plus {
-                        let isDot = entry.name == Array(".".utf8) || entry.name == Array("..".utf8)
-                        var parameters = isDot || entry.attr == nil ? fuse_entry_param() : mount.entry(entry.inode, entry.attr!)
-                        if isDot || entry.attr == nil { parameters.attr = stat(entry.attr ?? placeholder(entry), inode: entry.inode) }
-                        return fuse_add_direntry_plus(request, start, size - used, cName, &parameters, off_t(index))
-                    }
-                    var status = stat(entry.attr ?? placeholder(entry), inode: entry.inode)
-                    return fuse_add_direntry(request, start, size - used, cName, &status, off_t(index))
+            let count = min(entry.name.count, name.count - 1)
+            for position in 0..<count { name[position] = CChar(bitPattern: entry.name[position]) }
+            name[count] = 0
+            let referencing = plus && entry.attr != nil && entry.name != dot && entry.name != dotDot
+            let needed: Int = buffer.withUnsafeMutableBufferPointer { target in
+                let start = target.baseAddress! + used
+                if plus {
+                    var parameters = referencing ? mount.entry(entry.inode, entry.attr!) : fuse_entry_param()
+                    if !referencing { parameters.attr = stat(entry.attr ?? placeholder(entry), inode: entry.inode) }
+                    return fuse_add_direntry_plus(request, start, size - used, name, &parameters, off_t(index))
                 }
+                var status = stat(entry.attr ?? placeholder(entry), inode: entry.inode)
+                return fuse_add_direntry(request, start, size - used, name, &status, off_t(index))
             }
             guard used + needed <= size else { break }
             used += needed
-            if plus, entry.name != Array(".".utf8), entry.name != Array("..".utf8), entry.attr != nil { mount.fileSystem.rememberEntry(entry.inode) }
+            if referencing { referenced.append(entry.inode) }
         }
+        mount.fileSystem.rememberEntries(referenced)
         buffer.withUnsafeBufferPointer { _ = fuse_reply_buf(request, $0.baseAddress, used) }
     }
+
+    private static let dot = Array(".".utf8)
+    private static let dotDot = Array("..".utf8)
 
     private static func placeholder(_ entry: DirectoryEntry) -> Attr {
         Attr(type: entry.type, mode: 0, uid: 0, gid: 0, time: Timestamp(seconds: 0, nanoseconds: 0), nlink: 1, length: 0, parent: 0)

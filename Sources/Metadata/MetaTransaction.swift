@@ -21,6 +21,8 @@ protocol MetaTransaction {
     func hasChildren(_ inode: Ino) throws(MetaError) -> Bool
     /// Entries sorted by name bytes, after `after`, at most `limit`.
     func entries(_ inode: Ino, after: [UInt8]?, limit: Int) throws(MetaError) -> [DirectoryEntry]
+    /// The same entries with their nodes (one query where the store can join them).
+    func entriesWithAttributes(_ inode: Ino, after: [UInt8]?, limit: Int) throws(MetaError) -> [DirectoryEntry]
     /// The directories holding names of a hard-linked inode, once per name.
     func linkParents(of inode: Ino) throws(MetaError) -> [Ino]
     /// Counts names of a hard-linked inode per parent, where the store keeps such a count.
@@ -69,6 +71,14 @@ extension MetaTransaction {
         attrs.reserveCapacity(inodes.count)
         for inode in inodes { attrs.append(try node(inode)) }
         return attrs
+    }
+
+    func entriesWithAttributes(_ inode: Ino, after: [UInt8]?, limit: Int) throws(MetaError) -> [DirectoryEntry] {
+        let entries = try entries(inode, after: after, limit: limit)
+        return try zip(entries, try nodes(entries.map(\.inode))).map { (entry, attr) throws(MetaError) in
+            guard let attr else { throw MetaError.missingNode(of: entry, in: inode) }
+            return DirectoryEntry(name: entry.name, inode: entry.inode, type: entry.type, attr: attr)
+        }
     }
 
     func lookup(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, Attr)? {

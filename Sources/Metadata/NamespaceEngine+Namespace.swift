@@ -176,16 +176,8 @@ extension NamespaceEngine {
     public func readdir(_ inode: Ino, after: [UInt8]?, limit: Int, attributes: Bool) throws(MetaError) -> [DirectoryEntry] {
         try read { (tx) throws(MetaError) -> [DirectoryEntry] in
             _ = try tx.requireDirectory(inode)
-            let entries = try tx.entries(inode, after: after, limit: max(1, limit))
-            guard attributes else { return entries }
-            let attrs = try tx.nodes(entries.map(\.inode))
-            var withAttributes: [DirectoryEntry] = []
-            withAttributes.reserveCapacity(entries.count)
-            for (entry, attr) in zip(entries, attrs) {
-                guard let attr else { throw MetaError(.ioError, "entry \(DumpEscaping.escape(entry.name)) of \(inode) names missing inode \(entry.inode)") }
-                withAttributes.append(DirectoryEntry(name: entry.name, inode: entry.inode, type: entry.type, attr: attr))
-            }
-            return withAttributes
+            return attributes
+                ? try tx.entriesWithAttributes(inode, after: after, limit: max(1, limit)) : try tx.entries(inode, after: after, limit: max(1, limit))
         }
     }
 

@@ -312,14 +312,16 @@ public final class VolumeFileSystem: @unchecked Sendable {
     }
 
     /// Entries from `offset` on; each entry's own offset is its index + 1. A readdirplus
-    /// caller reports each entry the kernel accepted with `rememberEntry`.
+    /// caller reports the entries the kernel accepted with `rememberEntries`.
     public func readdir(_ handle: UInt64, offset: Int) throws(Errno) -> ArraySlice<DirectoryEntry> {
         guard let entries = lock.withLock({ directories[handle] }) else { throw .badFileDescriptor }
         return entries[min(max(0, offset), entries.count)...]
     }
 
-    /// The kernel accepted a readdirplus entry: it now holds a reference.
-    public func rememberEntry(_ inode: Ino) { remember(inode) }
+    /// The kernel accepted these readdirplus entries: it now holds a reference to each.
+    public func rememberEntries(_ inodes: [Ino]) {
+        lock.withLock { for inode in inodes { lookups[inode, default: 0] += 1 } }
+    }
 
     public func releasedir(_ handle: UInt64) {
         _ = lock.withLock { directories.removeValue(forKey: handle) }

@@ -1,5 +1,6 @@
 import Foundation
 import Metadata
+import SQLite
 import SystemPackage
 import TestSupport
 import Testing
@@ -52,6 +53,20 @@ import Testing
         try engine.close(file)
         #expect(throws: MetaError.self) { try engine.getattr(file) }
         #expect(try engine.statfs().usedInodes == 0, "the unlinked file went with its last close")
+    }
+
+    /// A listing with attributes joins entries to their nodes; an entry whose node is gone
+    /// (a damaged store) fails the listing instead of vanishing from it.
+    @Test func aListingNamesAnEntryWhoseNodeIsMissing() throws {
+        for name in ["a", "b", "c"] { _ = try create(name) }
+        let b = try engine.lookup(parent: .root, name: [UInt8]("b")).0
+        try engine.persist()
+        #expect(try engine.readdir(.root, after: nil, limit: 10, attributes: true).map { $0.attr?.type } == [.regular, .regular, .regular])
+        let damaged = try NamespaceEngine.open(.sqlite(path))
+        try SQLiteConnection(path: path.string).execute("DELETE FROM jfs_node WHERE inode=\(b)")
+        #expect(try damaged.readdir(.root, after: nil, limit: 10, attributes: false).count == 3)
+        let error = #expect(throws: MetaError.self) { try damaged.readdir(.root, after: nil, limit: 10, attributes: true) }
+        #expect(error?.errno == .ioError && error?.detail.contains("missing inode \(b)") == true)
     }
 
     @Test func aLongRunOfWritesCommitsAsItGoes() throws {
