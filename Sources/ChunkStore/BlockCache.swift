@@ -126,6 +126,16 @@ public final class BlockCache: @unchecked Sendable {
         lock.withLock { memory[key] != nil || entries[key] != nil || logged[key] != nil || verified.contains(key) }
     }
 
+    /// Starts reading a cached block file into the page cache (read-ahead of a block that
+    /// needs no GET); a block in memory or in the log needs nothing.
+    public func warm(_ key: Key) {
+        guard lock.withLock({ memory[key] == nil && logged[key] == nil && entries[key] != nil }),
+            let descriptor = try? FileDescriptor.open(cachePath(key), .readOnly)
+        else { return }
+        descriptor.adviseWillNeed()
+        try? descriptor.close()
+    }
+
     /// Keeps a fetched block, evicting older blocks past the budget.
     public func insert(_ key: Key, _ data: Data) {
         remember(key, data)

@@ -24,9 +24,12 @@ final class BlockFetcher: @unchecked Sendable {
         self.prefix = prefix
     }
 
-    /// Fetches the block into the cache unless it is there already (read-ahead).
+    /// Fetches the block into the cache (read-ahead); one cached on disk already is read
+    /// into the page cache instead, so a warm sequential read does not wait for the disk
+    /// one FUSE read at a time.
     func prefetch(_ block: BlockKey) {
-        guard !cache.contains(BlockCache.Key(space: space, block: block)) else { return }
+        let key = BlockCache.Key(space: space, block: block)
+        guard !cache.contains(key) else { return cache.warm(key) }
         _ = try? self.block(block)
     }
 

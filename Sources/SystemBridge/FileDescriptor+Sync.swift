@@ -19,4 +19,10 @@ extension FileDescriptor {
     public func startWriteback() {
         _ = clinux_start_writeback(rawValue)
     }
+
+    /// Asks the kernel to read the whole file into the page cache in the background
+    /// (posix_fadvise(2) WILLNEED), so that reads of it soon after do not wait for the disk.
+    public func adviseWillNeed() {
+        _ = posix_fadvise(rawValue, 0, 0, POSIX_FADV_WILLNEED)
+    }
 }
