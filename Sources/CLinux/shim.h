@@ -3,16 +3,8 @@
 /* Linux calls that glibc declares only under _GNU_SOURCE, which Swift's Glibc module lacks. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 static inline int clinux_start_writeback(int fd) {
     return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-}
-
-/* setpriority(2) on a thread id changes that thread alone (Linux). */
-static inline int clinux_set_thread_nice(int nice) {
-    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 }
 #endif
