@@ -363,9 +363,10 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             [.inode(id), .integer(Int64(size)), .integer(Int64(refs))])
     }
 
+    /// A slice with one reference (most) loses its row in one statement.
     func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
-        try run("UPDATE jfs_chunk_ref SET refs=refs-1 WHERE chunkid=?", [.inode(id)])
-        try run("DELETE FROM jfs_chunk_ref WHERE chunkid=? AND refs<=0", [.inode(id)])
+        try run("DELETE FROM jfs_chunk_ref WHERE chunkid=? AND refs<=1", [.inode(id)])
+        if db.changes == 0 { try run("UPDATE jfs_chunk_ref SET refs=refs-1 WHERE chunkid=?", [.inode(id)]) }
     }
 
     // MARK: - Counters, statistics, sessions

@@ -4,6 +4,7 @@ import SQLite
 import SystemPackage
 import TestSupport
 import Testing
+import VolumeModel
 
 /// A mount's live SQLite store groups its writes: the engine sees each at once, another
 /// connection (or a restart after a crash) once the group is persisted, which `persist`
@@ -67,6 +68,27 @@ import Testing
         #expect(try damaged.readdir(.root, after: nil, limit: 10, attributes: false).count == 3)
         let error = #expect(throws: MetaError.self) { try damaged.readdir(.root, after: nil, limit: 10, attributes: true) }
         #expect(error?.errno == .ioError && error?.detail.contains("missing inode \(b)") == true)
+    }
+
+    /// A slice shared by two files (copy_file_range) keeps its reference row until the
+    /// last file holding it goes, as juicefs counts `jfs_chunk_ref.refs`.
+    @Test func aSharedSliceLosesItsReferenceRowWithItsLastFile() throws {
+        let original = try create("original")
+        let copy = try create("copy")
+        let id = try engine.newSliceID()
+        let record = SliceRecord(pos: 0, id: id, size: 4096, off: 0, len: 4096)
+        try engine.appendSlice(original, index: 0, record: record, mtime: .now())
+        try engine.appendReferences(copy, index: 0, records: [record], mtime: .now())
+        func references() throws -> Int64? {
+            try engine.persist()
+            let statement = try SQLiteConnection(path: path.string).statement("SELECT refs FROM jfs_chunk_ref WHERE chunkid=\(id)")
+            return try statement.step() ? statement.int64(0) : nil
+        }
+        #expect(try references() == 2)
+        try engine.unlink(parent: .root, name: [UInt8]("original"))
+        #expect(try references() == 1)
+        try engine.unlink(parent: .root, name: [UInt8]("copy"))
+        #expect(try references() == nil)
     }
 
     @Test func aLongRunOfWritesCommitsAsItGoes() throws {
