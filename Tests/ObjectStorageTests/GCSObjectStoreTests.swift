@@ -6,7 +6,9 @@ import VolumeModel
 
 @testable import ObjectStorage
 
-@Suite struct GCSObjectStoreTests {
+/// Serialized: two of its tests count the token endpoint's grants and refusals, which the
+/// others change.
+@Suite(.serialized) struct GCSObjectStoreTests {
     /// A service-account key signs an RS256 JWT that a token endpoint verifies with the
     /// public key; the token is cached across requests.
     @Test func serviceAccountTokensAreMintedOnceAndReused() throws {
