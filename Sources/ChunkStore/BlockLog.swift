@@ -113,14 +113,17 @@ final class BlockLog: @unchecked Sendable {
     /// Records the block's new state in place. Best effort: a state lost to a crash only
     /// means a block uploaded once more, or a discarded one uploaded after all.
     func mark(_ location: Location, _ state: State) {
-        let descriptor = lock.withLock { active?.segment == location.segment ? active?.descriptor : nil }
         let byte = [state.rawValue]
-        if let descriptor {
-            _ = try? byte.withUnsafeBytes { try descriptor.writeAll(toAbsoluteOffset: location.offset + 4, $0) }
-        } else if let other = try? FileDescriptor.open(path(location.segment), .writeOnly) {
-            _ = try? byte.withUnsafeBytes { try other.writeAll(toAbsoluteOffset: location.offset + 4, $0) }
-            try? other.close()
+        // The active segment's descriptor is written under the lock: a rotation and a sync
+        // may close it meanwhile, and its number could then name another file.
+        let written = lock.withLock { () -> Bool in
+            guard let active, active.segment == location.segment else { return false }
+            _ = try? byte.withUnsafeBytes { try active.descriptor.writeAll(toAbsoluteOffset: location.offset + 4, $0) }
+            return true
         }
+        guard !written, let other = try? FileDescriptor.open(path(location.segment), .writeOnly) else { return }
+        _ = try? byte.withUnsafeBytes { try other.writeAll(toAbsoluteOffset: location.offset + 4, $0) }
+        try? other.close()
     }
 
     /// The record is no longer needed; returns the bytes freed (its segment's, once the

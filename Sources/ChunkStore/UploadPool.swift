@@ -136,7 +136,7 @@ final class UploadPool: @unchecked Sendable {
         let mark = epoch
         epoch += 1
         let now = clock.now
-        for key in queue.keys where queue[key]!.epoch <= mark { queue[key]!.notBefore = min(queue[key]!.notBefore, now) }
+        for key in queue.keys { queue[key]!.notBefore = min(queue[key]!.notBefore, now) }
         condition.broadcast()
         while true {
             let (blocks, bytes) = pendingByEpoch.filter { $0.key <= mark }.values.reduce((0, Int64(0))) { ($0.0 + $1.blocks, $0.1 + $1.bytes) }
@@ -172,7 +172,8 @@ final class UploadPool: @unchecked Sendable {
     private func add(_ pending: Pending) {
         condition.withLock {
             var pending = pending
-            pending.epoch = epoch
+            // A block queued again keeps its first epoch: a drain waiting for it still does.
+            pending.epoch = queue[pending.block]?.epoch ?? epoch
             let wasIdle = queue.isEmpty
             if let replaced = queue.updateValue(pending, forKey: pending.block) {
                 count(replaced, -1)
@@ -184,7 +185,8 @@ final class UploadPool: @unchecked Sendable {
                 }
             }
             count(pending, 1)
-            if wasIdle || pending.data != nil || stagedUploadsAllowed(clock.now) <= clock.now { condition.broadcast() }
+            let now = clock.now
+            if wasIdle || pending.data != nil || stagedUploadsAllowed(now) <= now { condition.broadcast() }
         }
     }
 
