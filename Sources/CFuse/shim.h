@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <fuse_lowlevel.h>
+// The kernel's wire structures, for the requests and replies `FuseBridge.KernelChannel` reads.
+#include <linux/fuse.h>
+#include <sys/uio.h>
 
 // One request loop on the calling thread; several threads may serve one session this way.
 // Used instead of `fuse_session_loop_mt`, which stops its workers with `pthread_cancel`: a

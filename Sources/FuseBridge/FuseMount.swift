@@ -14,6 +14,7 @@ public final class FuseMount: @unchecked Sendable {
     public let mountpoint: FilePath
     public let fileSystem: VolumeFileSystem
     public let options: FuseMountOptions
+    let channel = KernelChannel()
     private var session: OpaquePointer?
     private let finished = DispatchSemaphore(value: 0)
     private var workerCount = 0
@@ -45,6 +46,11 @@ public final class FuseMount: @unchecked Sendable {
         guard fuse_session_mount(session, mountpoint.string) == 0 else {
             fuse_session_destroy(session)
             throw .noSuchFileOrDirectory
+        }
+        guard KernelChannel.install(on: session) else {
+            fuse_session_unmount(session)
+            fuse_session_destroy(session)
+            throw .noMemory
         }
         self.session = session
         workerCount = max(1, options.threads)
@@ -113,8 +119,23 @@ public final class FuseMount: @unchecked Sendable {
         return true
     }
 
+    /// Whether the kernel leaves clearing set-ID bits to this mount (FUSE_HANDLE_KILLPRIV_V2,
+    /// Linux 5.11 and later), and with it stops asking for `security.capability` before
+    /// every write.
+    public var clearsSetIDItself: Bool { channel.clearsSetIDItself }
+
+    /// Drops the kernel's cached attributes of `inode`, changed by something other than the
+    /// request it answers (its page cache stays).
+    func invalidateAttributes(_ inode: UInt64) {
+        _ = fuse_lowlevel_notify_inval_inode(session, inode, -1, 0)
+    }
+
     /// The mount's request handler, from libfuse's userdata pointer.
     static func from(_ request: fuse_req_t?) -> FuseMount {
-        Unmanaged<FuseMount>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+        from(userdata: fuse_req_userdata(request)!)
+    }
+
+    static func from(userdata: UnsafeMutableRawPointer) -> FuseMount {
+        Unmanaged<FuseMount>.fromOpaque(userdata).takeUnretainedValue()
     }
 }

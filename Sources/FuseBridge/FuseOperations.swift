@@ -45,7 +45,9 @@ enum FuseOperations {
         }
         ops.setattr = { request, inode, values, fields, _ in
             reply(request) { mount throws(Errno) in
-                var status = stat(try mount.fileSystem.setattr(inode, changes(values!.pointee, fields)), inode: inode)
+                var requested = changes(values!.pointee, fields)
+                requested.clearsSetID = KernelChannel.currentRequestClearsSetID
+                var status = stat(try mount.fileSystem.setattr(inode, requested), inode: inode)
                 fuse_reply_attr(request, &status, mount.options.attributeTimeout)
             }
         }
@@ -106,8 +108,12 @@ enum FuseOperations {
         ops.open = { request, inode, info in
             reply(request) { mount throws(Errno) in
                 let flags = info!.pointee.flags
+                let clearingSetID = KernelChannel.currentRequestClearsSetID
                 info!.pointee.fh = try mount.fileSystem.open(
-                    inode, write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0, append: flags & O_APPEND != 0)
+                    inode, write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0, append: flags & O_APPEND != 0,
+                    clearingSetID: clearingSetID)
+                // The kernel keeps the mode it cached across an O_TRUNC open.
+                if clearingSetID { mount.invalidateAttributes(inode) }
                 info!.pointee.keep_cache = 1
                 fuse_reply_open(request, info)
             }
@@ -127,8 +133,11 @@ enum FuseOperations {
                 data.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
             }
         }
-        ops.write = { request, _, buffer, size, offset, info in
+        ops.write = { request, inode, buffer, size, offset, info in
             reply(request) { mount throws(Errno) in
+                if KernelChannel.currentRequestClearsSetID, try mount.fileSystem.clearSetIDForWrite(info!.pointee.fh) {
+                    mount.invalidateAttributes(inode)
+                }
                 let written = try mount.fileSystem.write(info!.pointee.fh, at: UInt64(offset), Data(bytes: buffer!, count: size))
                 fuse_reply_write(request, written)
             }

@@ -40,6 +40,15 @@ public struct Attr: Sendable, Hashable {
     /// `st_mode`: type bits and permission bits.
     public var statMode: UInt32 { type.modeBits | UInt32(mode) }
 
+    /// The permission bits once set-user-ID is cleared, and set-group-ID with it when the
+    /// group may execute (set-group-ID without group execute marks mandatory locking instead).
+    public var modeClearingSetID: UInt16 {
+        mode & 0o010 != 0 ? mode & ~0o6000 : mode & ~0o4000
+    }
+
+    /// Whether a write or truncation by a caller without CAP_FSETID changes the mode.
+    public var losesSetIDOnWrite: Bool { type == .regular && modeClearingSetID != mode }
+
     /// What this node contributes to `usedSpace` and its parent's `used_space`.
     public var accountedSpace: Int64 { type == .regular ? ChunkGeometry.align4K(length) : 4096 }
 

@@ -93,10 +93,14 @@ public struct AttrChanges: Sendable {
     public var size: UInt64?
     public var atime: TimeChange?
     public var mtime: TimeChange?
+    /// Clears a regular file's set-user-ID bit, and its set-group-ID bit when the group may
+    /// execute it: what a write, truncation or change of owner does to the file of a caller
+    /// without CAP_FSETID (FUSE_HANDLE_KILLPRIV_V2 leaves this to the file system).
+    public var clearsSetID: Bool
 
     public init(
         mode: UInt16? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: UInt64? = nil, atime: TimeChange? = nil,
-        mtime: TimeChange? = nil
+        mtime: TimeChange? = nil, clearsSetID: Bool = false
     ) {
         self.mode = mode
         self.uid = uid
@@ -104,6 +108,7 @@ public struct AttrChanges: Sendable {
         self.size = size
         self.atime = atime
         self.mtime = mtime
+        self.clearsSetID = clearsSetID
     }
 }
 

@@ -143,13 +143,16 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     // MARK: - Files
 
-    /// Opens a file; `truncate` is O_TRUNC, `append` O_APPEND. Returns the handle.
-    public func open(_ inode: Ino, write: Bool, truncate: Bool, append: Bool) throws(Errno) -> UInt64 {
+    /// Opens a file; `truncate` is O_TRUNC, `append` O_APPEND; `clearingSetID` when the
+    /// kernel marks a truncating caller as one whose truncation clears set-ID bits (see
+    /// `AttrChanges.clearsSetID`). Returns the handle.
+    public func open(_ inode: Ino, write: Bool, truncate: Bool, append: Bool, clearingSetID: Bool = false) throws(Errno) -> UInt64 {
         if write || truncate { try writable() }
         let attr = try call { () throws(MetaError) in try engine.getattr(inode) }
         guard attr.type != .directory else { throw .isDirectory }
         try call { () throws(MetaError) in try engine.open(inode) }
-        if truncate, attr.length > 0 { _ = try setattr(inode, AttrChanges(size: 0)) }
+        let clears = clearingSetID && attr.losesSetIDOnWrite
+        if truncate, attr.length > 0 || clears { _ = try setattr(inode, AttrChanges(size: 0, clearsSetID: clears)) }
         return lock.withLock {
             let state = open[inode] ?? OpenInode(writer: chunks.writer(inode: inode))
             state.handles += 1
@@ -176,6 +179,17 @@ public final class VolumeFileSystem: @unchecked Sendable {
         } catch {
             throw Errno(error)
         }
+    }
+
+    /// Clears the set-ID bits a write through `handle` drops, for a write the kernel marks as
+    /// one by a caller without CAP_FSETID (see `AttrChanges.clearsSetID`). Returns whether
+    /// the mode changed, which the kernel's cached attributes do not show.
+    public func clearSetIDForWrite(_ handle: UInt64) throws(Errno) -> Bool {
+        let inode = try fileHandle(handle).inode
+        guard try call({ () throws(MetaError) in try engine.getattr(inode) }).losesSetIDOnWrite else { return false }
+        try writable()
+        _ = try call { () throws(MetaError) in try engine.setattr(inode, AttrChanges(clearsSetID: true)) }
+        return true
     }
 
     /// Writes `data`, at the end of the file for an O_APPEND handle; returns the bytes written.

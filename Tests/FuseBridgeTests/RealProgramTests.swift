@@ -150,6 +150,34 @@ import Testing
         try fixture.finish()
     }
 
+    /// FUSE_HANDLE_KILLPRIV_V2 leaves clearing set-ID bits to volumed: a write, truncation or
+    /// O_TRUNC by a caller without CAP_FSETID clears them, root keeps them, a change of owner
+    /// always clears them (the protocol keeps set-group-ID without group execute).
+    @Test func setIDBitsAreClearedWhereLinuxClearsThem() throws {
+        let fixture = try MountFixture()
+        #expect(fixture.mount.clearsSetIDItself, "the kernel (5.11 or later) accepted FUSE_HANDLE_KILLPRIV_V2")
+        let result = try fixture.sh(
+            """
+            cd '\(fixture.root)'
+            as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+            printf x > f && chown nobody f
+            chmod 6775 f && as_nobody sh -c 'printf y >> f' && echo "write $(stat -c %a f)"
+            chmod 6775 f && printf z >> f && echo "root write $(stat -c %a f)"
+            chmod 6765 f && as_nobody sh -c 'printf y >> f' && echo "write without group execute $(stat -c %a f)"
+            chmod 6775 f && as_nobody truncate -s 1 f && echo "truncate $(stat -c %a f)"
+            chmod 6775 f && truncate -s 2 f && echo "root truncate $(stat -c %a f)"
+            chmod 6775 f && as_nobody sh -c ': > f' && echo "O_TRUNC $(stat -c %a f)"
+            chmod 6775 f && chown root f && echo "chown $(stat -c %a f)"
+            mkdir d && chmod 6775 d && chown nobody d && echo "chown directory $(stat -c %a d)"
+            """)
+        #expect(
+            result.stdout.split(separator: "\n") == [
+                "write 775", "root write 6775", "write without group execute 2765", "truncate 775", "root truncate 6775", "O_TRUNC 775",
+                "chown 775", "chown directory 6775",
+            ], "\(result.output)")
+        try fixture.finish()
+    }
+
     @Test func fallocatePunchesAndZeroesHolesAndGrowsFiles() throws {
         let fixture = try MountFixture()
         let result = try fixture.sh(

@@ -224,6 +224,18 @@ import VolumeModel
     }
 
     @Test(arguments: EngineKind.allConfigurations)
+    func clearingSetIDKeepsAnUnexecutableSetGroupIDAndDirectories(kind: EngineKind) throws {
+        let engine = try kind.makeFormatted()
+        let (file, _) = try engine.mknod(parent: .root, name: [UInt8]("f"), type: .regular, mode: 0o6775, owner: me, rdev: 0)
+        #expect(try engine.setattr(file, AttrChanges(size: 1, clearsSetID: true)).mode == 0o775)
+        _ = try engine.setattr(file, AttrChanges(mode: 0o6765))
+        #expect(try engine.setattr(file, AttrChanges(uid: 7, clearsSetID: true)).mode == 0o2765, "set-group-ID without group execute marks locking")
+        #expect(try engine.setattr(file, AttrChanges(mode: 0o4755)).mode == 0o4755, "without the flag nothing is cleared")
+        let (dir, _) = try engine.mknod(parent: .root, name: [UInt8]("d"), type: .directory, mode: 0o2775, owner: me, rdev: 0)
+        #expect(try engine.setattr(dir, AttrChanges(uid: 7, clearsSetID: true)).mode == 0o2775)
+    }
+
+    @Test(arguments: EngineKind.allConfigurations)
     func slicesGrowFilesAndTruncateWritesHoleRecords(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()
         let (file, _) = try engine.mknod(parent: .root, name: [UInt8]("f"), type: .regular, mode: 0o644, owner: me, rdev: 0)

@@ -44,6 +44,22 @@ import VFS
         try fs.release(truncating)
     }
 
+    @Test func writesAndTruncationsMarkedByTheKernelClearSetIDBits() throws {
+        let fs = try makeFileSystem()
+        let (inode, _, handle) = try fs.create(parent: .root, name: Array("tool".utf8), mode: 0o6775, caller: VolumeFileSystem.Caller(uid: 0, gid: 0, umask: 0), append: false)
+        _ = try fs.write(handle, at: 0, Data("a".utf8))
+        #expect(try fs.getattr(inode).mode == 0o6775, "an unmarked write (CAP_FSETID) keeps them")
+        #expect(try fs.clearSetIDForWrite(handle))
+        #expect(try fs.getattr(inode).mode == 0o775)
+        #expect(try !fs.clearSetIDForWrite(handle), "nothing left to clear")
+        try fs.release(handle)
+        _ = try fs.setattr(inode, AttrChanges(mode: 0o4755))
+        try fs.release(try fs.open(inode, write: true, truncate: true, append: false))
+        #expect(try fs.getattr(inode).mode == 0o4755)
+        try fs.release(try fs.open(inode, write: true, truncate: true, append: false, clearingSetID: true))
+        #expect(try fs.getattr(inode).mode == 0o755, "even when the file was already empty")
+    }
+
     @Test func anUnlinkedOpenFileKeepsItsDataUntilRelease() throws {
         let fs = try makeFileSystem()
         let (inode, _, handle) = try fs.create(parent: .root, name: Array("tmp".utf8), mode: 0o600, caller: me, append: false)
