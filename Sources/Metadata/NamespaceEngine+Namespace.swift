@@ -232,7 +232,10 @@ extension NamespaceEngine {
         if attr.nlink == 0, (openCounts[inode] ?? 0) == 0 {
             try removeInode(tx, inode, attr)
         } else {
-            if attr.nlink == 0 { try tx.sustain(inode, session: try session()) }
+            if attr.nlink == 0 {
+                try tx.sustain(inode, session: try session())
+                sustainedOpen.insert(inode)
+            }
             try tx.updateNode(inode, attr)
         }
     }

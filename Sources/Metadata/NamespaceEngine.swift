@@ -13,6 +13,9 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     private var inodes = IDRange()
     private var slices = SliceAllocator()
     var openCounts: [Ino: Int] = [:]
+    /// Open inodes that lost their last name: only these can need removing at their last
+    /// close (a rolled-back unlink may leave one here; its close then finds its names).
+    var sustainedOpen: Set<Ino> = []
     /// Mutating transactions attempted so far (a failed one counts too: the count may
     /// overstate change, never miss it).
     var changes: UInt64 = 0
@@ -214,6 +217,7 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
                 return
             }
             openCounts[inode] = nil
+            guard sustainedOpen.remove(inode) != nil else { return }
             if let attr = try store.read({ (tx) throws(MetaError) in try tx.node(inode) }), attr.nlink == 0 {
                 try grouped { (tx) throws(MetaError) in try removeInode(tx, inode, attr) }
             }

@@ -149,6 +149,16 @@ public final class VolumeFileSystem: @unchecked Sendable {
     public func open(_ inode: Ino, write: Bool, truncate: Bool, append: Bool, clearingSetID: Bool = false) throws(Errno) -> UInt64 {
         if write || truncate { try writable() }
         let attr = try call { () throws(MetaError) in try engine.getattr(inode) }
+        return try open(inode, attr, truncate: truncate, append: append, clearingSetID: clearingSetID)
+    }
+
+    /// Creates and opens a regular file in one step (O_CREAT).
+    public func create(parent: Ino, name: [UInt8], mode: UInt16, caller: Caller, append: Bool) throws(Errno) -> (Ino, Attr, UInt64) {
+        let (inode, attr) = try mknod(parent: parent, name: name, type: .regular, mode: mode, rdev: 0, caller: caller)
+        return (inode, attr, try open(inode, attr, truncate: false, append: append, clearingSetID: false))
+    }
+
+    private func open(_ inode: Ino, _ attr: Attr, truncate: Bool, append: Bool, clearingSetID: Bool) throws(Errno) -> UInt64 {
         guard attr.type != .directory else { throw .isDirectory }
         try call { () throws(MetaError) in try engine.open(inode) }
         let clears = clearingSetID && attr.losesSetIDOnWrite
@@ -162,12 +172,6 @@ public final class VolumeFileSystem: @unchecked Sendable {
             handles[handle] = FileHandle(inode: inode, reader: chunks.reader(inode: inode), append: append)
             return handle
         }
-    }
-
-    /// Creates and opens a regular file in one step (O_CREAT).
-    public func create(parent: Ino, name: [UInt8], mode: UInt16, caller: Caller, append: Bool) throws(Errno) -> (Ino, Attr, UInt64) {
-        let (inode, attr) = try mknod(parent: parent, name: name, type: .regular, mode: mode, rdev: 0, caller: caller)
-        return (inode, attr, try open(inode, write: true, truncate: false, append: append))
     }
 
     public func read(_ handle: UInt64, at offset: UInt64, count: Int) throws(Errno) -> Data {
