@@ -86,16 +86,16 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
         guard groupsWrites else { return try db.transaction { () throws(MetaError) -> Result in try body(self) } }
         if let lostGroup { throw lostGroup }
-        if !db.inTransaction { try sql { () throws(SQLiteError) in try db.execute("BEGIN IMMEDIATE") } }
-        try sql { () throws(SQLiteError) in try db.execute("SAVEPOINT grouped_write") }
+        if !db.inTransaction { try sql { () throws(SQLiteError) in try db.run("BEGIN IMMEDIATE") } }
+        try sql { () throws(SQLiteError) in try db.run("SAVEPOINT grouped_write") }
         let result: Result
         do {
             result = try body(self)
-            try sql { () throws(SQLiteError) in try db.execute("RELEASE grouped_write") }
+            try sql { () throws(SQLiteError) in try db.run("RELEASE grouped_write") }
         } catch {
             guard db.inTransaction else { throw endGroup(failedWith: error) }
-            try? db.execute("ROLLBACK TO grouped_write")
-            try? db.execute("RELEASE grouped_write")
+            try? db.run("ROLLBACK TO grouped_write")
+            try? db.run("RELEASE grouped_write")
             throw error
         }
         groupedWrites += 1
@@ -108,9 +108,9 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     func persist() throws(MetaError) {
         guard hasUnpersistedWrites else { return }
         do {
-            try db.execute("COMMIT")
+            try db.run("COMMIT")
         } catch {
-            if db.inTransaction { try? db.execute("ROLLBACK") }
+            if db.inTransaction { try? db.run("ROLLBACK") }
             throw endGroup(failedWith: MetaError(sqlite: error))
         }
         groupedWrites = 0

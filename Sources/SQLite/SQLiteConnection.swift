@@ -41,6 +41,12 @@ public final class SQLiteConnection {
         }
     }
 
+    /// Runs one statement without parameters through the statement cache: transaction
+    /// control runs around every write, and `execute` parses its text each time.
+    public func run(_ sql: String) throws(SQLiteError) {
+        try statement(sql).run()
+    }
+
     /// A prepared statement for `sql`, reused across calls; it comes back reset and unbound.
     public func statement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
         if let cached = statements[sql] {
@@ -59,7 +65,7 @@ public final class SQLiteConnection {
     /// of BEGIN or COMMIT themselves (a busy or broken database) arrive as the body's error type.
     public func transaction<Result, Failure: SQLiteFailure>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         do {
-            try execute("BEGIN IMMEDIATE")
+            try run("BEGIN IMMEDIATE")
         } catch {
             throw Failure(sqlite: error)
         }
@@ -67,13 +73,13 @@ public final class SQLiteConnection {
         do {
             result = try body()
         } catch {
-            try? execute("ROLLBACK")
+            try? run("ROLLBACK")
             throw error
         }
         do {
-            try execute("COMMIT")
+            try run("COMMIT")
         } catch {
-            try? execute("ROLLBACK")
+            try? run("ROLLBACK")
             throw Failure(sqlite: error)
         }
         return result
