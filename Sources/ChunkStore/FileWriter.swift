@@ -20,13 +20,14 @@ public final class FileWriter: @unchecked Sendable {
         self.store = store
     }
 
+    /// Copies what it keeps of `data` before returning: a caller may pass bytes it reuses.
     public func write(at offset: UInt64, _ data: Data) throws {
         try lock.withLock {
             try reportBackgroundFailure()
             for piece in ChunkGeometry.pieces(of: offset..<offset + UInt64(data.count)) {
                 let start = data.startIndex + Int(piece.fileOffset - offset)
                 let slice = writableSlice(chunk: piece.index, at: piece.offset, length: piece.length)
-                try slice.append(data.subdata(in: start..<start + Int(piece.length)), store: store)
+                try slice.append(data[start..<start + Int(piece.length)], store: store)
                 if UInt64(slice.end) == ChunkGeometry.chunkSize || chunks[piece.index]!.count > 100 { try sealChunk(piece.index) }
             }
         }

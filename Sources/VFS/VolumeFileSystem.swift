@@ -197,6 +197,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
     }
 
     /// Writes `data`, at the end of the file for an O_APPEND handle; returns the bytes written.
+    /// Nothing keeps `data` past the call (its bytes may be the request buffer's).
     public func write(_ handle: UInt64, at offset: UInt64, _ data: Data) throws(Errno) -> Int {
         try writable()
         let file = try fileHandle(handle)
