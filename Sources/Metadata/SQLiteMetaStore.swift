@@ -13,6 +13,8 @@ import VolumeModel
 /// open transaction and commits the group on `persist` or after `groupLimit` writes: a
 /// COMMIT costs more than the small write it ends, and a mount makes thousands a second.
 /// A failed write rolls back alone. Other connections see a group once it is persisted.
+/// The group holds back the statistics rows every change touches (`StatisticsDelta`) and
+/// writes each once before its COMMIT: three upserts per small file otherwise.
 final class SQLiteMetaStore: MetaStore, MetaTransaction {
     let db: SQLiteConnection
     private let groupsWrites: Bool
@@ -23,6 +25,11 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// rolled it back after a failed statement): every later write and snapshot fails rather
     /// than let a version be published without them.
     private var lostGroup: MetaError?
+    /// Statistics of the open group's acknowledged writes, not yet in their rows.
+    private var heldStatistics = StatisticsDelta()
+    /// Statistics of the grouped write in progress, merged into `heldStatistics` when it
+    /// succeeds; `nil` outside a grouped write.
+    private var writeStatistics: StatisticsDelta?
 
     init(path: FilePath, groupWrites: Bool = false) throws(MetaError) {
         groupsWrites = groupWrites
@@ -88,10 +95,13 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         if let lostGroup { throw lostGroup }
         if !db.inTransaction { try sql { () throws(SQLiteError) in try db.run("BEGIN IMMEDIATE") } }
         try sql { () throws(SQLiteError) in try db.run("SAVEPOINT grouped_write") }
+        writeStatistics = StatisticsDelta()
+        defer { writeStatistics = nil }
         let result: Result
         do {
             result = try body(self)
             try sql { () throws(SQLiteError) in try db.run("RELEASE grouped_write") }
+            heldStatistics.merge(writeStatistics!)
         } catch {
             guard db.inTransaction else { throw endGroup(failedWith: error) }
             try? db.run("ROLLBACK TO grouped_write")
@@ -107,19 +117,28 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
     func persist() throws(MetaError) {
         guard hasUnpersistedWrites else { return }
-        do {
-            try db.run("COMMIT")
+        do throws(MetaError) {
+            try writeHeldStatistics()
+            try sql { () throws(SQLiteError) in try db.run("COMMIT") }
         } catch {
             if db.inTransaction { try? db.run("ROLLBACK") }
-            throw endGroup(failedWith: MetaError(sqlite: error))
+            throw endGroup(failedWith: error)
         }
         groupedWrites = 0
+    }
+
+    private func writeHeldStatistics() throws(MetaError) {
+        let held = heldStatistics
+        heldStatistics = StatisticsDelta()
+        for (name, delta) in held.counters { try upsertCounter(name, delta) }
+        for (inode, sums) in held.directories { try upsertDirStat(inode, sums) }
     }
 
     /// The open group is gone (its COMMIT failed, or SQLite rolled it back after a failed
     /// statement). If it held acknowledged writes, from now on writes and snapshots fail
     /// with the returned error; an empty one only passes `cause` on.
     private func endGroup(failedWith cause: MetaError) -> MetaError {
+        heldStatistics = StatisticsDelta()
         defer { groupedWrites = 0 }
         guard groupedWrites > 0 else { return cause }
         let lost = MetaError(.ioError, "metadata changes could not be saved in \(db.path) (\(cause)); mount the last committed version again")
@@ -152,7 +171,8 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func counter(_ name: String) throws(MetaError) -> Int64 {
-        try first("SELECT value FROM jfs_counter WHERE name=?", [.text(name)], { $0.int64(0) }) ?? 0
+        let stored = try first("SELECT value FROM jfs_counter WHERE name=?", [.text(name)], { $0.int64(0) }) ?? 0
+        return stored + (heldStatistics.counters[name] ?? 0) + (writeStatistics?.counters[name] ?? 0)
     }
 
     func registerSession() throws(MetaError) -> Int64 {
@@ -203,6 +223,9 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             default: ["jfs_node", "jfs_xattr", "jfs_sustained"]
             }
         for table in tables { try run("DELETE FROM \(table) WHERE inode=?", [.inode(inode)]) }
+        if type == .directory {
+            if writeStatistics != nil { writeStatistics!.deleteDirectory(inode) } else { heldStatistics.forgetDirectory(inode) }
+        }
     }
 
     /// Columns as `SQLiteSchema.nodeColumns` lists them.
@@ -372,18 +395,30 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     // MARK: - Counters, statistics, sessions
 
     func addCounter(_ name: String, _ delta: Int64) throws(MetaError) {
+        guard writeStatistics != nil, StatisticsDelta.heldCounters.contains(name) else { return try upsertCounter(name, delta) }
+        writeStatistics!.add(counter: name, delta)
+    }
+
+    func addDirStat(_ inode: Ino, length: Int64, space: Int64, inodes: Int64) throws(MetaError) {
+        guard writeStatistics != nil else {
+            return try upsertDirStat(inode, StatisticsDelta.Directory(length: length, space: space, inodes: inodes))
+        }
+        writeStatistics!.add(directory: inode, length: length, space: space, inodes: inodes)
+    }
+
+    private func upsertCounter(_ name: String, _ delta: Int64) throws(MetaError) {
         try run(
             "INSERT INTO jfs_counter(name,value) VALUES(?,?) ON CONFLICT(name) DO UPDATE SET value=value+excluded.value",
             [.text(name), .integer(delta)])
     }
 
-    func addDirStat(_ inode: Ino, length: Int64, space: Int64, inodes: Int64) throws(MetaError) {
+    private func upsertDirStat(_ inode: Ino, _ sums: StatisticsDelta.Directory) throws(MetaError) {
         try run(
             """
             INSERT INTO jfs_dir_stats(inode,data_length,used_space,used_inodes) VALUES(?,?,?,?) ON CONFLICT(inode) DO UPDATE SET \
             data_length=data_length+excluded.data_length, used_space=used_space+excluded.used_space, used_inodes=used_inodes+excluded.used_inodes
             """,
-            [.inode(inode), .integer(length), .integer(space), .integer(inodes)])
+            [.inode(inode), .integer(sums.length), .integer(sums.space), .integer(sums.inodes)])
     }
 
     func sustain(_ inode: Ino, session: Int64) throws(MetaError) {

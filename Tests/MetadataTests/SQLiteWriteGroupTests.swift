@@ -44,6 +44,47 @@ import VolumeModel
         #expect(try engine.statfs().usedInodes == 2, "the failed create left no trace in the counters")
     }
 
+    /// The group writes the statistics rows (usedSpace, totalInodes, jfs_dir_stats) once,
+    /// before its COMMIT: after the same changes, failed ones and a removed directory among
+    /// them, they match a store that writes them at once, and statfs counts them meanwhile.
+    @Test func heldStatisticsReachTheirRowsAsIfWrittenAtOnce() throws {
+        let directPath = try Scratch.directory("direct").appending("meta.db")
+        let direct = try NamespaceEngine.open(.sqlite(directPath))
+        try direct.format(VolumeFormat(name: "testvol", storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
+        for engine in [engine, direct] {
+            let (docs, _) = try engine.mknod(parent: .root, name: [UInt8]("docs"), type: .directory, mode: 0o755, owner: me, rdev: 0)
+            let (gone, _) = try engine.mknod(parent: .root, name: [UInt8]("gone"), type: .directory, mode: 0o755, owner: me, rdev: 0)
+            for index in 0..<5 {
+                let (file, _) = try engine.mknod(parent: docs, name: [UInt8]("f\(index)"), type: .regular, mode: 0o644, owner: me, rdev: 0)
+                try engine.appendSlice(file, index: 0, record: SliceRecord(pos: 0, id: try engine.newSliceID(), size: 5000, off: 0, len: 5000), mtime: .now())
+            }
+            _ = try engine.mknod(parent: gone, name: [UInt8]("inside"), type: .regular, mode: 0o644, owner: me, rdev: 0)
+            #expect(errno { _ = try engine.mknod(parent: docs, name: [UInt8]("f1"), type: .regular, mode: 0o644, owner: me, rdev: 0) } == .fileExists)
+            #expect(errno { try engine.rmdir(parent: .root, name: [UInt8]("gone")) } == .directoryNotEmpty)
+            try engine.unlink(parent: gone, name: [UInt8]("inside"))
+            try engine.rmdir(parent: .root, name: [UInt8]("gone"))
+            try engine.unlink(parent: docs, name: [UInt8]("f0"))
+            try engine.rename(parent: docs, name: [UInt8]("f1"), newParent: .root, newName: [UInt8]("moved"), flags: [])
+        }
+        #expect(try engine.statfs() == direct.statfs(), "the held counters count before the group commits")
+        try engine.persist()
+        func rows(_ path: FilePath) throws -> [String] {
+            let connection = try SQLiteConnection(path: path.string, readOnly: true)
+            var rows: [String] = []
+            for (query, columns) in [
+                ("SELECT name, value FROM jfs_counter WHERE name IN ('usedSpace','totalInodes') ORDER BY name", 2),
+                ("SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode", 4),
+            ] {
+                let statement = try connection.statement(query)
+                while try statement.step() { rows.append((0..<columns).map { statement.text(Int32($0)) }.joined(separator: " ")) }
+            }
+            return rows
+        }
+        let written = try rows(path)
+        #expect(written == (try rows(directPath)))
+        #expect(written.count == 4, "two counters, the root and docs, and no row for the removed directory: \(written)")
+    }
+
     @Test func closingAFileLeavesTheGroupToTheWindow() throws {
         let file = try create("open")
         try engine.open(file)
