@@ -1,10 +1,16 @@
 #ifndef VOLUMED_CLINUX_SHIM_H
 #define VOLUMED_CLINUX_SHIM_H
-/* Linux calls that glibc declares only under _GNU_SOURCE, which Swift's Glibc module lacks. */
+/* Linux and glibc calls that Swift's Glibc module lacks: declared only under _GNU_SOURCE, or in
+   a header it does not include (malloc.h). */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 
 static inline int clinux_start_writeback(int fd) {
     return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+static inline int clinux_limit_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
 }
 #endif

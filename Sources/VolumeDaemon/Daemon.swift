@@ -19,6 +19,7 @@ public final class Daemon: @unchecked Sendable {
     private var signalSources: [DispatchSourceSignal] = []
 
     public init(configuration: DaemonConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws(VolumeError) {
+        AllocatorPolicy.limitHeaps()
         self.configuration = configuration
         log = Log(level: configuration.logLevel)
         notifier = SystemdNotifier(environment: environment)
