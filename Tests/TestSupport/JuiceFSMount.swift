@@ -30,13 +30,30 @@ public final class JuiceFSMount {
         if process.isRunning { try? unmount() }
     }
 
-    /// Unmounts and reaps the client; an unclean exit is an error carrying its log.
+    /// Unmounts and reaps the client; an unclean exit is an error carrying its log. A mount
+    /// the kernel still holds busy (its last files' releases in flight) is retried for ten
+    /// seconds, then detached: a failed unmount never leaves the test waiting for an exit.
     public func unmount() throws {
-        if process.isRunning {
-            _ = try Command.run(["juicefs", "umount", mountpoint.string])
+        var refusal = ""
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Self.isMountpoint(mountpoint) {
+            let attempt = try Command.run(["juicefs", "umount", mountpoint.string])
+            if attempt.succeeded { break }
+            refusal = attempt.output
+            guard Date() < deadline else {
+                _ = try Command.run(["umount", "-l", mountpoint.string])
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.2)
         }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw failure("exited \(process.terminationStatus)") }
+        let exitDeadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < exitDeadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            throw failure("did not exit within 30 s of its unmount: \(refusal)")
+        }
+        guard process.terminationStatus == 0 else { throw failure("exited \(process.terminationStatus): \(refusal)") }
     }
 
     private func waitUntilMounted() throws {
