@@ -281,11 +281,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         try all(
             "SELECT name, inode, type FROM jfs_edge WHERE parent=? AND name>? ORDER BY name LIMIT ?",
             [.inode(inode), .blob(after ?? []), .integer(Int64(limit))]
-        ) { row in
-            DirectoryEntry(
-                name: row.bytes(0), inode: UInt64(bitPattern: row.int64(1)),
-                type: NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(2))) ?? .regular, attr: nil)
-        }
+        ) { row in Self.readEntry(row, from: 0, attr: nil) }
     }
 
     /// One join along the edge index: a page of a large directory costs one statement, not
@@ -294,17 +290,22 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         try all(
             "SELECT \(Self.joinedNodeColumns),e.name,e.inode,e.type FROM jfs_edge e LEFT JOIN jfs_node n ON n.inode=e.inode WHERE e.parent=? AND e.name>? ORDER BY e.name LIMIT ?",
             [.inode(inode), .blob(after ?? []), .integer(Int64(limit))]
-        ) { row in
-            DirectoryEntry(
-                name: row.bytes(19), inode: UInt64(bitPattern: row.int64(20)),
-                type: NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(21))) ?? .regular, attr: row.int64(0) == 0 ? nil : Self.readNode(row))
-        }.map { (entry) throws(MetaError) in
+        ) { row in Self.readEntry(row, from: Self.nodeColumnCount, attr: row.int64(0) == 0 ? nil : Self.readNode(row)) }
+        .map { (entry) throws(MetaError) in
             guard entry.attr != nil else { throw MetaError.missingNode(of: entry, in: inode) }
             return entry
         }
     }
 
     private static let joinedNodeColumns = SQLiteSchema.nodeColumns.split(separator: ",").map { "n.\($0)" }.joined(separator: ",")
+    private static let nodeColumnCount = Int32(SQLiteSchema.nodeColumns.split(separator: ",").count)
+
+    /// An edge's `name, inode, type` columns, starting at column `first`.
+    private static func readEntry(_ row: SQLiteStatement, from first: Int32, attr: Attr?) -> DirectoryEntry {
+        DirectoryEntry(
+            name: row.bytes(first), inode: UInt64(bitPattern: row.int64(first + 1)),
+            type: NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(first + 2))) ?? .regular, attr: attr)
+    }
 
     func linkParents(of inode: Ino) throws(MetaError) -> [Ino] {
         try all("SELECT parent FROM jfs_edge WHERE inode=?", [.inode(inode)]) { UInt64(bitPattern: $0.int64(0)) }
@@ -400,10 +401,9 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func addDirStat(_ inode: Ino, length: Int64, space: Int64, inodes: Int64) throws(MetaError) {
-        guard writeStatistics != nil else {
-            return try upsertDirStat(inode, StatisticsDelta.Directory(length: length, space: space, inodes: inodes))
-        }
-        writeStatistics!.add(directory: inode, length: length, space: space, inodes: inodes)
+        let sums = StatisticsDelta.Directory(length: length, space: space, inodes: inodes)
+        guard writeStatistics != nil else { return try upsertDirStat(inode, sums) }
+        writeStatistics!.add(directory: inode, sums)
     }
 
     private func upsertCounter(_ name: String, _ delta: Int64) throws(MetaError) {

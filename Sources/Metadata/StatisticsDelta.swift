@@ -6,6 +6,12 @@ struct StatisticsDelta {
         var length: Int64 = 0
         var space: Int64 = 0
         var inodes: Int64 = 0
+
+        mutating func add(_ other: Directory) {
+            length += other.length
+            space += other.space
+            inodes += other.inodes
+        }
     }
 
     /// The counters held back; the others (inode, chunk and session allocation) are read
@@ -21,10 +27,8 @@ struct StatisticsDelta {
         counters[name, default: 0] += delta
     }
 
-    mutating func add(directory inode: Ino, length: Int64, space: Int64, inodes: Int64) {
-        directories[inode, default: Directory()].length += length
-        directories[inode, default: Directory()].space += space
-        directories[inode, default: Directory()].inodes += inodes
+    mutating func add(directory inode: Ino, _ sums: Directory) {
+        directories[inode, default: Directory()].add(sums)
     }
 
     /// The directory's row was deleted by the write these changes belong to.
@@ -41,6 +45,6 @@ struct StatisticsDelta {
     mutating func merge(_ later: StatisticsDelta) {
         for inode in later.deletedDirectories { directories[inode] = nil }
         for (name, delta) in later.counters { add(counter: name, delta) }
-        for (inode, sums) in later.directories { add(directory: inode, length: sums.length, space: sums.space, inodes: sums.inodes) }
+        for (inode, sums) in later.directories { add(directory: inode, sums) }
     }
 }
