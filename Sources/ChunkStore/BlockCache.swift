@@ -185,15 +185,32 @@ public final class BlockCache: @unchecked Sendable {
                 verified.insert(key)
             }
         } else {
-            try ensureDirectory(stagingDirectory(key.space))
-            try BlockFile.write(data, to: stagingPath(key), durable: false)
-            lock.withLock {
-                stagedBytes += Int64(data.count)
-                verified.insert(key)
-                unsynced.insert(key)
-            }
+            let file = try beginStaging(in: key.space, stem: key.block.name)
+            try file.append(data)
+            try finishStaging(key, file)
         }
         remember(key, data)
+    }
+
+    /// Starts the staged file of a block too large for the log, to be written piece by
+    /// piece and put in place by `finishStaging`: a streaming writer's blocks then never
+    /// wait in memory.
+    func beginStaging(in space: String, stem: String) throws(Errno) -> BlockFileWriter {
+        let directory = stagingDirectory(space)
+        try ensureDirectory(directory)
+        return try BlockFileWriter(directory: directory, stem: stem)
+    }
+
+    /// Puts a block written through `beginStaging` in the staging area, from where it is
+    /// uploaded; durable at `syncStaged`, like `stage`.
+    func finishStaging(_ key: Key, _ file: BlockFileWriter) throws(Errno) {
+        guard file.count == key.block.size else { throw .invalidArgument }
+        try file.finish(at: stagingPath(key), durable: false)
+        lock.withLock {
+            stagedBytes += Int64(key.block.size)
+            verified.insert(key)
+            unsynced.insert(key)
+        }
     }
 
     /// Makes every block staged so far durable on local disk: the files, then their

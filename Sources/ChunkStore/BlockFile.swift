@@ -7,34 +7,10 @@ import SystemPackage
 /// name and renamed into place, so a reader either finds a whole, verifiable block or
 /// nothing it would serve.
 enum BlockFile {
-    /// Large blocks start their writeback as soon as they are written, so a long stream
-    /// never piles up dirty pages for the final fsync; small ones (small files) are left to
-    /// the kernel, which writes many of them back together more cheaply.
-    private static let writebackThreshold = 1 << 20
-
     static func write(_ data: Data, to path: FilePath, durable: Bool) throws(Errno) {
-        let temporary = FilePath(path.string + ".tmp-\(UInt32.random(in: .min ... .max))")
-        let crc = CRC32C.checksum(data)
-        do {
-            let descriptor = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
-            do {
-                _ = try data.withUnsafeBytes { try descriptor.writeAll($0) }
-                _ = try withUnsafeBytes(of: crc.bigEndian) { try descriptor.writeAll($0) }
-                if durable {
-                    try descriptor.sync()
-                } else if data.count >= writebackThreshold {
-                    descriptor.startWriteback()
-                }
-                try descriptor.close()
-            } catch {
-                try? descriptor.close()
-                throw error
-            }
-            try FileSystem.rename(temporary, to: path)
-        } catch {
-            try? FileSystem.unlink(temporary)
-            throw (error as? Errno) ?? .ioError
-        }
+        let writer = try BlockFileWriter(directory: path.removingLastComponent().string, stem: path.lastComponent?.string ?? "block")
+        try writer.append(data)
+        try writer.finish(at: path, durable: durable)
     }
 
     /// Bytes `range` of a block file verified earlier, read alone (pread(2)); `nil` when

@@ -191,18 +191,65 @@ public final class ChunkStore: @unchecked Sendable {
     /// `uploadStaged` at the slice's seal: the object store then does not compete with a
     /// streaming writer for the CPU, and a file deleted before its seal is never uploaded.
     func writeBlock(_ block: BlockKey, _ data: Data, staging batch: StagingBatch) {
-        batch.begin()
         guard configuration.writeback else {
+            batch.begin()
             uploads.enqueue(block, data: data)
             batch.end(nil)
             return
         }
+        inBackground(batch) { [self] in try stage(block, data) }
+    }
+
+    /// Whether a block growing to `size` bytes streams into its staged file rather than
+    /// gathering in memory: with writeback, once it is too large for the block log.
+    func streamsBlock(ofSize size: Int) -> Bool {
+        configuration.writeback && size > BlockCache.loggedBlockLimit
+    }
+
+    /// Opens the staged file a writer streams block `index` of slice `sliceID` into.
+    func beginBlockFile(sliceID: UInt64, index: Int) throws -> BlockFileWriter {
+        do {
+            return try cache.beginStaging(in: space, stem: "\(sliceID)_\(index)")
+        } catch {
+            throw ChunkStoreError(error, "cannot stage a block of slice \(sliceID) in \(cache.directory)")
+        }
+    }
+
+    func append(_ piece: Data, to file: BlockFileWriter) throws {
+        do {
+            try file.append(piece)
+        } catch {
+            throw ChunkStoreError(error, "cannot stage a block in \(cache.directory)")
+        }
+    }
+
+    /// Puts a streamed block in place and queues its upload, as `writeBlock(_:_:)` does.
+    func finishBlockFile(_ file: BlockFileWriter, as block: BlockKey) throws {
+        try finishStaging(file, as: block)
+        uploads.enqueueStaged(block)
+    }
+
+    /// Puts a full streamed block in place on a staging thread; its upload waits for
+    /// `uploadStaged`, as in `writeBlock(_:_:staging:)`.
+    func finishBlockFile(_ file: BlockFileWriter, as block: BlockKey, staging batch: StagingBatch) {
+        inBackground(batch) { [self] in try finishStaging(file, as: block) }
+    }
+
+    /// Drops the staged blocks of a slice that will never be committed.
+    func discardStaged(_ blocks: [BlockKey], sliceID: UInt64) {
+        uploads.forget(sliceIDs: [sliceID])
+        for block in blocks { cache.discardStaged(BlockCache.Key(space: space, block: block)) }
+    }
+
+    /// Runs one block's staging work on a staging thread, at most four at once.
+    private func inBackground(_ batch: StagingBatch, _ work: @escaping @Sendable () throws -> Void) {
+        batch.begin()
         stagingSlots.wait()
         staging.enter()
         stagingWorkers.submit { [self] in
             var failure: (any Error)?
             do {
-                try stage(block, data)
+                try work()
             } catch {
                 failure = error
             }
@@ -221,6 +268,15 @@ public final class ChunkStore: @unchecked Sendable {
     private func stage(_ block: BlockKey, _ data: Data) throws {
         do {
             try cache.stage(BlockCache.Key(space: space, block: block), data)
+            uploads.noteStaging()
+        } catch {
+            throw ChunkStoreError(error, "cannot stage block \(block) in \(cache.directory)")
+        }
+    }
+
+    private func finishStaging(_ file: BlockFileWriter, as block: BlockKey) throws {
+        do {
+            try cache.finishStaging(BlockCache.Key(space: space, block: block), file)
             uploads.noteStaging()
         } catch {
             throw ChunkStoreError(error, "cannot stage block \(block) in \(cache.directory)")

@@ -27,7 +27,13 @@ public final class FileWriter: @unchecked Sendable {
             for piece in ChunkGeometry.pieces(of: offset..<offset + UInt64(data.count)) {
                 let start = data.startIndex + Int(piece.fileOffset - offset)
                 let slice = writableSlice(chunk: piece.index, at: piece.offset, length: piece.length)
-                try slice.append(data[start..<start + Int(piece.length)], store: store)
+                do {
+                    try slice.append(data[start..<start + Int(piece.length)], store: store)
+                } catch {
+                    // The slice is lost (its seal throws and drops it); later writes start anew.
+                    try? sealChunk(piece.index)
+                    throw error
+                }
                 if UInt64(slice.end) == ChunkGeometry.chunkSize || chunks[piece.index]!.count > 100 { try sealChunk(piece.index) }
             }
         }

@@ -6,18 +6,20 @@ import Foundation
 /// instruction where there is one (about eight times faster than zlib's CRC-32 here),
 /// else a table.
 public enum CRC32C {
-    public static func checksum<Bytes: ContiguousBytes>(_ bytes: Bytes) -> UInt32 {
+    /// `continuing` is the checksum of the bytes before these: a block written piece by
+    /// piece is checksummed as it goes, while each piece is still in the processor's cache.
+    public static func checksum<Bytes: ContiguousBytes>(_ bytes: Bytes, continuing previous: UInt32 = 0) -> UInt32 {
         bytes.withUnsafeBytes { buffer in
-            guard hardware, let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return tableChecksum(buffer) }
-            return ~cchecksum_crc32c_update(~0, base, buffer.count)
+            guard hardware, let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return tableChecksum(buffer, continuing: previous) }
+            return ~cchecksum_crc32c_update(~previous, base, buffer.count)
         }
     }
 
     static let hardware = cchecksum_crc32c_hardware() != 0
 
     /// The portable path, one byte at a time.
-    static func tableChecksum(_ buffer: UnsafeRawBufferPointer) -> UInt32 {
-        ~buffer.reduce(~UInt32(0)) { crc, byte in table[Int(UInt8(truncatingIfNeeded: crc) ^ byte)] ^ (crc >> 8) }
+    static func tableChecksum(_ buffer: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
+        ~buffer.reduce(~previous) { crc, byte in table[Int(UInt8(truncatingIfNeeded: crc) ^ byte)] ^ (crc >> 8) }
     }
 
     /// The reflected polynomial 0x82F63B78.

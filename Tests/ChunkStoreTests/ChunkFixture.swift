@@ -22,7 +22,7 @@ final class ChunkFixture: @unchecked Sendable {
     var chunks: ChunkStore
     var configuration: ChunkStoreConfiguration
 
-    init(_ backend: Backend, configuration: ChunkStoreConfiguration = ChunkStoreConfiguration(chunkPrefix: "vol"), cacheBudget: Int64 = 4 << 30) throws {
+    init(_ backend: Backend, configuration: ChunkStoreConfiguration = ChunkStoreConfiguration(chunkPrefix: "vol"), cacheBudget: Int64 = 4 << 30, cacheDirectory: FilePath? = nil) throws {
         directory = try Scratch.directory("chunks")
         engine = try NamespaceEngine.open(.sqlite(directory.appending("meta.db")))
         try engine.format(VolumeFormat(name: configuration.chunkPrefix, storage: "file", bucket: directory.appending("bucket").string + "/"))
@@ -33,7 +33,7 @@ final class ChunkFixture: @unchecked Sendable {
         case .s3: objects = try TestStores.s3(prefix: "chunks-\(UUID().uuidString.lowercased())")
         }
         self.configuration = configuration
-        cache = try BlockCache(directory: directory.appending("cache"), budget: cacheBudget)
+        cache = try BlockCache(directory: cacheDirectory ?? directory.appending("cache"), budget: cacheBudget)
         chunks = ChunkStore(configuration: configuration, catalog: catalog, store: objects, cache: cache)
     }
 

@@ -9,10 +9,11 @@ import VolumeModel
 
 @Suite struct ChunkStoreTests {
     /// An fsx-style mix of writes, overwrites, truncates and reads against a reference file,
-    /// with small blocks so that block and chunk boundaries are crossed often.
-    @Test(arguments: Backend.allCases)
-    func randomOperationsMatchAReferenceFile(backend: Backend) throws {
-        let fixture = try ChunkFixture(backend, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", blockSize: 64 << 10))
+    /// with small blocks so that block and chunk boundaries are crossed often: blocks small
+    /// enough to gather in memory, and 1 MiB ones that move to their staged files mid-block.
+    @Test(arguments: [(Backend.file, 64 << 10), (.s3, 64 << 10), (.file, 1 << 20)])
+    func randomOperationsMatchAReferenceFile(backend: Backend, blockSize: Int) throws {
+        let fixture = try ChunkFixture(backend, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", blockSize: blockSize))
         let inode = try fixture.createFile()
         let writer = fixture.chunks.writer(inode: inode)
         let reader = fixture.chunks.reader(inode: inode)
@@ -272,6 +273,36 @@ import VolumeModel
         #expect(try fixture.bucketBlocks().count == 20)
         try fixture.coldCache()
         for (inode, data) in files { #expect(try fixture.read(inode, 0, data.count) == data) }
+    }
+
+    /// A block streamed into its staged file that finds the disk full fails the write with
+    /// ENOSPC and loses its slice, as a local file system loses pages it cannot write back:
+    /// nothing of it is committed, and no staged or half-written file is left behind.
+    @Test func aFullStagingDiskFailsTheWriteAndLeavesNothingStaged() throws {
+        let small = try Scratch.directory("full-cache")
+        try Command.check(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", small.string])
+        defer { _ = try? Command.run(["umount", "-l", small.string]) }
+        let fixture = try ChunkFixture(.file, cacheDirectory: small)
+        let inode = try fixture.createFile()
+        let writer = fixture.chunks.writer(inode: inode)
+        var failure: ChunkStoreError?
+        for offset in stride(from: 0, to: 16 << 20, by: 1 << 20) where failure == nil {
+            do {
+                try writer.write(at: UInt64(offset), pattern(at: UInt64(offset), count: 1 << 20))
+            } catch let error as ChunkStoreError {
+                failure = error
+            }
+        }
+        #expect(failure?.errno == .noSpace, "\(String(describing: failure))")
+        try writer.flush()
+        #expect(try fixture.length(inode) == 0, "the lost slice was not committed")
+        #expect(try fixture.engine.readChunk(inode, index: 0).isEmpty)
+        let left = FileManager.default.enumerator(atPath: small.string)?.compactMap { $0 as? String }.filter { $0.contains("/staging/") }
+        #expect(left == [], "staged blocks and the half-written one removed")
+        #expect(fixture.chunks.statistics.stagedBlocks == 0 && fixture.cache.usedBytes == 0)
+        try writer.write(at: 0, Data("after".utf8))
+        try writer.flush()
+        #expect(try fixture.read(inode, 0, 5) == Data("after".utf8), "the file takes writes again once there is room")
     }
 
     @Test func withoutWritebackAFlushedSliceIsAlreadyInTheBucket() throws {

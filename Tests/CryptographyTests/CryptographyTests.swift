@@ -56,6 +56,13 @@ import Testing
             #expect(piece.withUnsafeBytes { CRC32C.tableChecksum($0) } == expected, "table \(start)..<\(end)")
         }
         #expect(CRC32C.checksum(Data(long)) == bitwise(long[...]), "Data and arrays agree")
+        for split in [0, 1, 7, 8191, 50_000, long.count] {
+            let head = long[..<split], tail = long[split...]
+            let expected = bitwise(long[...])
+            #expect(CRC32C.checksum(tail, continuing: CRC32C.checksum(head)) == expected, "continued at \(split)")
+            let table = tail.withUnsafeBytes { CRC32C.tableChecksum($0, continuing: head.withUnsafeBytes { CRC32C.tableChecksum($0) }) }
+            #expect(table == expected, "table continued at \(split)")
+        }
     }
 
     @Test func nonRSAOrGarbageKeysAreRefused() {
