@@ -27,6 +27,7 @@ public final class BlockCache: @unchecked Sendable {
     public let directory: FilePath
     public let budget: Int64
     private let memoryBudget: Int64
+    private let streams: DescriptorBudget
     private let lock = NSLock()
     private var entries: [Key: (size: Int64, tick: UInt64)] = [:]
     private var memory: [Key: (data: Data, tick: UInt64)] = [:]
@@ -50,8 +51,15 @@ public final class BlockCache: @unchecked Sendable {
 
     /// Opens (creating) the cache; `budget` nil sizes it from free space: half of what the
     /// file system has free, at least 1 GiB.
-    public init(directory: FilePath, budget: Int64? = nil, memoryBudget: Int64 = 64 << 20) throws(Errno) {
+    public convenience init(directory: FilePath, budget: Int64? = nil, memoryBudget: Int64 = 64 << 20) throws(Errno) {
+        try self.init(directory: directory, budget: budget, memoryBudget: memoryBudget, streams: .streaming)
+    }
+
+    /// `streams` bounds the staged files streaming writers hold open (the daemon-wide budget
+    /// unless a test gives its own).
+    init(directory: FilePath, budget: Int64?, memoryBudget: Int64, streams: DescriptorBudget) throws(Errno) {
         self.directory = directory
+        self.streams = streams
         try FileSystem.createDirectories(directory)
         let free = ((try? FileManager.default.attributesOfFileSystem(forPath: directory.string))?[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
         self.budget = budget ?? max(1 << 30, free / 2)
@@ -185,7 +193,8 @@ public final class BlockCache: @unchecked Sendable {
                 verified.insert(key)
             }
         } else {
-            let file = try beginStaging(in: key.space, stem: key.block.name)
+            try ensureDirectory(stagingDirectory(key.space))
+            let file = try BlockFileWriter(directory: stagingDirectory(key.space), stem: key.block.name)
             try file.append(data)
             try finishStaging(key, file)
         }
@@ -194,11 +203,12 @@ public final class BlockCache: @unchecked Sendable {
 
     /// Starts the staged file of a block too large for the log, to be written piece by
     /// piece and put in place by `finishStaging`: a streaming writer's blocks then never
-    /// wait in memory.
-    func beginStaging(in space: String, stem: String) throws(Errno) -> BlockFileWriter {
+    /// wait in memory. `nil` when the streaming writers' descriptor budget is spent.
+    func beginStaging(in space: String, stem: String) throws(Errno) -> BlockFileWriter? {
         let directory = stagingDirectory(space)
         try ensureDirectory(directory)
-        return try BlockFileWriter(directory: directory, stem: stem)
+        guard streams.take() else { return nil }
+        return try BlockFileWriter(directory: directory, stem: stem, budget: streams)
     }
 
     /// Puts a block written through `beginStaging` in the staging area, from where it is

@@ -12,6 +12,8 @@ final class BlockFileWriter: @unchecked Sendable {
     private var descriptor: FileDescriptor?
     private var checksum: UInt32 = 0
     private(set) var count = 0
+    /// Where the descriptor was taken from, if it counts against a budget.
+    private let budget: DescriptorBudget?
 
     /// Large blocks start their writeback as soon as they are written, so a long stream
     /// never piles up dirty pages for the final fsync; small ones (small files) are left to
@@ -20,11 +22,15 @@ final class BlockFileWriter: @unchecked Sendable {
 
     /// Opens a new temporary file next to where the block will be: `stem` plus a random
     /// suffix, a name no block file has (a crashed run's leftovers are removed by name).
-    init(directory: String, stem: String) throws(Errno) {
+    /// `budget`, when given, has already been charged for the descriptor; it is given back
+    /// when the file is closed.
+    init(directory: String, stem: String, budget: DescriptorBudget? = nil) throws(Errno) {
         temporary = FilePath("\(directory)/\(stem).tmp-\(UInt32.random(in: .min ... .max))")
+        self.budget = budget
         do {
             descriptor = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         } catch {
+            budget?.giveBack()
             throw (error as? Errno) ?? .ioError
         }
     }
@@ -32,6 +38,7 @@ final class BlockFileWriter: @unchecked Sendable {
     deinit {
         guard let descriptor else { return }
         try? descriptor.close()
+        budget?.giveBack()
         try? FileSystem.unlink(temporary)
     }
 
@@ -50,6 +57,7 @@ final class BlockFileWriter: @unchecked Sendable {
     func finish(at path: FilePath, durable: Bool) throws(Errno) {
         guard let descriptor else { throw .badFileDescriptor }
         self.descriptor = nil
+        defer { budget?.giveBack() }
         do {
             do {
                 _ = try withUnsafeBytes(of: checksum.bigEndian) { try descriptor.writeAll($0) }

@@ -1,5 +1,6 @@
 import Foundation
 import ObjectStorage
+import SystemPackage
 import VolumeModel
 
 /// The data path of one volume: file bytes to slices and blocks and back, through the
@@ -185,9 +186,10 @@ public final class ChunkStore: @unchecked Sendable {
         }
     }
 
-    /// A block of a slice still being written. With writeback it is staged on another
-    /// thread, so that filling the next block overlaps checksumming and writing this one (at
-    /// most four blocks wait in memory, then writers slow down), and its upload waits for
+    /// A full block of a slice still being written, gathered in memory (a block size small
+    /// enough for the log, or writeback off). With writeback it is staged on another thread,
+    /// so that filling the next block overlaps checksumming and writing this one (at most
+    /// four blocks wait in memory, then writers slow down), and its upload waits for
     /// `uploadStaged` at the slice's seal: the object store then does not compete with a
     /// streaming writer for the CPU, and a file deleted before its seal is never uploaded.
     func writeBlock(_ block: BlockKey, _ data: Data, staging batch: StagingBatch) {
@@ -206,10 +208,14 @@ public final class ChunkStore: @unchecked Sendable {
         configuration.writeback && size > BlockCache.loggedBlockLimit
     }
 
-    /// Opens the staged file a writer streams block `index` of slice `sliceID` into.
-    func beginBlockFile(sliceID: UInt64, index: Int) throws -> BlockFileWriter {
+    /// Opens the staged file a writer streams block `index` of slice `sliceID` into; `nil`
+    /// when streaming writers hold their share of file descriptors (or none is left): the
+    /// block then gathers in memory.
+    func beginBlockFile(sliceID: UInt64, index: Int) throws -> BlockFileWriter? {
         do {
             return try cache.beginStaging(in: space, stem: "\(sliceID)_\(index)")
+        } catch .tooManyOpenFiles, .tooManyOpenFilesInSystem {
+            return nil
         } catch {
             throw ChunkStoreError(error, "cannot stage a block of slice \(sliceID) in \(cache.directory)")
         }
@@ -266,17 +272,17 @@ public final class ChunkStore: @unchecked Sendable {
     }
 
     private func stage(_ block: BlockKey, _ data: Data) throws {
-        do {
-            try cache.stage(BlockCache.Key(space: space, block: block), data)
-            uploads.noteStaging()
-        } catch {
-            throw ChunkStoreError(error, "cannot stage block \(block) in \(cache.directory)")
-        }
+        try staging(block) { key throws(Errno) in try cache.stage(key, data) }
     }
 
     private func finishStaging(_ file: BlockFileWriter, as block: BlockKey) throws {
+        try staging(block) { key throws(Errno) in try cache.finishStaging(key, file) }
+    }
+
+    /// Puts `block` in the staging area one way or another; uploads then hold back a little.
+    private func staging(_ block: BlockKey, _ put: (BlockCache.Key) throws(Errno) -> Void) throws {
         do {
-            try cache.finishStaging(BlockCache.Key(space: space, block: block), file)
+            try put(BlockCache.Key(space: space, block: block))
             uploads.noteStaging()
         } catch {
             throw ChunkStoreError(error, "cannot stage block \(block) in \(cache.directory)")

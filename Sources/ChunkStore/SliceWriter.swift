@@ -14,6 +14,7 @@ final class SliceWriter {
     private(set) var id: UInt64?
     private var buffer = Data()
     private var file: BlockFileWriter?
+    private var gathersInMemory = false
     private var blockLength = 0
     private(set) var blocks: [BlockKey] = []
     private let staging = StagingBatch()
@@ -80,13 +81,16 @@ final class SliceWriter {
     }
 
     /// Adds a piece to the block being filled, moving the block to its staged file once it
-    /// outgrows the memory it may use.
+    /// outgrows the memory it may use (it stays in memory if no file can be opened for it).
     private func fill(_ piece: Data, _ store: ChunkStore) throws {
-        if file == nil, store.streamsBlock(ofSize: blockLength + piece.count) {
-            let opened = try store.beginBlockFile(sliceID: try sliceID(store), index: blocks.count)
-            if !buffer.isEmpty { try store.append(buffer, to: opened) }
-            buffer = Data()
-            file = opened
+        if file == nil, !gathersInMemory, store.streamsBlock(ofSize: blockLength + piece.count) {
+            if let opened = try store.beginBlockFile(sliceID: try sliceID(store), index: blocks.count) {
+                if !buffer.isEmpty { try store.append(buffer, to: opened) }
+                buffer = Data()
+                file = opened
+            } else {
+                gathersInMemory = true
+            }
         }
         if let file {
             try store.append(piece, to: file)
@@ -119,6 +123,7 @@ final class SliceWriter {
 
     private func clearBlock() {
         file = nil
+        gathersInMemory = false
         buffer = Data()
         blockLength = 0
     }

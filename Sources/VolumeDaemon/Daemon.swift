@@ -20,6 +20,7 @@ public final class Daemon: @unchecked Sendable {
 
     public init(configuration: DaemonConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws(VolumeError) {
         AllocatorPolicy.limitHeaps()
+        DescriptorLimit.raiseToHardLimit()
         self.configuration = configuration
         log = Log(level: configuration.logLevel)
         notifier = SystemdNotifier(environment: environment)

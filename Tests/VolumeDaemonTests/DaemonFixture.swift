@@ -16,9 +16,13 @@ final class DaemonFixture: @unchecked Sendable {
     private let logURL: URL
     private var process: Process?
 
+    /// Runs the daemon through this command line (`/usr/bin/prlimit ... --`, say), if not empty.
+    private let launcher: [String]
+
     /// `settings` overrides the config keys the fixture writes; `extraEnvironment` joins
-    /// the daemon's environment.
-    init(settings: [String: Any] = [:], s3Bucket: Bool = false, extraEnvironment: [String: String] = [:]) throws {
+    /// the daemon's environment; `launcher` starts it through another program that execs it.
+    init(settings: [String: Any] = [:], s3Bucket: Bool = false, extraEnvironment: [String: String] = [:], launcher: [String] = []) throws {
+        self.launcher = launcher
         root = try Scratch.directory("daemon")
         socket = root.appending("volumed.sock")
         mountRoot = root.appending("mnt")
@@ -49,8 +53,9 @@ final class DaemonFixture: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: logURL)
         handle.seekToEndOfFile()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: BuiltProduct.path("volumed"))
-        process.arguments = ["--config", configPath.string]
+        let command = launcher + [BuiltProduct.path("volumed"), "--config", configPath.string]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = handle
         process.standardError = handle
