@@ -13,4 +13,13 @@ static inline int clinux_start_writeback(int fd) {
 static inline int clinux_limit_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);
 }
+
+/* Bytes free inside the allocator's heaps: memory the process holds but does not use. */
+static inline size_t clinux_heap_free_bytes(void) {
+    return mallinfo2().fordblks;
+}
+
+static inline void clinux_trim_heaps(void) {
+    malloc_trim(0);
+}
 #endif

@@ -38,7 +38,10 @@ public final class ChunkStore: @unchecked Sendable {
         uploads = UploadPool(
             store: store, cache: cache, space: space, prefix: configuration.chunkPrefix, maxUploads: configuration.maxUploads,
             delay: configuration.uploadDelay)
-        let sealer = Thread { [weak self] in self?.sealIdleWriters() }
+        let sealer = Thread { [weak self] in
+            // Holds the store only while sealing, so that a closed store goes with its mount.
+            while let store = self, store.sealIdleWriters() { Thread.sleep(forTimeInterval: 0.1) }
+        }
         sealer.name = "volumed-seal"
         sealer.start()
     }
@@ -297,15 +300,15 @@ public final class ChunkStore: @unchecked Sendable {
         }
     }
 
-    private func sealIdleWriters() {
-        while !lock.withLock({ closed }) {
-            Thread.sleep(forTimeInterval: 0.1)
-            let live = lock.withLock { () -> [FileWriter] in
-                writers = writers.filter { $0.value.writer != nil }
-                return writers.values.compactMap(\.writer)
-            }
-            for writer in live { writer.sealIdle(idle: configuration.idleSeal, maxAge: .seconds(5)) }
-        }
+    /// One pass of the sealer; `false` once the store is closed.
+    private func sealIdleWriters() -> Bool {
+        guard let live = lock.withLock({ () -> [FileWriter]? in
+            guard !closed else { return nil }
+            writers = writers.filter { $0.value.writer != nil }
+            return writers.values.compactMap(\.writer)
+        }) else { return false }
+        for writer in live { writer.sealIdle(idle: configuration.idleSeal, maxAge: .seconds(5)) }
+        return true
     }
 
     // MARK: - Compaction

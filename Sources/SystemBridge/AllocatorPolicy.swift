@@ -15,4 +15,13 @@ public enum AllocatorPolicy {
     public static func limitHeaps() {
         _ = clinux_limit_arenas(4)
     }
+
+    /// Bytes the heaps hold free: freed blocks glibc keeps for reuse instead of returning.
+    public static var freeHeapBytes: Int { Int(clinux_heap_free_bytes()) }
+
+    /// Returns the heaps' free pages to the system (malloc_trim(3)). Their next use faults
+    /// them in again, so this is for when a burst of work has ended, not during one.
+    public static func returnFreeMemory() {
+        clinux_trim_heaps()
+    }
 }

@@ -61,6 +61,7 @@ public final class Daemon: @unchecked Sendable {
         }
         let stale = service.staleMounts
         for mount in stale { log.warning("left-behind mount of \(mount.volume) at \(mount.mountPath): recover or abandon it (volumectl recover)") }
+        HeapTrimmer().start()
         let accepting = Thread { [self] in acceptLoop() }
         accepting.name = "volumed-accept"
         accepting.start()

@@ -20,7 +20,14 @@ public final class VolumeService: @unchecked Sendable {
     private var live: [FilePath: LiveVolume] = [:]
     /// Mount paths being mounted right now.
     private var reserved: Set<FilePath> = []
-    private var privateCaches: [FilePath: BlockCache] = [:]
+    /// Caches in directories that mounts asked for, while something uses them: a mount
+    /// shares one still open (two on one directory would overwrite each other's files), and
+    /// one goes, its memory tier with it, once its last mount is gone.
+    private var privateCaches: [FilePath: WeakCache] = [:]
+
+    private struct WeakCache {
+        weak var cache: BlockCache?
+    }
 
     public init(_ configuration: VolumeServiceConfiguration) throws(VolumeError) {
         self.configuration = configuration
@@ -339,13 +346,17 @@ public final class VolumeService: @unchecked Sendable {
         }
     }
 
+    /// Private cache directories something still uses.
+    var openPrivateCaches: [FilePath] { lock.withLock { privateCaches.filter { $0.value.cache != nil }.map(\.key) } }
+
     private func cache(for options: MountOptions) throws -> BlockCache {
         guard let directory = options.cacheDir else { return sharedBlockCache }
         let path = FilePath(directory)
         return try lock.withLock { () throws -> BlockCache in
-            if let cache = privateCaches[path] { return cache }
+            if let cache = privateCaches[path]?.cache { return cache }
             let cache = try BlockCache(directory: path)
-            privateCaches[path] = cache
+            privateCaches = privateCaches.filter { $0.value.cache != nil }
+            privateCaches[path] = WeakCache(cache: cache)
             return cache
         }
     }

@@ -4,7 +4,7 @@ import SystemPackage
 import TestSupport
 import Testing
 import VolumeModel
-import Volumes
+@testable import Volumes
 
 @Suite(.serialized) struct VolumeServiceTests {
     @Test func newVolumesTakeTheirDefaultsFromConfigurationAndEnvironment() throws {
@@ -85,6 +85,48 @@ import Volumes
         expectVolumeError(.notFound, "a never-committed volume has nothing to fork") {
             _ = try fixture.service.fork(unpublished)
         }
+    }
+
+    /// A mount's own cache directory (`cache_dir`) is shared by the mounts that name it and
+    /// let go, its memory tier with it, once the last of them is gone: removed then, it is
+    /// rebuilt by the next mount rather than written through a cache that thinks it is there.
+    @Test func aPrivateCacheIsSharedWhileMountedAndLetGoAfter() throws {
+        let fixture = try VolumeFixture()
+        let writer = try fixture.mount(try fixture.newVolume(.sqlite))
+        let payload = Data((0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 13) })
+        try payload.write(to: URL(fileURLWithPath: writer.mountpoint.appending("big.bin").string))
+        let version = try writer.finalize(message: "v1")
+        let cache = try Scratch.directory("private-cache")
+        let options = MountOptions(readOnly: true, cacheDir: cache.string)
+        func cachedBlocks() -> Int {
+            (FileManager.default.enumerator(atPath: cache.string)?.compactMap { $0 as? String } ?? []).filter { $0.contains("/raw/") && $0.hasSuffix("_4194304") }.count
+        }
+        func letGo() {
+            let deadline = Date().addingTimeInterval(10)
+            while !fixture.service.openPrivateCaches.isEmpty, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        }
+
+        // Mounts are held by path only: a LiveVolume kept here would keep its cache.
+        func mountAndRead() throws -> FilePath {
+            let live = try fixture.service.mount(version, at: try Scratch.directory("mnt"), options: options)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: live.mountpoint.appending("big.bin").string)) == payload)
+            return live.mountpoint
+        }
+        func unmount(_ path: FilePath) throws { try fixture.service.mount(at: path)?.unmount(abandon: false) }
+
+        let first = try mountAndRead()
+        let second = try mountAndRead()
+        #expect(fixture.service.openPrivateCaches == [cache])
+        try unmount(first)
+        #expect(fixture.service.openPrivateCaches == [cache], "still used by the second mount")
+        try unmount(second)
+        letGo()
+        #expect(fixture.service.openPrivateCaches.isEmpty)
+        #expect(cachedBlocks() == 1)
+
+        try FileManager.default.removeItem(atPath: cache.string)
+        try unmount(try mountAndRead())
+        #expect(cachedBlocks() == 1, "the removed directory was rebuilt")
     }
 
     /// sqlite → redis → sqlite keeps every file and slice, moves no block, and links each
