@@ -36,6 +36,8 @@ final class SliceWriter {
         let blockSize = store.configuration.blockSize
         while !rest.isEmpty {
             let piece = rest.prefix(blockSize - blockLength)
+            // The id first: failing to get one changes nothing, and the write may be retried.
+            if store.streamsBlock(ofSize: blockLength + piece.count) { _ = try sliceID(store) }
             do {
                 try fill(piece, store)
             } catch {
@@ -59,6 +61,7 @@ final class SliceWriter {
         var last: BlockKey?
         var lostBecause = failure
         if lostBecause == nil, blockLength > 0 {
+            _ = try sliceID(store)  // without one the slice stays, to be sealed again
             do {
                 last = try writeLastBlock(store)
             } catch {
