@@ -322,6 +322,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
             guard page.count == 4096, let last = page.last else { break }
             after = last.name
         }
+        withPendingLengths(&entries)
         return lock.withLock {
             let handle = nextHandle
             nextHandle += 1
@@ -412,6 +413,23 @@ public final class VolumeFileSystem: @unchecked Sendable {
             try state.writer.flush()
         } catch {
             throw Errno(error)
+        }
+    }
+
+    /// `withPendingLength` for a listing's entries: the kernel takes a readdirplus entry's
+    /// attributes over the ones it holds, and a committed length would shrink a file being
+    /// written.
+    private func withPendingLengths(_ entries: inout [DirectoryEntry]) {
+        let written = lock.withLock { () -> [Ino: UInt64] in
+            guard !open.isEmpty else { return [:] }
+            return open.compactMapValues { $0.writer.hasPendingData ? $0.writtenLength : nil }
+        }
+        guard !written.isEmpty else { return }
+        for (index, entry) in entries.enumerated() {
+            guard let attr = entry.attr, let length = written[entry.inode], length > attr.length, attr.type == .regular else { continue }
+            var adjusted = attr
+            adjusted.length = length
+            entries[index] = DirectoryEntry(name: entry.name, inode: entry.inode, type: entry.type, attr: adjusted)
         }
     }
 

@@ -30,6 +30,23 @@ import VFS
         try fs.release(handle)
     }
 
+    @Test func aListingShowsTheLengthOfWritesNotYetCommitted() throws {
+        let fs = try makeFileSystem()
+        let (_, _, writing) = try fs.create(parent: .root, name: Array("growing".utf8), mode: 0o644, caller: me, append: false)
+        let (_, _, done) = try fs.create(parent: .root, name: Array("done".utf8), mode: 0o644, caller: me, append: false)
+        _ = try fs.write(done, at: 0, Data("abc".utf8))
+        try fs.release(done)
+        _ = try fs.write(writing, at: 0, Data(count: 5000))
+        let listing = try fs.opendir(.root)
+        let lengths = Dictionary(uniqueKeysWithValues: try fs.readdir(listing, offset: 0).map { (String(decoding: $0.name, as: UTF8.self), $0.attr?.length) })
+        fs.releasedir(listing)
+        // The kernel takes a readdirplus entry's attributes over what it cached: a stale
+        // length would shrink a file that is being written.
+        #expect(lengths["growing"] == 5000)
+        #expect(lengths["done"] == 3)
+        try fs.release(writing)
+    }
+
     @Test func appendAndTruncateOnOpen() throws {
         let fs = try makeFileSystem()
         let (inode, _, first) = try fs.create(parent: .root, name: Array("log".utf8), mode: 0o644, caller: me, append: false)
