@@ -87,6 +87,7 @@ public final class BlockCache: @unchecked Sendable {
         }) {
             return data
         }
+        let indexed = lock.withLock { entries[key] != nil }
         if let data = readWhole(key) {
             lock.withLock {
                 hits += 1
@@ -96,9 +97,12 @@ public final class BlockCache: @unchecked Sendable {
             remember(key, data)
             return data
         }
+        // Torn only if the index held the block before the read and still does: one whose
+        // insert finished during the read (its file renamed into place after the read found
+        // none) is whole, and dropping it sent the next reader back to the bucket.
         let torn = lock.withLock { () -> Bool in
             misses += 1
-            return entries[key] != nil
+            return indexed && entries[key] != nil
         }
         if torn { drop(key) }
         return nil
