@@ -420,23 +420,25 @@ public final class VolumeFileSystem: @unchecked Sendable {
     /// attributes over the ones it holds, and a committed length would shrink a file being
     /// written.
     private func withPendingLengths(_ entries: inout [DirectoryEntry]) {
-        let written = lock.withLock { () -> [Ino: UInt64] in
-            guard !open.isEmpty else { return [:] }
-            return open.compactMapValues { $0.writer.hasPendingData ? $0.writtenLength : nil }
-        }
+        let written = lock.withLock { open.compactMapValues { $0.writer.hasPendingData ? $0.writtenLength : nil } }
         guard !written.isEmpty else { return }
         for (index, entry) in entries.enumerated() {
-            guard let attr = entry.attr, let length = written[entry.inode], length > attr.length, attr.type == .regular else { continue }
-            var adjusted = attr
-            adjusted.length = length
+            guard let attr = entry.attr, let adjusted = Self.lengthened(attr, to: written[entry.inode]) else { continue }
             entries[index] = DirectoryEntry(name: entry.name, inode: entry.inode, type: entry.type, attr: adjusted)
         }
     }
 
     private func withPendingLength(_ inode: Ino, _ attr: Attr) -> Attr {
-        guard attr.type == .regular, let written = lock.withLock({ open[inode]?.writtenLength }), written > attr.length,
+        guard let adjusted = Self.lengthened(attr, to: lock.withLock({ open[inode]?.writtenLength })),
             lock.withLock({ open[inode]?.writer.hasPendingData }) == true
         else { return attr }
+        return adjusted
+    }
+
+    /// A regular file's attributes with the length its uncommitted writes reach, when that
+    /// is further; `written` is only asked for a regular file.
+    private static func lengthened(_ attr: Attr, to written: @autoclosure () -> UInt64?) -> Attr? {
+        guard attr.type == .regular, let written = written(), written > attr.length else { return nil }
         var adjusted = attr
         adjusted.length = written
         return adjusted
