@@ -110,7 +110,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ChunkStoreTests",
-            dependencies: ["ChunkStore", "Metadata", "VFS", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "ChunkStore", "Metadata", "VFS", "ObjectStorage", "VolumeModel", "SystemBridge", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         .testTarget(
             name: "VFSTests",

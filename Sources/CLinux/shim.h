@@ -10,6 +10,13 @@ static inline int clinux_start_writeback(int fd) {
     return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
+/* Turns O_DIRECT on or off for an open file. */
+static inline int clinux_set_direct(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT));
+}
+
 static inline int clinux_limit_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);
 }

@@ -158,7 +158,8 @@ public final class BlockCache: @unchecked Sendable {
                 if let replaced = lock.withLock({ logged.updateValue(location, forKey: key) }) { log.release(replaced) }
             } else {
                 try ensureDirectory(cacheDirectory(key))
-                try BlockFile.write(data, to: cachePath(key), durable: false)
+                // The memory tier holds it while it is hot: the page cache need not as well.
+                try BlockFile.write(data, to: cachePath(key), durable: false, bypassingPageCache: true)
             }
         } catch {
             return  // a cache that cannot write is only slower

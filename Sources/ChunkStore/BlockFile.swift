@@ -7,8 +7,10 @@ import SystemPackage
 /// name and renamed into place, so a reader either finds a whole, verifiable block or
 /// nothing it would serve.
 enum BlockFile {
-    static func write(_ data: Data, to path: FilePath, durable: Bool) throws(Errno) {
-        let writer = try BlockFileWriter(directory: path.removingLastComponent().string, stem: path.lastComponent?.string ?? "block")
+    /// `bypassingPageCache` for a block that is not read back soon (see `BlockFileWriter`).
+    static func write(_ data: Data, to path: FilePath, durable: Bool, bypassingPageCache: Bool = false) throws(Errno) {
+        let writer = try BlockFileWriter(
+            directory: path.removingLastComponent().string, stem: path.lastComponent?.string ?? "block", bypassingPageCache: bypassingPageCache)
         try writer.append(data)
         try writer.finish(at: path, durable: durable)
     }

@@ -14,6 +14,9 @@ final class BlockFileWriter: @unchecked Sendable {
     private(set) var count = 0
     /// Where the descriptor was taken from, if it counts against a budget.
     private let budget: DescriptorBudget?
+    /// Whether whole pages go straight to the device (see `FileDescriptor.writeAll`): a
+    /// block written for the cache, not read back soon.
+    private let bypassesPageCache: Bool
 
     /// Large blocks start their writeback as soon as they are written, so a long stream
     /// never piles up dirty pages for the final fsync; small ones (small files) are left to
@@ -23,10 +26,11 @@ final class BlockFileWriter: @unchecked Sendable {
     /// Opens a new temporary file next to where the block will be: `stem` plus a random
     /// suffix, a name no block file has (a crashed run's leftovers are removed by name).
     /// `budget`, when given, has already been charged for the descriptor; it is given back
-    /// when the file is closed.
-    init(directory: String, stem: String, budget: DescriptorBudget? = nil) throws(Errno) {
+    /// when the file is closed. `bypassingPageCache` for a block that goes to the cache.
+    init(directory: String, stem: String, budget: DescriptorBudget? = nil, bypassingPageCache: Bool = false) throws(Errno) {
         temporary = FilePath("\(directory)/\(stem).tmp-\(UInt32.random(in: .min ... .max))")
         self.budget = budget
+        self.bypassesPageCache = bypassingPageCache
         do {
             descriptor = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         } catch {
@@ -44,11 +48,7 @@ final class BlockFileWriter: @unchecked Sendable {
 
     func append(_ bytes: Data) throws(Errno) {
         guard let descriptor else { throw .badFileDescriptor }
-        do {
-            _ = try bytes.withUnsafeBytes { try descriptor.writeAll($0) }
-        } catch {
-            throw (error as? Errno) ?? .ioError
-        }
+        try descriptor.writeAll(bytes, toAbsoluteOffset: Int64(count), bypassingPageCache: bypassesPageCache)
         checksum = CRC32C.checksum(bytes, continuing: checksum)
         count += bytes.count
     }
@@ -60,10 +60,10 @@ final class BlockFileWriter: @unchecked Sendable {
         defer { budget?.giveBack() }
         do {
             do {
-                _ = try withUnsafeBytes(of: checksum.bigEndian) { try descriptor.writeAll($0) }
+                _ = try withUnsafeBytes(of: checksum.bigEndian) { try descriptor.writeAll(toAbsoluteOffset: Int64(count), $0) }
                 if durable {
                     try descriptor.sync()
-                } else if count >= Self.writebackThreshold {
+                } else if count >= Self.writebackThreshold, !bypassesPageCache {
                     descriptor.startWriteback()
                 }
             } catch {
