@@ -48,6 +48,12 @@ public final class BlockCache: @unchecked Sendable {
     private var madeDirectories: Set<String> = []
     private(set) var hits = 0
     private(set) var misses = 0
+    /// Large blocks inserted and waiting for `writer` to put them on disk, and their bytes.
+    private var unwritten: [Key: Data] = [:]
+    private var unwrittenBytes: Int64 = 0
+    private let unwrittenLimit: Int64
+    private let writer = WorkerPool(name: "volumed-cache-write", limit: 1, background: true)
+    private let written = NSCondition()
 
     /// Opens (creating) the cache; `budget` nil sizes it from free space: half of what the
     /// file system has free, at least 1 GiB.
@@ -56,10 +62,12 @@ public final class BlockCache: @unchecked Sendable {
     }
 
     /// `streams` bounds the staged files streaming writers hold open (the daemon-wide budget
-    /// unless a test gives its own).
-    init(directory: FilePath, budget: Int64?, memoryBudget: Int64, streams: DescriptorBudget) throws(Errno) {
+    /// unless a test gives its own);
+    /// `unwrittenLimit` bounds the inserted blocks waiting for the disk (see `insert`).
+    init(directory: FilePath, budget: Int64?, memoryBudget: Int64, streams: DescriptorBudget, unwrittenLimit: Int64 = 32 << 20) throws(Errno) {
         self.directory = directory
         self.streams = streams
+        self.unwrittenLimit = unwrittenLimit
         try FileSystem.createDirectories(directory)
         let free = ((try? FileManager.default.attributesOfFileSystem(forPath: directory.string))?[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
         self.budget = budget ?? max(1 << 30, free / 2)
@@ -79,11 +87,11 @@ public final class BlockCache: @unchecked Sendable {
     /// The block from memory or disk, verified; `nil` on a miss.
     public func lookup(_ key: Key) -> Data? {
         if let data = lock.withLock({ () -> Data? in
-            guard let hit = memory[key] else { return nil }
+            guard let hit = memory[key]?.data ?? unwritten[key] else { return nil }
             tick += 1
-            memory[key]!.tick = tick
+            if memory[key] != nil { memory[key]!.tick = tick }
             hits += 1
-            return hit.data
+            return hit
         }) {
             return data
         }
@@ -113,11 +121,11 @@ public final class BlockCache: @unchecked Sendable {
     /// answers with a slice of itself, indexed from `range.lowerBound`.
     public func lookup(_ key: Key, range: Range<Int>) -> Data? {
         let (inMemory, checked) = lock.withLock { () -> (Data?, Bool) in
-            guard let hit = memory[key] else { return (nil, verified.contains(key)) }
+            guard let hit = memory[key]?.data ?? unwritten[key] else { return (nil, verified.contains(key)) }
             tick += 1
-            memory[key]!.tick = tick
+            if memory[key] != nil { memory[key]!.tick = tick }
             hits += 1
-            return (hit.data, true)
+            return (hit, true)
         }
         if let inMemory { return inMemory[range] }
         if checked {
@@ -135,7 +143,7 @@ public final class BlockCache: @unchecked Sendable {
 
     /// Whether the block is in memory or on disk, without reading it.
     public func contains(_ key: Key) -> Bool {
-        lock.withLock { memory[key] != nil || entries[key] != nil || logged[key] != nil || verified.contains(key) }
+        lock.withLock { memory[key] != nil || unwritten[key] != nil || entries[key] != nil || logged[key] != nil || verified.contains(key) }
     }
 
     /// Starts reading a cached block file into the page cache (read-ahead of a block that
@@ -148,9 +156,46 @@ public final class BlockCache: @unchecked Sendable {
         try? descriptor.close()
     }
 
-    /// Keeps a fetched block, evicting older blocks past the budget.
+    /// Keeps a fetched block, evicting older blocks past the budget. A block too large for
+    /// the log is served from memory at once and written by a background thread past the
+    /// page cache: neither the read that fetched it nor the CPU pays for a copy into pages
+    /// nobody reads. When `unwrittenLimit` already waits (a disk slower than the network),
+    /// the caller writes the block itself into the page cache, which absorbs it as it did
+    /// before: a read is not held to the disk's speed, and no fetched block goes uncached.
     public func insert(_ key: Key, _ data: Data) {
         remember(key, data)
+        guard data.count > Self.loggedBlockLimit else { return record(key, data, bypassingPageCache: false) }
+        let queued = lock.withLock { () -> Bool? in
+            guard unwritten[key] == nil else { return nil }
+            guard unwrittenBytes + Int64(data.count) <= unwrittenLimit else { return false }
+            unwritten[key] = data
+            unwrittenBytes += Int64(data.count)
+            return true
+        }
+        switch queued {
+        case true?: writer.submit { [self] in writeQueued(key, data) }
+        case false?: record(key, data, bypassingPageCache: false)
+        case nil: break  // on its way already
+        }
+    }
+
+    private func writeQueued(_ key: Key, _ data: Data) {
+        if lock.withLock({ unwritten[key] != nil }) { record(key, data, bypassingPageCache: true) }
+        lock.withLock {
+            if unwritten.removeValue(forKey: key) != nil { unwrittenBytes -= Int64(data.count) }
+        }
+        written.withLock { written.broadcast() }
+    }
+
+    /// Waits until every block inserted so far is on disk.
+    public func finishWrites() {
+        written.withLock {
+            while lock.withLock({ !unwritten.isEmpty }) { written.wait() }
+        }
+    }
+
+    /// Puts a block on disk, a record of its space's log if small, and indexes it.
+    private func record(_ key: Key, _ data: Data, bypassingPageCache: Bool) {
         do {
             if data.count <= Self.loggedBlockLimit {
                 let log = try log(key.space)
@@ -158,8 +203,7 @@ public final class BlockCache: @unchecked Sendable {
                 if let replaced = lock.withLock({ logged.updateValue(location, forKey: key) }) { log.release(replaced) }
             } else {
                 try ensureDirectory(cacheDirectory(key))
-                // The memory tier holds it while it is hot: the page cache need not as well.
-                try BlockFile.write(data, to: cachePath(key), durable: false, bypassingPageCache: true)
+                try BlockFile.write(data, to: cachePath(key), durable: false, bypassingPageCache: bypassingPageCache)
             }
         } catch {
             return  // a cache that cannot write is only slower
@@ -178,6 +222,7 @@ public final class BlockCache: @unchecked Sendable {
         lock.withLock {
             if let entry = entries.removeValue(forKey: key), logged[key] == nil { diskBytes -= entry.size }
             if let cached = memory.removeValue(forKey: key) { memoryBytes -= Int64(cached.data.count) }
+            if let queued = unwritten.removeValue(forKey: key) { unwrittenBytes -= Int64(queued.count) }
             verified.remove(key)
             if !loggedStaged.contains(key), let location = logged.removeValue(forKey: key) { logs[key.space]?.release(location) }
         }
@@ -321,7 +366,8 @@ public final class BlockCache: @unchecked Sendable {
         return blocks.sorted { ($0.sliceID, $0.index) < ($1.sliceID, $1.index) }
     }
 
-    public var usedBytes: Int64 { lock.withLock { diskBytes + stagedBytes + logBytes } }
+    /// Bytes on disk, and of inserted blocks on their way there.
+    public var usedBytes: Int64 { lock.withLock { diskBytes + stagedBytes + logBytes + unwrittenBytes } }
     var counts: (hits: Int, misses: Int) { lock.withLock { (hits, misses) } }
 
     // MARK: - Internals

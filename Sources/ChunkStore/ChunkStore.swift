@@ -52,6 +52,7 @@ public final class ChunkStore: @unchecked Sendable {
         waitForCompactions()
         staging.wait()
         uploads.stop()
+        cache.finishWrites()
     }
 
     public func writer(inode: UInt64) -> FileWriter {

@@ -1,4 +1,4 @@
-import ChunkStore
+@testable import ChunkStore
 import Foundation
 import SystemBridge
 import TestSupport
@@ -12,8 +12,10 @@ import Testing
     @Test func leastRecentlyUsedBlocksGoFirstUnderASmallBudget() throws {
         let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 1 << 20, memoryBudget: 0)
         for id in 1...4 { cache.insert(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
+        cache.finishWrites()
         #expect(cache.lookup(key(1)) != nil, "touch block 1 so block 2 is now the oldest")
         cache.insert(key(5), Data(repeating: 5, count: 256 << 10))
+        cache.finishWrites()
         #expect(cache.usedBytes <= 1 << 20)
         #expect(cache.lookup(key(2)) == nil, "the least recently used block was evicted")
         #expect(cache.lookup(key(1)) == Data(repeating: 1, count: 256 << 10))
@@ -24,6 +26,7 @@ import Testing
         let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 512 << 10, memoryBudget: 0)
         for id in 1...4 { try cache.stage(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
         cache.insert(key(9), Data(repeating: 9, count: 256 << 10))
+        cache.finishWrites()
         for id in 1...4 { #expect(cache.stagedData(key(id)) == Data(repeating: UInt8(id), count: 256 << 10)) }
         #expect(cache.lookup(key(9)) == nil, "the cached block made way; the staged ones could not")
     }
@@ -33,6 +36,7 @@ import Testing
         let first = try BlockCache(directory: directory, budget: 1 << 20, memoryBudget: 0)
         for id in 1...3 { first.insert(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
         try first.stage(key(7), Data(repeating: 7, count: 256 << 10))
+        first.finishWrites()
         let second = try BlockCache(directory: directory, budget: 1 << 20, memoryBudget: 0)
         #expect(second.usedBytes == 4 * (256 << 10))
         #expect(second.lookup(key(2)) == Data(repeating: 2, count: 256 << 10))
@@ -48,6 +52,7 @@ import Testing
         let bytes = Data((0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let writer = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
         writer.insert(key(1), bytes)
+        writer.finishWrites()
         #expect(writer.lookup(key(1), range: 1000..<5096) == bytes.subdata(in: 1000..<5096))
 
         // Flip one byte in the file, as bit rot would. This process wrote the file, so a
@@ -98,5 +103,25 @@ import Testing
         #expect(cache.usedBytes <= 16 << 20)
         #expect(cache.lookup(key(1, size: 4096)) == nil, "the oldest went first")
         #expect(cache.lookup(key(8000, size: 4096)) == Data(repeating: UInt8(truncatingIfNeeded: 8000), count: 4096))
+    }
+
+    @Test func aLargeBlockIsServedRightAfterItsInsertAndReachesTheDiskInTheBackground() throws {
+        let directory = try Scratch.directory("cache")
+        let cache = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        let bytes = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        cache.insert(key(3, size: 1 << 20), bytes)
+        #expect(cache.lookup(key(3, size: 1 << 20)) == bytes, "whether the write queue or the disk answers")
+        #expect(cache.lookup(key(3, size: 1 << 20), range: 4096..<8192) == bytes.subdata(in: 4096..<8192))
+        cache.finishWrites()
+        let restarted = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        #expect(restarted.lookup(key(3, size: 1 << 20)) == bytes)
+    }
+
+    @Test func anInsertFindingTheWriteQueueFullWritesTheBlockItself() throws {
+        let directory = try Scratch.directory("cache")
+        let cache = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0, streams: .streaming, unwrittenLimit: 0)
+        cache.insert(key(1), Data(repeating: 1, count: 256 << 10))
+        let restarted = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        #expect(restarted.lookup(key(1)) == Data(repeating: 1, count: 256 << 10), "on disk before insert returned")
     }
 }

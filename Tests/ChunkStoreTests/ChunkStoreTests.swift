@@ -169,6 +169,7 @@ import VolumeModel
         fixture.chunks = ChunkStore(configuration: fixture.configuration, catalog: fixture.catalog, store: fixture.objects, cache: fixture.cache)
         #expect(try fixture.read(inode, 0, 1 << 20) == data)
         #expect(fixture.chunks.statistics.objectGets == 1, "refetched from the bucket")
+        fixture.cache.finishWrites()
         let repaired = try FileManager.default.attributesOfItem(atPath: cacheDirectory.appending(cached).string)[.size] as? Int
         #expect(repaired == (1 << 20) + 4, "the cache holds the whole block again")
     }
