@@ -53,7 +53,8 @@ public final class BlockCache: @unchecked Sendable {
     private var unwrittenBytes: Int64 = 0
     private let unwrittenLimit: Int64
     private let writer = WorkerPool(name: "volumed-cache-write", limit: 1, background: true)
-    private let written = NSCondition()
+    /// Signalled whenever the background writer finishes a block.
+    private let writeFinished = NSCondition()
 
     /// Opens (creating) the cache; `budget` nil sizes it from free space: half of what the
     /// file system has free, at least 1 GiB.
@@ -62,8 +63,8 @@ public final class BlockCache: @unchecked Sendable {
     }
 
     /// `streams` bounds the staged files streaming writers hold open (the daemon-wide budget
-    /// unless a test gives its own);
-    /// `unwrittenLimit` bounds the inserted blocks waiting for the disk (see `insert`).
+    /// unless a test gives its own); `unwrittenLimit` the bytes of inserted blocks waiting
+    /// for the disk (see `insert`).
     init(directory: FilePath, budget: Int64?, memoryBudget: Int64, streams: DescriptorBudget, unwrittenLimit: Int64 = 32 << 20) throws(Errno) {
         self.directory = directory
         self.streams = streams
@@ -184,13 +185,13 @@ public final class BlockCache: @unchecked Sendable {
         lock.withLock {
             if unwritten.removeValue(forKey: key) != nil { unwrittenBytes -= Int64(data.count) }
         }
-        written.withLock { written.broadcast() }
+        writeFinished.withLock { writeFinished.broadcast() }
     }
 
     /// Waits until every block inserted so far is on disk.
     public func finishWrites() {
-        written.withLock {
-            while lock.withLock({ !unwritten.isEmpty }) { written.wait() }
+        writeFinished.withLock {
+            while lock.withLock({ !unwritten.isEmpty }) { writeFinished.wait() }
         }
     }
 
