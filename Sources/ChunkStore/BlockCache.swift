@@ -87,15 +87,7 @@ public final class BlockCache: @unchecked Sendable {
 
     /// The block from memory or disk, verified; `nil` on a miss.
     public func lookup(_ key: Key) -> Data? {
-        if let data = lock.withLock({ () -> Data? in
-            guard let hit = memory[key]?.data ?? unwritten[key] else { return nil }
-            tick += 1
-            if memory[key] != nil { memory[key]!.tick = tick }
-            hits += 1
-            return hit
-        }) {
-            return data
-        }
+        if let data = lock.withLock({ heldInMemory(key) }) { return data }
         let indexed = lock.withLock { entries[key] != nil }
         if let data = readWhole(key) {
             lock.withLock {
@@ -122,10 +114,7 @@ public final class BlockCache: @unchecked Sendable {
     /// answers with a slice of itself, indexed from `range.lowerBound`.
     public func lookup(_ key: Key, range: Range<Int>) -> Data? {
         let (inMemory, checked) = lock.withLock { () -> (Data?, Bool) in
-            guard let hit = memory[key]?.data ?? unwritten[key] else { return (nil, verified.contains(key)) }
-            tick += 1
-            if memory[key] != nil { memory[key]!.tick = tick }
-            hits += 1
+            guard let hit = heldInMemory(key) else { return (nil, verified.contains(key)) }
             return (hit, true)
         }
         if let inMemory { return inMemory[range] }
@@ -425,6 +414,15 @@ public final class BlockCache: @unchecked Sendable {
         if lock.withLock({ madeDirectories.contains(path) }) { return }
         try FileSystem.createDirectories(FilePath(path))
         lock.withLock { _ = madeDirectories.insert(path) }
+    }
+
+    /// The block from the memory tier or the write queue, counted as a hit. Call with the lock held.
+    private func heldInMemory(_ key: Key) -> Data? {
+        guard let hit = memory[key]?.data ?? unwritten[key] else { return nil }
+        tick += 1
+        if memory[key] != nil { memory[key]!.tick = tick }
+        hits += 1
+        return hit
     }
 
     private func touch(_ key: Key) {
