@@ -178,8 +178,10 @@ enum FuseOperations {
         }
         ops.opendir = { request, inode, info in
             reply(request) { mount throws(Errno) in
-                info!.pointee.fh = try mount.fileSystem.opendir(inode)
+                let handle = try mount.fileSystem.opendir(inode)
+                info!.pointee.fh = handle
                 fuse_reply_open(request, info)
+                mount.fileSystem.readAhead(handle, from: 0)
             }
         }
         ops.readdir = { request, _, size, offset, info in
@@ -321,7 +323,6 @@ enum FuseOperations {
         var used = 0
         var index = offset
         for entry in try mount.fileSystem.readdir(handle, offset: offset) {
-            index += 1
             let count = min(entry.name.count, name.count - 1)
             for position in 0..<count { name[position] = CChar(bitPattern: entry.name[position]) }
             name[count] = 0
@@ -331,17 +332,19 @@ enum FuseOperations {
                 if plus {
                     var parameters = referencing ? mount.entry(entry.inode, entry.attr!) : fuse_entry_param()
                     if !referencing { parameters.attr = stat(entry.attr ?? placeholder(entry), inode: entry.inode) }
-                    return fuse_add_direntry_plus(request, start, size - used, name, &parameters, off_t(index))
+                    return fuse_add_direntry_plus(request, start, size - used, name, &parameters, off_t(index + 1))
                 }
                 var status = stat(entry.attr ?? placeholder(entry), inode: entry.inode)
-                return fuse_add_direntry(request, start, size - used, name, &status, off_t(index))
+                return fuse_add_direntry(request, start, size - used, name, &status, off_t(index + 1))
             }
             guard used + needed <= size else { break }
             used += needed
+            index += 1
             if referencing { referenced.append(entry.inode) }
         }
         mount.fileSystem.rememberEntries(referenced)
         buffer.withUnsafeBufferPointer { _ = fuse_reply_buf(request, $0.baseAddress, used) }
+        mount.fileSystem.readAhead(handle, from: index)
     }
 
     private static let dot = Array(".".utf8)

@@ -18,7 +18,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
     private var lookups: [Ino: UInt64] = [:]
     private var open: [Ino: OpenInode] = [:]
     private var handles: [UInt64: FileHandle] = [:]
-    private var directories: [UInt64: [DirectoryEntry]] = [:]
+    private var directories: [UInt64: DirectoryListing] = [:]
     private var nextHandle: UInt64 = 1
 
     /// The state shared by every handle of one inode.
@@ -307,26 +307,25 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     // MARK: - Directories
 
-    /// Takes a snapshot of the directory's entries: offsets into it stay stable.
+    /// Opens a listing of the directory (see `DirectoryListing`); its entries are read as
+    /// `readdir` and `readAhead` need them.
     public func opendir(_ inode: Ino) throws(Errno) -> UInt64 {
         let attr = try call { () throws(MetaError) in try engine.getattr(inode) }
         guard attr.type == .directory else { throw .notDirectory }
-        var entries = [
+        let leading = [
             DirectoryEntry(name: Array(".".utf8), inode: inode, type: .directory, attr: attr),
             DirectoryEntry(name: Array("..".utf8), inode: attr.parent == 0 ? inode : attr.parent, type: .directory, attr: nil),
         ]
-        var after: [UInt8]?
-        while true {
-            let page = try call { () throws(MetaError) in try engine.readdir(inode, after: after, limit: 4096, attributes: true) }
-            entries += page
-            guard page.count == 4096, let last = page.last else { break }
-            after = last.name
+        let listing = DirectoryListing(leading: leading) { [weak self] (after, limit) throws(Errno) in
+            guard let self else { throw .badFileDescriptor }
+            var page = try call { () throws(MetaError) in try engine.readdir(inode, after: after, limit: limit, attributes: true) }
+            withPendingLengths(&page)
+            return page
         }
-        withPendingLengths(&entries)
         return lock.withLock {
             let handle = nextHandle
             nextHandle += 1
-            directories[handle] = entries
+            directories[handle] = listing
             return handle
         }
     }
@@ -334,8 +333,14 @@ public final class VolumeFileSystem: @unchecked Sendable {
     /// Entries from `offset` on; each entry's own offset is its index + 1. A readdirplus
     /// caller reports the entries the kernel accepted with `rememberEntries`.
     public func readdir(_ handle: UInt64, offset: Int) throws(Errno) -> ArraySlice<DirectoryEntry> {
-        guard let entries = lock.withLock({ directories[handle] }) else { throw .badFileDescriptor }
-        return entries[min(max(0, offset), entries.count)...]
+        guard let listing = lock.withLock({ directories[handle] }) else { throw .badFileDescriptor }
+        return try listing.entries(from: offset)
+    }
+
+    /// Reads the directory's next entries ahead of `offset`, the end of the reply just sent,
+    /// while the kernel takes that reply in. Call after replying: it may take a millisecond.
+    public func readAhead(_ handle: UInt64, from offset: Int) {
+        lock.withLock({ directories[handle] })?.readAhead(from: offset)
     }
 
     /// The kernel accepted these readdirplus entries: it now holds a reference to each.

@@ -14,6 +14,23 @@ import Testing
         try fixture.finish()
     }
 
+    /// Several engine pages, read while the kernel takes in earlier replies: every name
+    /// once, in both readdir and readdirplus, and each with its own attributes.
+    @Test func aDirectoryOfThousandsOfFilesListsEachFileOnce() throws {
+        let fixture = try MountFixture()
+        let many = fixture.path("many")
+        try fixture.sh("mkdir '\(many)' && cd '\(many)' && seq -f 'f%05g' 0 4999 | xargs touch && printf 12345 > f03210")
+        let names = try fixture.sh("ls -f '\(many)'").stdout.split(separator: "\n").map(String.init)
+        #expect(names.count == 5002)
+        #expect(Set(names) == Set([".", ".."] + (0..<5000).map { String(format: "f%05d", $0) }))
+        let longListing = try fixture.sh("ls -ln '\(many)'").stdout.split(separator: "\n")
+        #expect(longListing.count == 5001, "a total line and one line per file")
+        let sized = longListing.map { $0.split(separator: " ") }.filter { $0.count > 4 && $0[4] != "0" }
+        #expect(sized.map { "\($0.last!) \($0[4])" } == ["f03210 5"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: many).count == 5000)
+        try fixture.finish()
+    }
+
     @Test(arguments: [(MetaKind.sqlite, BucketKind.file), (.redis, .s3)])
     func copyArchiveAndDiffASourceTree(meta: MetaKind, bucket: BucketKind) throws {
         let fixture = try MountFixture(meta: meta, bucket: bucket)

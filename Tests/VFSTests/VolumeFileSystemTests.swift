@@ -5,7 +5,8 @@ import ObjectStorage
 import SystemPackage
 import TestSupport
 import Testing
-import VFS
+
+@testable import VFS
 
 @Suite struct VolumeFileSystemTests {
     private let me = VolumeFileSystem.Caller(uid: 1000, gid: 1000)
@@ -97,6 +98,20 @@ import VFS
         _ = try fs.mknod(parent: .root, name: Array("a-new".utf8), type: .regular, mode: 0o644, rdev: 0, caller: me)
         let rest = try fs.readdir(handle, offset: 4).map(\.name)
         #expect((first + rest).map { String(decoding: $0, as: UTF8.self) } == [".", "..", "f0", "f1", "f2", "f3", "f4"])
+        fs.releasedir(handle)
+    }
+
+    @Test func aDirectoryRemovedWhileListedEndsItsListing() throws {
+        let fs = try makeFileSystem()
+        let (directory, _) = try fs.mknod(parent: .root, name: Array("d".utf8), type: .directory, mode: 0o755, rdev: 0, caller: me)
+        let names = (0..<DirectoryListing.pageSize + 10).map { Array("f\($0)".utf8) }
+        for name in names { _ = try fs.mknod(parent: directory, name: name, type: .regular, mode: 0o644, rdev: 0, caller: me) }
+        let handle = try fs.opendir(directory)
+        let firstPage = try fs.readdir(handle, offset: 0)
+        #expect(firstPage.count == 2 + DirectoryListing.pageSize)
+        for name in names { try fs.unlink(parent: directory, name: name) }
+        try fs.rmdir(parent: .root, name: Array("d".utf8))
+        #expect(try fs.readdir(handle, offset: firstPage.count).isEmpty, "the end of the listing, not an error")
         fs.releasedir(handle)
     }
 

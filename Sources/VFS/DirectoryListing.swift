@@ -1,0 +1,88 @@
+import Foundation
+import Metadata
+import SystemPackage
+
+/// One open directory's entries, read from the engine a page at a time in name order and
+/// kept: an entry's offset (its index + 1) never changes while the directory is open, so a
+/// listing resumed or rewound at any offset neither skips nor repeats an entry.
+///
+/// Pages are read as the reader gets near them, not all at `opendir`: the FUSE layer asks
+/// for the next page right after replying with the last one (`readAhead`), so a large
+/// directory's rows are decoded on one worker while the kernel and the lister take in the
+/// entries already sent. Entries added or removed past the pages read so far may or may not
+/// appear, as POSIX allows for changes after `opendir`.
+final class DirectoryListing: @unchecked Sendable {
+    typealias PageReader = (_ after: [UInt8]?, _ limit: Int) throws(Errno) -> [DirectoryEntry]
+
+    /// Rows per engine read: about a millisecond of decoding.
+    static let pageSize = 1024
+    /// A reply waits for more entries only while fewer than this many are ready past its offset.
+    static let replyEntries = 512
+    /// How far `readAhead` keeps the pages read ahead of the entries handed out.
+    static let lookahead = 2 * pageSize
+
+    private let readPage: PageReader
+    private let condition = NSCondition()
+    private var entries: [DirectoryEntry]
+    /// The name the next page starts after; nil before the first.
+    private var resumeAfter: [UInt8]?
+    private var complete = false
+    private var reading = false
+
+    init(leading: [DirectoryEntry], readPage: @escaping PageReader) {
+        entries = leading
+        self.readPage = readPage
+    }
+
+    /// Entries from `offset` on, after reading the pages needed to fill a reply.
+    func entries(from offset: Int) throws(Errno) -> ArraySlice<DirectoryEntry> {
+        condition.lock()
+        defer { condition.unlock() }
+        while !complete && entries.count < offset + Self.replyEntries {
+            if reading {
+                condition.wait()
+            } else {
+                try readNextPage()
+            }
+        }
+        return entries[min(max(0, offset), entries.count)...]
+    }
+
+    /// Reads pages until `lookahead` entries past `offset` are ready, unless another caller
+    /// is already reading. A failure is left for the `entries(from:)` call that needs the page.
+    func readAhead(from offset: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        while !complete && !reading && entries.count < offset + Self.lookahead {
+            do {
+                try readNextPage()
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Reads one page with the lock released; call with it held.
+    private func readNextPage() throws(Errno) {
+        reading = true
+        let after = resumeAfter
+        condition.unlock()
+        let page = Result { () throws(Errno) in try readPage(after, Self.pageSize) }
+        condition.lock()
+        reading = false
+        condition.broadcast()
+        switch page {
+        case .success(let page):
+            entries += page
+            if page.count < Self.pageSize {
+                complete = true
+            } else {
+                resumeAfter = page.last?.name
+            }
+        case .failure(.noSuchFileOrDirectory):
+            complete = true  // the directory was removed while open: nothing more to list
+        case .failure(let error):
+            throw error
+        }
+    }
+}
