@@ -30,6 +30,8 @@ public protocol MetaEngine: AnyObject, Sendable {
     /// Entries whose names sort after `after` (byte order), at most `limit` of them. Name
     /// cursors stay valid while the directory changes.
     func readdir(_ inode: Ino, after: [UInt8]?, limit: Int, attributes: Bool) throws(MetaError) -> [DirectoryEntry]
+    /// The `limit` a lister should page with: what one `readdir` call reads anyway.
+    var listingPageSize: Int { get }
 
     func getxattr(_ inode: Ino, name: String) throws(MetaError) -> [UInt8]
     func setxattr(_ inode: Ino, name: String, value: [UInt8], flags: XattrFlags) throws(MetaError)

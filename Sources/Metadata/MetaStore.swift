@@ -7,6 +7,8 @@ import SystemPackage
 protocol MetaStore: AnyObject {
     /// Where the store lives, for messages (never with credentials).
     var location: String { get }
+    /// Directory entries worth reading per call (see `MetaEngine.listingPageSize`).
+    var listingPageSize: Int { get }
 
     /// True when the store holds nothing at all (the precondition of `load`).
     func isEmpty() throws(MetaError) -> Bool

@@ -173,6 +173,8 @@ extension NamespaceEngine {
         }
     }
 
+    public var listingPageSize: Int { store.listingPageSize }
+
     public func readdir(_ inode: Ino, after: [UInt8]?, limit: Int, attributes: Bool) throws(MetaError) -> [DirectoryEntry] {
         try read { (tx) throws(MetaError) -> [DirectoryEntry] in
             _ = try tx.requireDirectory(inode)

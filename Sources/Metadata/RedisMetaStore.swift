@@ -19,6 +19,9 @@ final class RedisMetaStore: MetaStore {
     }
 
     let location: String
+    /// One page: a listing reads the directory's whole hash however few entries it keeps
+    /// (`RedisTransaction.entries`), so paging would read it again per page.
+    var listingPageSize: Int { .max }
 
     func isEmpty() throws(MetaError) -> Bool {
         (try command([RedisKey.bytes("DBSIZE")]).integer ?? 0) == 0

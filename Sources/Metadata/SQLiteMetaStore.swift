@@ -43,6 +43,10 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
     var location: String { db.path }
 
+    /// A page is a range of the edge index: about a millisecond of rows, so that a lister
+    /// gets its first entries at once and the next page while it takes those in.
+    var listingPageSize: Int { 1024 }
+
     func isEmpty() throws(MetaError) -> Bool {
         try first("SELECT 1 FROM sqlite_master WHERE type='table' AND name LIKE 'jfs_%'", [], { _ in true }) == nil
     }

@@ -14,13 +14,13 @@ import SystemPackage
 final class DirectoryListing: @unchecked Sendable {
     typealias PageReader = (_ after: [UInt8]?, _ limit: Int) throws(Errno) -> [DirectoryEntry]
 
-    /// Rows per engine read: about a millisecond of decoding.
-    static let pageSize = 1024
     /// A reply waits for more entries only while fewer than this many are ready past its offset.
     static let replyEntries = 512
-    /// How far `readAhead` keeps the pages read ahead of the entries handed out.
-    static let lookahead = 2 * pageSize
+    /// How many pages `readAhead` keeps read past the entries handed out.
+    static let pagesAhead = 2
 
+    /// Entries per engine read (`MetaEngine.listingPageSize`); a shorter page is the last.
+    let pageSize: Int
     private let readPage: PageReader
     private let condition = NSCondition()
     private var entries: [DirectoryEntry]
@@ -29,8 +29,9 @@ final class DirectoryListing: @unchecked Sendable {
     private var complete = false
     private var reading = false
 
-    init(leading: [DirectoryEntry], readPage: @escaping PageReader) {
+    init(leading: [DirectoryEntry], pageSize: Int, readPage: @escaping PageReader) {
         entries = leading
+        self.pageSize = max(1, pageSize)
         self.readPage = readPage
     }
 
@@ -48,12 +49,12 @@ final class DirectoryListing: @unchecked Sendable {
         return entries[min(max(0, offset), entries.count)...]
     }
 
-    /// Reads pages until `lookahead` entries past `offset` are ready, unless another caller
+    /// Reads pages until `pagesAhead` pages past `offset` are ready, unless another caller
     /// is already reading. A failure is left for the `entries(from:)` call that needs the page.
     func readAhead(from offset: Int) {
         condition.lock()
         defer { condition.unlock() }
-        while !complete && !reading && entries.count < offset + Self.lookahead {
+        while !complete && !reading && max(0, entries.count - offset) / pageSize < Self.pagesAhead {
             do {
                 try readNextPage()
             } catch {
@@ -67,14 +68,14 @@ final class DirectoryListing: @unchecked Sendable {
         reading = true
         let after = resumeAfter
         condition.unlock()
-        let page = Result { () throws(Errno) in try readPage(after, Self.pageSize) }
+        let page = Result { () throws(Errno) in try readPage(after, pageSize) }
         condition.lock()
         reading = false
         condition.broadcast()
         switch page {
         case .success(let page):
             entries += page
-            if page.count < Self.pageSize {
+            if page.count < pageSize {
                 complete = true
             } else {
                 resumeAfter = page.last?.name

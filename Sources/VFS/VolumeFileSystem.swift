@@ -316,7 +316,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
             DirectoryEntry(name: Array(".".utf8), inode: inode, type: .directory, attr: attr),
             DirectoryEntry(name: Array("..".utf8), inode: attr.parent == 0 ? inode : attr.parent, type: .directory, attr: nil),
         ]
-        let listing = DirectoryListing(leading: leading) { [weak self] (after, limit) throws(Errno) in
+        let listing = DirectoryListing(leading: leading, pageSize: engine.listingPageSize) { [weak self] (after, limit) throws(Errno) in
             guard let self else { throw .badFileDescriptor }
             var page = try call { () throws(MetaError) in try engine.readdir(inode, after: after, limit: limit, attributes: true) }
             withPendingLengths(&page)

@@ -14,10 +14,11 @@ import Testing
         try fixture.finish()
     }
 
-    /// Several engine pages, read while the kernel takes in earlier replies: every name
-    /// once, in both readdir and readdirplus, and each with its own attributes.
-    @Test func aDirectoryOfThousandsOfFilesListsEachFileOnce() throws {
-        let fixture = try MountFixture()
+    /// Several engine pages (SQLite; Redis lists in one), read while the kernel takes in
+    /// earlier replies: every name once, in readdir and readdirplus, each with its attributes.
+    @Test(arguments: [MetaKind.sqlite, .redis])
+    func aDirectoryOfThousandsOfFilesListsEachFileOnce(meta: MetaKind) throws {
+        let fixture = try MountFixture(meta: meta)
         let many = fixture.path("many")
         try fixture.sh("mkdir '\(many)' && cd '\(many)' && seq -f 'f%05g' 0 4999 | xargs touch && printf 12345 > f03210")
         let names = try fixture.sh("ls -f '\(many)'").stdout.split(separator: "\n").map(String.init)

@@ -32,8 +32,12 @@ import Testing
         }
     }
 
-    private func listing(of directory: Directory) -> DirectoryListing {
-        DirectoryListing(leading: [DirectoryEntry(name: Array(".".utf8), inode: 1, type: .directory, attr: nil)], readPage: directory.page)
+    private let pageSize = 1024
+
+    private func listing(of directory: Directory, pageSize: Int? = nil) -> DirectoryListing {
+        DirectoryListing(
+            leading: [DirectoryEntry(name: Array(".".utf8), inode: 1, type: .directory, attr: nil)], pageSize: pageSize ?? self.pageSize,
+            readPage: directory.page)
     }
 
     /// Reads the whole listing the way the kernel does: replies of `perReply` entries, each
@@ -51,23 +55,30 @@ import Testing
     }
 
     @Test func aDirectoryOfManyPagesListsEveryEntryOnceInOrder() throws {
-        let directory = Directory(count: 3 * DirectoryListing.pageSize + 17)
+        let directory = Directory(count: 3 * pageSize + 17)
         let names = try drain(listing(of: directory), perReply: 300)
         #expect(names == [Array(".".utf8)] + directory.names)
         #expect(directory.reads == 4, "one read per page, the last one short")
     }
 
     @Test func pagesAreReadAsTheListingNearsThemNotAtOpen() throws {
-        let directory = Directory(count: 10 * DirectoryListing.pageSize)
+        let directory = Directory(count: 10 * pageSize)
         let listing = listing(of: directory)
         #expect(directory.reads == 0)
-        #expect(try listing.entries(from: 0).count == 1 + DirectoryListing.pageSize)
+        #expect(try listing.entries(from: 0).count == 1 + pageSize)
         listing.readAhead(from: 300)
-        #expect(directory.reads == 3, "read ahead to \(DirectoryListing.lookahead) entries past the reply, not to the end")
+        #expect(directory.reads == 3, "read ahead \(DirectoryListing.pagesAhead) pages past the reply, not to the end")
+    }
+
+    @Test func anEngineThatReadsWholeDirectoriesListsInOneRead() throws {
+        let directory = Directory(count: 5 * pageSize)
+        let names = try drain(listing(of: directory, pageSize: .max), perReply: 300)
+        #expect(names.count == 1 + 5 * pageSize)
+        #expect(directory.reads == 1)
     }
 
     @Test func offsetsStayStableWhenEntriesAreAddedOrRemoved() throws {
-        let directory = Directory(count: 2 * DirectoryListing.pageSize)
+        let directory = Directory(count: 2 * pageSize)
         let listing = listing(of: directory)
         let firstPage = try listing.entries(from: 0).map(\.name)
         directory.lock.withLock {
@@ -81,18 +92,18 @@ import Testing
     }
 
     @Test func aFailedReadAheadLeavesTheErrorToTheReplyThatNeedsThePage() throws {
-        let directory = Directory(count: 3 * DirectoryListing.pageSize)
+        let directory = Directory(count: 3 * pageSize)
         let listing = listing(of: directory)
         _ = try listing.entries(from: 0)
         directory.lock.withLock { directory.failNextRead = true }
         listing.readAhead(from: 1)
         directory.lock.withLock { directory.failNextRead = true }
-        #expect(throws: Errno.ioError) { _ = try listing.entries(from: DirectoryListing.pageSize) }
+        #expect(throws: Errno.ioError) { _ = try listing.entries(from: pageSize) }
         #expect(try drain(listing, perReply: 400) == [Array(".".utf8)] + directory.names, "the next read retries the page")
     }
 
     @Test func concurrentRepliesAndReadAheadsSeeOneListing() throws {
-        let directory = Directory(count: 8 * DirectoryListing.pageSize + 5)
+        let directory = Directory(count: 8 * pageSize + 5)
         let listing = listing(of: directory)
         let expected = [Array(".".utf8)] + directory.names
         let wrong = Mutex(0)

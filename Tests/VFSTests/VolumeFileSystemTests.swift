@@ -104,11 +104,12 @@ import Testing
     @Test func aDirectoryRemovedWhileListedEndsItsListing() throws {
         let fs = try makeFileSystem()
         let (directory, _) = try fs.mknod(parent: .root, name: Array("d".utf8), type: .directory, mode: 0o755, rdev: 0, caller: me)
-        let names = (0..<DirectoryListing.pageSize + 10).map { Array("f\($0)".utf8) }
+        let pageSize = fs.engine.listingPageSize
+        let names = (0..<pageSize + 10).map { Array("f\($0)".utf8) }
         for name in names { _ = try fs.mknod(parent: directory, name: name, type: .regular, mode: 0o644, rdev: 0, caller: me) }
         let handle = try fs.opendir(directory)
         let firstPage = try fs.readdir(handle, offset: 0)
-        #expect(firstPage.count == 2 + DirectoryListing.pageSize)
+        #expect(firstPage.count == 2 + pageSize)
         for name in names { try fs.unlink(parent: directory, name: name) }
         try fs.rmdir(parent: .root, name: Array("d".utf8))
         #expect(try fs.readdir(handle, offset: firstPage.count).isEmpty, "the end of the listing, not an error")
