@@ -430,6 +430,9 @@ public final class BlockCache: @unchecked Sendable {
         if entries[key] != nil { entries[key]!.tick = tick }
     }
 
+    /// Keeps a block in the memory tier, evicting the least recently used ones just past
+    /// the budget: evicting a quarter of the tier at once handed a read stream's buffers back
+    /// in bursts that the body buffer pool could not hold, and the next fetches faulted anew.
     private func remember(_ key: Key, _ data: Data) {
         guard Int64(data.count) * 4 <= memoryBudget else { return }
         lock.withLock {
@@ -438,7 +441,7 @@ public final class BlockCache: @unchecked Sendable {
             memoryBytes += Int64(data.count)
             guard memoryBytes > memoryBudget else { return }
             for (victim, value) in memory.sorted(by: { $0.value.tick < $1.value.tick }) {
-                guard memoryBytes > memoryBudget * 3 / 4 else { break }
+                guard memoryBytes > memoryBudget else { break }
                 memory[victim] = nil
                 memoryBytes -= Int64(value.data.count)
             }

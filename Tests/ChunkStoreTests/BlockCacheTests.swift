@@ -124,4 +124,29 @@ import Testing
         let restarted = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
         #expect(restarted.lookup(key(1)) == Data(repeating: 1, count: 256 << 10), "on disk before insert returned")
     }
+
+    /// A fetched block's buffer goes back to the body pool when the memory tier lets it go:
+    /// one block per block inserted past the budget, not a quarter of the tier at once.
+    @Test func theMemoryTierLetsGoOfOneBlockPerBlockPastItsBudget() throws {
+        let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 1 << 30, memoryBudget: 4 << 20)
+        let released = Released()
+        for id in 1...12 {
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+            pointer.initializeMemory(as: UInt8.self, repeating: UInt8(id), count: 1 << 20)
+            cache.insert(key(id, size: 1 << 20), Data(bytesNoCopy: pointer, count: 1 << 20, deallocator: .custom { pointer, _ in
+                released.add(id)
+                pointer.deallocate()
+            }))
+            cache.finishWrites()
+            #expect(released.ids == Array(1..<max(1, id - 3)), "after block \(id), the four newest stay in memory")
+        }
+    }
+}
+
+private final class Released: @unchecked Sendable {
+    private let lock = NSLock()
+    private var released: [Int] = []
+
+    func add(_ id: Int) { lock.withLock { released.append(id) } }
+    var ids: [Int] { lock.withLock { released.sorted() } }
 }

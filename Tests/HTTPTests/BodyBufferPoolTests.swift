@@ -10,7 +10,7 @@ import Testing
     }
 
     @Test func aReleasedBodyHandsItsBufferBackUpToTheRetainedBytes() {
-        let pool = BodyBufferPool(retainedBytes: 2 << 20)
+        let pool = BodyBufferPool(retainedBytes: 2 << 20, idleRelease: .seconds(60))
         let first = pool.take(capacity: 1 << 20)
         let second = pool.take(capacity: 1 << 20)
         let third = pool.take(capacity: 1 << 20)
@@ -23,5 +23,19 @@ import Testing
         let reused = [pool.take(capacity: 1 << 20), pool.take(capacity: 1 << 20)]
         #expect(reused.contains(first) && reused.contains(second), "the two kept buffers come back; the third was freed")
         for pointer in reused { pointer.deallocate() }
+    }
+
+    @Test func buffersIdleForTheReleaseTimeGoBackToTheSystem() {
+        let pool = BodyBufferPool(retainedBytes: 8 << 20, idleRelease: .seconds(10))
+        let old = pool.take(capacity: 1 << 20)
+        let recent = pool.take(capacity: 2 << 20)
+        pool.give(old, capacity: 1 << 20)
+        let oldReturned = ContinuousClock.now
+        #expect(pool.releaseIdle(now: oldReturned + .seconds(5)) == 1 << 20, "nothing has waited long enough yet")
+        pool.give(recent, capacity: 2 << 20)
+        #expect(pool.releaseIdle(now: oldReturned + .seconds(10)) == 2 << 20, "the older buffer is freed, the recent one waits")
+        #expect(pool.take(capacity: 2 << 20) == recent)
+        #expect(pool.releaseIdle(now: .now + .seconds(60)) == 0)
+        recent.deallocate()
     }
 }
