@@ -430,9 +430,10 @@ public final class BlockCache: @unchecked Sendable {
         if entries[key] != nil { entries[key]!.tick = tick }
     }
 
-    /// Keeps a block in the memory tier, evicting the least recently used ones just past
-    /// the budget: evicting a quarter of the tier at once handed a read stream's buffers back
-    /// in bursts that the body buffer pool could not hold, and the next fetches faulted anew.
+    /// Keeps a block in the memory tier; past the budget, the least recently used blocks
+    /// go until a sixteenth of it is free. A quarter at a time handed a read stream's buffers
+    /// back in bursts the body buffer pool could not hold, so the next fetches faulted anew;
+    /// each block on its own would sort the tier for every small block written.
     private func remember(_ key: Key, _ data: Data) {
         guard Int64(data.count) * 4 <= memoryBudget else { return }
         lock.withLock {
@@ -441,7 +442,7 @@ public final class BlockCache: @unchecked Sendable {
             memoryBytes += Int64(data.count)
             guard memoryBytes > memoryBudget else { return }
             for (victim, value) in memory.sorted(by: { $0.value.tick < $1.value.tick }) {
-                guard memoryBytes > memoryBudget else { break }
+                guard memoryBytes > memoryBudget - memoryBudget / 16 else { break }
                 memory[victim] = nil
                 memoryBytes -= Int64(value.data.count)
             }
