@@ -23,14 +23,20 @@ final class DirectoryListing: @unchecked Sendable {
     let pageSize: Int
     private let readPage: PageReader
     private let condition = NSCondition()
-    private var entries: [DirectoryEntry]
+    /// The pages read so far, the leading entries first. A page never changes once read: a
+    /// reply still going through one does not make the next page's arrival copy the listing.
+    private var pages: [[DirectoryEntry]]
+    /// The offset of each page's first entry, and the entries in all of them.
+    private var pageStarts: [Int] = [0]
+    private var count: Int
     /// The name the next page starts after; nil before the first.
     private var resumeAfter: [UInt8]?
     private var complete = false
     private var reading = false
 
     init(leading: [DirectoryEntry], pageSize: Int, readPage: @escaping PageReader) {
-        entries = leading
+        pages = [leading]
+        count = leading.count
         self.pageSize = max(1, pageSize)
         self.readPage = readPage
     }
@@ -39,14 +45,18 @@ final class DirectoryListing: @unchecked Sendable {
     func entries(from offset: Int) throws(Errno) -> ArraySlice<DirectoryEntry> {
         condition.lock()
         defer { condition.unlock() }
-        while !complete && entries.count < offset + Self.replyEntries {
+        while !complete && count < offset + Self.replyEntries {
             if reading {
                 condition.wait()
             } else {
                 try readNextPage()
             }
         }
-        return entries[min(max(0, offset), entries.count)...]
+        let offset = min(max(0, offset), count)
+        let index = pageStarts.lastIndex { $0 <= offset }!
+        let rest = pages[index][(offset - pageStarts[index])...]
+        guard rest.count < Self.replyEntries, index + 1 < pages.count else { return rest }
+        return rest + pages[index + 1]  // a reply's worth across the page boundary
     }
 
     /// Reads pages until `pagesAhead` pages past `offset` are ready, unless another caller
@@ -54,7 +64,7 @@ final class DirectoryListing: @unchecked Sendable {
     func readAhead(from offset: Int) {
         condition.lock()
         defer { condition.unlock() }
-        while !complete && !reading && max(0, entries.count - offset) / pageSize < Self.pagesAhead {
+        while !complete && !reading && max(0, count - offset) / pageSize < Self.pagesAhead {
             do {
                 try readNextPage()
             } catch {
@@ -74,7 +84,9 @@ final class DirectoryListing: @unchecked Sendable {
         condition.broadcast()
         switch page {
         case .success(let page):
-            entries += page
+            pageStarts.append(count)
+            pages.append(page)
+            count += page.count
             if page.count < pageSize {
                 complete = true
             } else {
