@@ -57,8 +57,9 @@ final class BodyBufferPool: @unchecked Sendable {
             guard freeBytes + capacity <= retainedBytes else { return (false, false) }
             free[capacity, default: []].append(Returned(pointer: pointer, at: .now))
             freeBytes += capacity
-            defer { releaseScheduled = true }
-            return (true, !releaseScheduled)
+            let scheduling = !releaseScheduled
+            releaseScheduled = true
+            return (true, scheduling)
         }
         if !kept { pointer.deallocate() }
         if scheduling { scheduleRelease() }
