@@ -4,4 +4,8 @@
 
 // SQLITE_TRANSIENT is a cast macro that Swift cannot import.
 static inline sqlite3_destructor_type csqlite_transient(void) { return SQLITE_TRANSIENT; }
+
+// sqlite3_config is variadic, which Swift cannot call. Memory statistics put a global mutex
+// around every allocation SQLite makes; nothing here reads them.
+static inline int csqlite_disable_memory_statistics(void) { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
 #endif

@@ -1,5 +1,5 @@
 /// What every engine checks before a name or xattr touches the store.
-enum NameRules {
+public enum NameRules {
     static let maxNameLength = 255
     static let maxXattrValue = 65536
 
@@ -20,7 +20,7 @@ enum NameRules {
         }
     }
 
-    static func validateXattr(name: String) throws(MetaError) {
+    public static func validateXattr(name: String) throws(MetaError) {
         if name.isEmpty { throw MetaError(.invalidArgument, "empty xattr name") }
         if name.utf8.count > maxNameLength { throw MetaError(.outOfRange, "xattr name longer than \(maxNameLength) bytes") }
     }

@@ -199,12 +199,17 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     // MARK: - Nodes
 
     func node(_ inode: Ino) throws(MetaError) -> Attr? {
-        try first("SELECT \(SQLiteSchema.nodeColumns) FROM jfs_node WHERE inode=?", [.inode(inode)], Self.readNode)
+        try first(Self.selectNode, [.inode(inode)], Self.readNode)
     }
+
+    // Built once: a statement's text is its key in the connection's cache, and one built on
+    // every call costs an allocation and a byte-by-byte comparison there.
+    private static let selectNode = "SELECT \(SQLiteSchema.nodeColumns) FROM jfs_node WHERE inode=?"
+    private static let insertNode = "INSERT INTO jfs_node(\(SQLiteSchema.nodeColumns)) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
     func insertNode(_ inode: Ino, _ attr: Attr) throws(MetaError) {
         try run(
-            "INSERT INTO jfs_node(\(SQLiteSchema.nodeColumns)) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            Self.insertNode,
             [.inode(inode), .integer(Int64(attr.type.rawValue))] + Self.mutableColumns(attr) + [
                 .integer(Int64(attr.accessACL)), .integer(Int64(attr.defaultACL)), .integer(Int64(attr.tier)),
             ])
@@ -216,17 +221,22 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             Self.mutableColumns(attr) + [.inode(inode)])
     }
 
+    /// Each node type's deletions, built once (see `selectNode`).
+    private static let deletions = Dictionary(uniqueKeysWithValues: NodeType.allCases.map { type in
+        let own: [String] =
+            switch type {
+            case .regular: ["jfs_chunk"]
+            case .directory: ["jfs_dir_stats"]
+            case .symlink: ["jfs_symlink"]
+            default: []
+            }
+        return (type, (["jfs_node", "jfs_xattr"] + own + ["jfs_sustained"]).map { "DELETE FROM \($0) WHERE inode=?" })
+    })
+
     /// Only the tables a node of its type can have rows in: unlinking a small file is then
     /// four statements, not six.
     func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError) {
-        let tables: [String] =
-            switch type {
-            case .regular: ["jfs_node", "jfs_xattr", "jfs_chunk", "jfs_sustained"]
-            case .directory: ["jfs_node", "jfs_xattr", "jfs_dir_stats", "jfs_sustained"]
-            case .symlink: ["jfs_node", "jfs_xattr", "jfs_symlink", "jfs_sustained"]
-            default: ["jfs_node", "jfs_xattr", "jfs_sustained"]
-            }
-        for table in tables { try run("DELETE FROM \(table) WHERE inode=?", [.inode(inode)]) }
+        for statement in Self.deletions[type, default: []] { try run(statement, [.inode(inode)]) }
         if type == .directory {
             if writeStatistics != nil { writeStatistics!.deleteDirectory(inode) } else { heldStatistics.forgetDirectory(inode) }
         }

@@ -11,6 +11,7 @@ public final class SQLiteConnection {
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String, readOnly: Bool = false) throws(SQLiteError) {
+        _ = Self.configured
         var handle: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let result = sqlite3_open_v2(path, &handle, flags, nil)
@@ -24,6 +25,9 @@ public final class SQLiteConnection {
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, 5000)
     }
+
+    /// Process-wide settings, which SQLite takes only before its first connection opens.
+    private static let configured: Bool = csqlite_disable_memory_statistics() == SQLITE_OK
 
     deinit {
         statements.removeAll()

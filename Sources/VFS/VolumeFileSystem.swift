@@ -20,6 +20,10 @@ public final class VolumeFileSystem: @unchecked Sendable {
     private var handles: [UInt64: FileHandle] = [:]
     private var directories: [UInt64: DirectoryListing] = [:]
     private var nextHandle: UInt64 = 1
+    /// Inodes this mount created that have had no extended attribute since. The kernel asks
+    /// every new file for `security.capability` at its first write; for these the answer is
+    /// known without a read of the store.
+    private var bareInodes = RecentInodes(capacity: 4096)
 
     /// The state shared by every handle of one inode.
     private final class OpenInode {
@@ -108,14 +112,14 @@ public final class VolumeFileSystem: @unchecked Sendable {
         let created = try call { () throws(MetaError) in
             try engine.mknod(parent: parent, name: name, type: type, mode: mode & ~caller.umask, owner: Owner(uid: caller.uid, gid: caller.gid), rdev: rdev)
         }
-        remember(created.0)
+        remember(created.0, created: true)
         return created
     }
 
     public func symlink(parent: Ino, name: [UInt8], target: [UInt8], caller: Caller) throws(Errno) -> (Ino, Attr) {
         try writable()
         let created = try call { () throws(MetaError) in try engine.symlink(parent: parent, name: name, target: target, owner: Owner(uid: caller.uid, gid: caller.gid)) }
-        remember(created.0)
+        remember(created.0, created: true)
         return created
     }
 
@@ -361,12 +365,17 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     public func getxattr(_ inode: Ino, name: String) throws(Errno) -> [UInt8] {
         guard !Self.unsupportedAttributes.contains(name) else { throw .notSupported }
+        if lock.withLock({ bareInodes.contains(inode) }) {
+            try call { () throws(MetaError) in try NameRules.validateXattr(name: name) }
+            throw .noData
+        }
         return try call { () throws(MetaError) in try engine.getxattr(inode, name: name) }
     }
 
     public func setxattr(_ inode: Ino, name: String, value: [UInt8], flags: XattrFlags) throws(Errno) {
         try writable()
         guard !Self.unsupportedAttributes.contains(name) else { throw .notSupported }
+        lock.withLock { bareInodes.remove(inode) }
         try call { () throws(MetaError) in try engine.setxattr(inode, name: name, value: value, flags: flags) }
     }
 
@@ -403,8 +412,11 @@ public final class VolumeFileSystem: @unchecked Sendable {
         if readOnly { throw .readOnlyFileSystem }
     }
 
-    private func remember(_ inode: Ino) {
-        lock.withLock { lookups[inode, default: 0] += 1 }
+    private func remember(_ inode: Ino, created: Bool = false) {
+        lock.withLock {
+            lookups[inode, default: 0] += 1
+            if created { bareInodes.insert(inode) }
+        }
     }
 
     private func fileHandle(_ handle: UInt64) throws(Errno) -> FileHandle {

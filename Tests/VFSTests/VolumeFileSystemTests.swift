@@ -129,6 +129,22 @@ import Testing
         #expect(try fs.listxattr(inode) == ["user.k"])
     }
 
+    @Test func whatThisMountCreatesHasNoExtendedAttributesUntilOneIsSet() throws {
+        let fs = try makeFileSystem()
+        let (file, _, handle) = try fs.create(parent: .root, name: Array("f".utf8), mode: 0o644, caller: me, append: false)
+        let (link, _) = try fs.symlink(parent: .root, name: Array("l".utf8), target: Array("f".utf8), caller: me)
+        let (directory, _) = try fs.mknod(parent: .root, name: Array("d".utf8), type: .directory, mode: 0o755, rdev: 0, caller: me)
+        for inode in [file, link, directory] {
+            #expect(throws: Errno.noData) { _ = try fs.getxattr(inode, name: "security.capability") }
+            #expect(throws: Errno.invalidArgument, "a bad name is refused as the store refuses it") { _ = try fs.getxattr(inode, name: "") }
+            try fs.setxattr(inode, name: "security.capability", value: [1, 2], flags: [])
+            #expect(try fs.getxattr(inode, name: "security.capability") == [1, 2])
+            try fs.removexattr(inode, name: "security.capability")
+            #expect(throws: Errno.noData) { _ = try fs.getxattr(inode, name: "security.capability") }
+        }
+        try fs.release(handle)
+    }
+
     @Test func readOnlyRefusesMutationsAndCanBeSwitchedOn() throws {
         let fs = try makeFileSystem()
         let (inode, _) = try fs.mknod(parent: .root, name: Array("f".utf8), type: .regular, mode: 0o644, rdev: 0, caller: me)
