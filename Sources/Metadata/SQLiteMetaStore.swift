@@ -30,6 +30,11 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// Statistics of the grouped write in progress, merged into `heldStatistics` when it
     /// succeeds; `nil` outside a grouped write.
     private var writeStatistics: StatisticsDelta?
+    /// Nodes as this connection last read or wrote them. It is its database's only writer
+    /// while open, so a node read or written once needs no SELECT until it changes; a failed
+    /// write forgets them all, as SQLite rolled back changes they may hold.
+    private var nodes: [Ino: Attr] = [:]
+    private static let nodesKept = 8192
 
     init(path: FilePath, groupWrites: Bool = false) throws(MetaError) {
         groupsWrites = groupWrites
@@ -95,7 +100,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     }
 
     func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
-        guard groupsWrites else { return try db.transaction { () throws(MetaError) -> Result in try body(self) } }
+        guard groupsWrites else { return try forgettingNodesOnFailure { () throws(MetaError) -> Result in try db.transaction { () throws(MetaError) -> Result in try body(self) } } }
         if let lostGroup { throw lostGroup }
         if !db.inTransaction { try sql { () throws(SQLiteError) in try db.run("BEGIN IMMEDIATE") } }
         try sql { () throws(SQLiteError) in try db.run("SAVEPOINT grouped_write") }
@@ -107,6 +112,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             try sql { () throws(SQLiteError) in try db.run("RELEASE grouped_write") }
             heldStatistics.merge(writeStatistics!)
         } catch {
+            nodes.removeAll()
             guard db.inTransaction else { throw endGroup(failedWith: error) }
             try? db.run("ROLLBACK TO grouped_write")
             try? db.run("RELEASE grouped_write")
@@ -125,6 +131,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             try writeHeldStatistics()
             try sql { () throws(SQLiteError) in try db.run("COMMIT") }
         } catch {
+            nodes.removeAll()
             if db.inTransaction { try? db.run("ROLLBACK") }
             throw endGroup(failedWith: error)
         }
@@ -153,7 +160,16 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// A transaction of its own, after the open group (if any) is committed.
     private func transaction<Result>(_ body: () throws(MetaError) -> Result) throws(MetaError) -> Result {
         try persist()
-        return try db.transaction(body)
+        return try forgettingNodesOnFailure { () throws(MetaError) -> Result in try db.transaction(body) }
+    }
+
+    private func forgettingNodesOnFailure<Result>(_ body: () throws(MetaError) -> Result) throws(MetaError) -> Result {
+        do {
+            return try body()
+        } catch {
+            nodes.removeAll()
+            throw error
+        }
     }
 
     func read<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
@@ -199,7 +215,15 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     // MARK: - Nodes
 
     func node(_ inode: Ino) throws(MetaError) -> Attr? {
-        try first(Self.selectNode, [.inode(inode)], Self.readNode)
+        if let kept = nodes[inode] { return kept }
+        guard let attr = try first(Self.selectNode, [.inode(inode)], Self.readNode) else { return nil }
+        keep(inode, attr)
+        return attr
+    }
+
+    private func keep(_ inode: Ino, _ attr: Attr) {
+        if nodes.count >= Self.nodesKept { nodes.removeAll(keepingCapacity: true) }
+        nodes[inode] = attr
     }
 
     // Built once: a statement's text is its key in the connection's cache, and one built on
@@ -213,12 +237,18 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             [.inode(inode), .integer(Int64(attr.type.rawValue))] + Self.mutableColumns(attr) + [
                 .integer(Int64(attr.accessACL)), .integer(Int64(attr.defaultACL)), .integer(Int64(attr.tier)),
             ])
+        keep(inode, attr)
     }
 
     func updateNode(_ inode: Ino, _ attr: Attr) throws(MetaError) {
         try run(
             "UPDATE jfs_node SET flags=?,mode=?,uid=?,gid=?,atime=?,mtime=?,ctime=?,atimensec=?,mtimensec=?,ctimensec=?,nlink=?,length=?,rdev=?,parent=? WHERE inode=?",
             Self.mutableColumns(attr) + [.inode(inode)])
+        // The columns a node is born with stay as they were.
+        guard let kept = nodes[inode] else { return }
+        var updated = attr
+        (updated.type, updated.accessACL, updated.defaultACL, updated.tier) = (kept.type, kept.accessACL, kept.defaultACL, kept.tier)
+        nodes[inode] = updated
     }
 
     /// Each node type's deletions, built once (see `selectNode`).
@@ -236,6 +266,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// Only the tables a node of its type can have rows in: unlinking a small file is then
     /// four statements, not six.
     func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError) {
+        nodes[inode] = nil
         for statement in Self.deletions[type, default: []] { try run(statement, [.inode(inode)]) }
         if type == .directory {
             if writeStatistics != nil { writeStatistics!.deleteDirectory(inode) } else { heldStatistics.forgetDirectory(inode) }
