@@ -23,6 +23,10 @@ protocol MetaStore: AnyObject {
 
     /// Runs `body` as one atomic transaction, which may wait in a group for `persist`.
     func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result
+    /// `write` for a body that makes all its checks before its first change, so that once it
+    /// has changed something only the store itself can fail it. A store may then skip what
+    /// undoing one failed write alone costs, and undo more than the write instead (a group).
+    func writeCheckedFirst<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result
     /// Whether writes wait in a group that `persist` has yet to commit.
     var hasUnpersistedWrites: Bool { get }
     /// Commits the grouped writes, so that other connections and a restart after a crash see them.
@@ -42,6 +46,12 @@ protocol MetaStore: AnyObject {
     func registerSession() throws(MetaError) -> Int64
 
     func snapshot(to path: FilePath) throws(MetaError)
+}
+
+extension MetaStore {
+    func writeCheckedFirst<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
+        try write(body)
+    }
 }
 
 /// The two id counters, with their SQL names.

@@ -31,7 +31,7 @@ extension NamespaceEngine {
                 throw MetaError(.invalidArgument, "slice record \(record) does not fit its chunk or slice")
             }
         }
-        try write { (tx) throws(MetaError) in
+        try write(checkedFirst: true) { (tx) throws(MetaError) in
             var attr = try tx.requireNode(inode)
             guard attr.type == .regular else { throw MetaError(.invalidArgument, "inode \(inode) is not a regular file") }
             try tx.appendRecords(inode, index: index, records)

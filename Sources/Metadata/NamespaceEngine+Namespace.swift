@@ -19,7 +19,7 @@ extension NamespaceEngine {
         return try locked { () throws(MetaError) -> (Ino, Attr) in
             changes &+= 1
             let inode = try allocateInode()
-            return try grouped { (tx) throws(MetaError) -> (Ino, Attr) in
+            return try grouped(checkedFirst: true) { (tx) throws(MetaError) -> (Ino, Attr) in
                 var parentAttr = try tx.requireDirectory(parent)
                 if try tx.edge(parent, name) != nil { throw MetaError(.fileExists) }
                 let now = Timestamp.now()

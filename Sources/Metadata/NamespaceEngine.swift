@@ -238,18 +238,20 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
 
     /// One write transaction under the lock. With files open, the session that may have to
     /// sustain an unlinked one is registered first, outside the transaction that uses it.
-    func write<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
+    /// `checkedFirst`: `body` makes all its checks before its first change (see
+    /// `MetaStore.writeCheckedFirst`).
+    func write<Result>(checkedFirst: Bool = false, _ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
         try locked { () throws(MetaError) -> Result in
             changes &+= 1
             if !openCounts.isEmpty { _ = try session() }
-            return try grouped(body)
+            return try grouped(checkedFirst: checkedFirst, body)
         }
     }
 
     /// A store write whose group is persisted within the window. Call with the lock held.
-    func grouped<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
+    func grouped<Result>(checkedFirst: Bool = false, _ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
         defer { schedulePersist() }
-        return try store.write(body)
+        return checkedFirst ? try store.writeCheckedFirst(body) : try store.write(body)
     }
 
     private func schedulePersist() {

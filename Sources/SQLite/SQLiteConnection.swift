@@ -91,6 +91,9 @@ public final class SQLiteConnection {
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// Rows inserted, updated or deleted since the connection opened.
+    public var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+
     /// Whether a transaction is open; SQLite ends one by itself when a statement fails with
     /// SQLITE_FULL, SQLITE_IOERR or SQLITE_NOMEM, and a caller keeping one open must notice.
     public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import TestSupport
 import Testing
 import VolumeModel
@@ -8,11 +9,52 @@ import VolumeModel
 /// The store keeps the nodes it read and wrote, to spare a SELECT per request; what it keeps
 /// must never show a change SQLite rolled back.
 @Suite struct SQLiteMetaStoreTests {
-    private func formattedStore(grouped: Bool) throws -> any MetaStore {
-        let path = try Scratch.directory("node-memory").appending("meta.db")
+    private func formattedStore(grouped: Bool, at path: FilePath? = nil) throws -> any MetaStore {
+        let path = try path ?? Scratch.directory("sqlite-store").appending("meta.db")
         let engine = try NamespaceEngine.open(.sqlite(path), persistWithin: grouped ? .seconds(3600) : nil)
         try engine.format(VolumeFormat(name: "testvol", storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
         return engine.store
+    }
+
+    private func file(_ length: UInt64 = 0) -> Attr {
+        Attr(type: .regular, mode: 0o644, uid: 1, gid: 1, time: .now(), nlink: 1, length: length, parent: .root)
+    }
+
+    /// What another connection, which sees committed writes only, finds of `inodes`.
+    private func committed(_ inodes: [Ino], at path: FilePath) throws -> [Ino] {
+        let outsider = try NamespaceEngine.open(.sqlite(path)).store
+        return try inodes.filter { inode in try outsider.read { (tx) throws(MetaError) in try tx.node(inode) } != nil }
+    }
+
+    @Test func aWriteCheckedFirstThatFailsBeforeChangingAnythingLeavesTheGroup() throws {
+        let path = try Scratch.directory("checked-first").appending("meta.db")
+        let store = try formattedStore(grouped: true, at: path)
+        try store.write { (tx) throws(MetaError) in try tx.insertNode(100, file()) }
+        #expect(throws: MetaError(.noSuchFileOrDirectory)) {
+            try store.writeCheckedFirst { (tx) throws(MetaError) in _ = try tx.requireNode(4242) }
+        }
+        try store.writeCheckedFirst { (tx) throws(MetaError) in try tx.insertNode(101, file()) }
+        try store.persist()
+        #expect(try committed([100, 101], at: path) == [100, 101])
+    }
+
+    @Test func aWriteCheckedFirstThatFailsAfterAChangeEndsTheGroupWithNothingHalfDone() throws {
+        let path = try Scratch.directory("checked-first").appending("meta.db")
+        let store = try formattedStore(grouped: true, at: path)
+        try store.write { (tx) throws(MetaError) in try tx.insertNode(100, file()) }
+        #expect(throws: MetaError.self) {
+            try store.writeCheckedFirst { (tx) throws(MetaError) in
+                try tx.insertNode(102, file())
+                throw MetaError(.ioError, "failing on purpose after a change")
+            }
+        }
+        #expect(throws: MetaError.self, "the group's acknowledged write is lost: later writes say so") {
+            try store.write { (tx) throws(MetaError) in try tx.insertNode(103, file()) }
+        }
+        #expect(throws: MetaError.self) { try store.snapshot(to: path.removingLastComponent().appending("copy.db")) }
+        #expect(try store.read { (tx) throws(MetaError) in try tx.node(102) } == nil)
+        try store.persist()
+        #expect(try committed([100, 102, 103], at: path).isEmpty)
     }
 
     @Test(arguments: [false, true]) func aFailedWriteLeavesNoChangedNodeBehind(grouped: Bool) throws {
@@ -25,7 +67,7 @@ import VolumeModel
                 changed.mode = 0o700
                 changed.nlink += 1
                 try tx.updateNode(.root, changed)
-                try tx.insertNode(newborn, Attr(type: .regular, mode: 0o644, uid: 1, gid: 1, time: .now(), nlink: 1, length: 0, parent: .root))
+                try tx.insertNode(newborn, file())
                 #expect(try tx.node(.root) == changed, "a write sees its own changes")
                 throw MetaError(.ioError, "failing on purpose")
             }
@@ -36,7 +78,7 @@ import VolumeModel
 
     @Test func aNodeReadsBackAsWrittenWithTheColumnsItWasBornWith() throws {
         let store = try formattedStore(grouped: true)
-        var attr = Attr(type: .regular, mode: 0o644, uid: 1, gid: 2, time: .now(), nlink: 1, length: 10, parent: .root)
+        var attr = file(10)
         attr.accessACL = 7
         try store.write { (tx) throws(MetaError) in try tx.insertNode(99, attr) }
         var changed = attr
