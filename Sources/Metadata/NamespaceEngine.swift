@@ -93,7 +93,7 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     }
 
     public func setattr(_ inode: Ino, _ changes: AttrChanges) throws(MetaError) -> Attr {
-        try write { (tx) throws(MetaError) -> Attr in
+        try write(checkedFirst: true) { (tx) throws(MetaError) -> Attr in
             var attr = try tx.requireNode(inode)
             let now = Timestamp.now()
             if let mode = changes.mode { attr.mode = mode & 0o7777 }
