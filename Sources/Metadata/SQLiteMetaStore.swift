@@ -35,6 +35,13 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// write forgets them all, as SQLite rolled back changes they may hold.
     private var nodes: [Ino: Attr] = [:]
     private static let nodesKept = 8192
+    /// Chunks' records kept the same way, by inode and index: every read request of a file
+    /// asks for its chunk, and every sealed slice has its chunk read back for compaction.
+    private var chunks: [Ino: [UInt32: [UInt8]]] = [:]
+    private var chunkBytes = 0
+    /// Bytes of records kept, each chunk counted with `chunkOverhead` for its entry.
+    private static let chunkBytesKept = 4 << 20
+    private static let chunkOverhead = 64
 
     init(path: FilePath, groupWrites: Bool = false) throws(MetaError) {
         groupsWrites = groupWrites
@@ -112,7 +119,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
     /// `undoingAlone`: in a savepoint, which a failure rolls back without the rest of the group.
     private func write<Result>(undoingAlone: Bool, _ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
-        guard groupsWrites else { return try forgettingNodesOnFailure { () throws(MetaError) -> Result in try db.transaction { () throws(MetaError) -> Result in try body(self) } } }
+        guard groupsWrites else { return try forgettingOnFailure { () throws(MetaError) -> Result in try db.transaction { () throws(MetaError) -> Result in try body(self) } } }
         if let lostGroup { throw lostGroup }
         if !db.inTransaction { try sql { () throws(SQLiteError) in try db.run("BEGIN IMMEDIATE") } }
         if undoingAlone { try sql { () throws(SQLiteError) in try db.run("SAVEPOINT grouped_write") } }
@@ -125,7 +132,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             if undoingAlone { try sql { () throws(SQLiteError) in try db.run("RELEASE grouped_write") } }
             heldStatistics.merge(writeStatistics!)
         } catch {
-            nodes.removeAll()
+            forgetKept()
             guard db.inTransaction else { throw endGroup(failedWith: error) }
             if undoingAlone {
                 try? db.run("ROLLBACK TO grouped_write")
@@ -149,7 +156,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             try writeHeldStatistics()
             try sql { () throws(SQLiteError) in try db.run("COMMIT") }
         } catch {
-            nodes.removeAll()
+            forgetKept()
             if db.inTransaction { try? db.run("ROLLBACK") }
             throw endGroup(failedWith: error)
         }
@@ -178,16 +185,23 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// A transaction of its own, after the open group (if any) is committed.
     private func transaction<Result>(_ body: () throws(MetaError) -> Result) throws(MetaError) -> Result {
         try persist()
-        return try forgettingNodesOnFailure { () throws(MetaError) -> Result in try db.transaction(body) }
+        return try forgettingOnFailure { () throws(MetaError) -> Result in try db.transaction(body) }
     }
 
-    private func forgettingNodesOnFailure<Result>(_ body: () throws(MetaError) -> Result) throws(MetaError) -> Result {
+    private func forgettingOnFailure<Result>(_ body: () throws(MetaError) -> Result) throws(MetaError) -> Result {
         do {
             return try body()
         } catch {
-            nodes.removeAll()
+            forgetKept()
             throw error
         }
+    }
+
+    /// After a failed write: SQLite rolled back changes the kept nodes and chunks may hold.
+    private func forgetKept() {
+        nodes.removeAll()
+        chunks.removeAll()
+        chunkBytes = 0
     }
 
     func read<Result>(_ body: (any MetaTransaction) throws(MetaError) -> Result) throws(MetaError) -> Result {
@@ -285,6 +299,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// four statements, not six.
     func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError) {
         nodes[inode] = nil
+        forgetChunks(of: inode)
         for statement in Self.deletions[type, default: []] { try run(statement, [.inode(inode)]) }
         if type == .directory {
             if writeStatistics != nil { writeStatistics!.deleteDirectory(inode) } else { heldStatistics.forgetDirectory(inode) }
@@ -408,18 +423,50 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     // MARK: - Chunks and slices
 
     func chunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [UInt8]? {
-        try first("SELECT slices FROM jfs_chunk WHERE inode=? AND indx=?", [.inode(inode), .integer(Int64(index))], { $0.bytes(0) })
+        if let kept = chunks[inode]?[index] { return kept }
+        guard let records = try first(Self.selectChunk, [.inode(inode), .integer(Int64(index))], { $0.bytes(0) }) else { return nil }
+        keep(records, inode, index)
+        return records
     }
 
-    /// Appends to the chunk row, creating it when missing; the value stays a BLOB.
+    private static let selectChunk = "SELECT slices FROM jfs_chunk WHERE inode=? AND indx=?"
+    private static let appendChunk =
+        "INSERT INTO jfs_chunk(inode,indx,slices) VALUES(?,?,?) ON CONFLICT(inode,indx) DO UPDATE SET slices=CAST(slices||excluded.slices AS BLOB) RETURNING slices"
+
+    /// Appends to the chunk row, creating it when missing; the value stays a BLOB. The row
+    /// comes back whole, so the records are kept without reading them.
     func appendRecords(_ inode: Ino, index: UInt32, _ records: [SliceRecord]) throws(MetaError) {
-        try run(
-            "INSERT INTO jfs_chunk(inode,indx,slices) VALUES(?,?,?) ON CONFLICT(inode,indx) DO UPDATE SET slices=CAST(slices||excluded.slices AS BLOB)",
-            [.inode(inode), .integer(Int64(index)), .blob(records.flatMap(\.encoded))])
+        let row = try sql { () throws(SQLiteError) -> [UInt8]? in
+            let statement = try db.statement(Self.appendChunk).bind([.inode(inode), .integer(Int64(index)), .blob(records.flatMap(\.encoded))])
+            guard try statement.step() else { return nil }
+            let row = statement.bytes(0)
+            try statement.run()  // to its end, leaving no write pending
+            return row
+        }
+        if let row { keep(row, inode, index) } else { forgetChunks(of: inode) }
     }
 
     func setRecords(_ inode: Ino, index: UInt32, _ records: [UInt8]) throws(MetaError) {
         try run("UPDATE jfs_chunk SET slices=? WHERE inode=? AND indx=?", [.blob(records), .inode(inode), .integer(Int64(index))])
+        if db.changes > 0 { keep(records, inode, index) }
+    }
+
+    private func keep(_ records: [UInt8], _ inode: Ino, _ index: UInt32) {
+        let replaced = chunks[inode]?[index].map { $0.count + Self.chunkOverhead } ?? 0
+        let added = records.count + Self.chunkOverhead
+        if chunkBytes - replaced + added > Self.chunkBytesKept {
+            chunks.removeAll(keepingCapacity: true)
+            chunkBytes = 0
+        } else {
+            chunkBytes -= replaced
+        }
+        chunks[inode, default: [:]][index] = records
+        chunkBytes += added
+    }
+
+    private func forgetChunks(of inode: Ino) {
+        guard let gone = chunks.removeValue(forKey: inode) else { return }
+        chunkBytes -= gone.values.reduce(0) { $0 + $1.count + Self.chunkOverhead }
     }
 
     func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32] {

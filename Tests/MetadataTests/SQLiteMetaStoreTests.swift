@@ -6,8 +6,8 @@ import VolumeModel
 
 @testable import Metadata
 
-/// The store keeps the nodes it read and wrote, to spare a SELECT per request; what it keeps
-/// must never show a change SQLite rolled back.
+/// The store keeps the nodes and chunk records it read and wrote, to spare a SELECT per
+/// request; what it keeps must never show a change SQLite rolled back.
 @Suite struct SQLiteMetaStoreTests {
     private func formattedStore(grouped: Bool, at path: FilePath? = nil) throws -> any MetaStore {
         let path = try path ?? Scratch.directory("sqlite-store").appending("meta.db")
@@ -90,5 +90,48 @@ import VolumeModel
         #expect(try store.read { (tx) throws(MetaError) in try tx.node(99) } == expected)
         try store.write { (tx) throws(MetaError) in try tx.deleteNode(99, type: .regular) }
         #expect(try store.read { (tx) throws(MetaError) in try tx.node(99) } == nil)
+    }
+
+    private func slice(_ id: UInt64, at pos: UInt32) -> SliceRecord { SliceRecord(pos: pos, id: id, size: 4096, off: 0, len: 4096) }
+
+    private func chunk(_ store: any MetaStore, _ inode: Ino, _ index: UInt32) throws -> [UInt8]? {
+        try store.read { (tx) throws(MetaError) in try tx.chunk(inode, index: index) }
+    }
+
+    @Test(arguments: [false, true]) func chunkRecordsReadBackAsAppendedReplacedAndDeleted(grouped: Bool) throws {
+        let path = try Scratch.directory("chunk-records").appending("meta.db")
+        let store = try formattedStore(grouped: grouped, at: path)
+        try store.write { (tx) throws(MetaError) in try tx.insertNode(99, file()) }
+        #expect(try chunk(store, 99, 0) == nil)
+        try store.write { (tx) throws(MetaError) in try tx.appendRecords(99, index: 0, [slice(1, at: 0)]) }
+        #expect(try chunk(store, 99, 0) == slice(1, at: 0).encoded)
+        try store.write { (tx) throws(MetaError) in try tx.appendRecords(99, index: 0, [slice(2, at: 4096), slice(3, at: 8192)]) }
+        #expect(try chunk(store, 99, 0) == [slice(1, at: 0), slice(2, at: 4096), slice(3, at: 8192)].flatMap(\.encoded))
+        try store.write { (tx) throws(MetaError) in try tx.setRecords(99, index: 0, slice(4, at: 0).encoded) }
+        #expect(try chunk(store, 99, 0) == slice(4, at: 0).encoded)
+        try store.write { (tx) throws(MetaError) in try tx.setRecords(99, index: 1, slice(5, at: 0).encoded) }
+        #expect(try chunk(store, 99, 1) == nil, "replacing a chunk that has no row writes nothing")
+        try store.persist()
+        let outsider = try NamespaceEngine.open(.sqlite(path)).store
+        #expect(try chunk(outsider, 99, 0) == slice(4, at: 0).encoded, "what it keeps is what the database holds")
+        try store.write { (tx) throws(MetaError) in try tx.deleteNode(99, type: .regular) }
+        #expect(try chunk(store, 99, 0) == nil)
+    }
+
+    @Test(arguments: [false, true]) func aFailedWriteLeavesNoAppendedRecordsBehind(grouped: Bool) throws {
+        let store = try formattedStore(grouped: grouped)
+        try store.write { (tx) throws(MetaError) in
+            try tx.insertNode(99, file())
+            try tx.appendRecords(99, index: 0, [slice(1, at: 0)])
+        }
+        #expect(throws: MetaError.self) {
+            try store.write { (tx) throws(MetaError) in
+                try tx.appendRecords(99, index: 0, [slice(2, at: 4096)])
+                try tx.appendRecords(99, index: 3, [slice(3, at: 0)])
+                throw MetaError(.ioError, "failing on purpose")
+            }
+        }
+        #expect(try chunk(store, 99, 0) == slice(1, at: 0).encoded)
+        #expect(try chunk(store, 99, 3) == nil)
     }
 }
