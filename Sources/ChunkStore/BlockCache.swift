@@ -55,6 +55,8 @@ public final class BlockCache: @unchecked Sendable {
     private let writer = WorkerPool(name: "volumed-cache-write", limit: 1, background: true)
     /// Signalled whenever the background writer finishes a block.
     private let writeFinished = NSCondition()
+    /// Block files read in part, kept open for their next read.
+    private let openFiles = OpenFiles<Key>(capacity: Int(min(DescriptorLimit.current, 1 << 20)) / 64)
 
     /// Opens (creating) the cache; `budget` nil sizes it from free space: half of what the
     /// file system has free, at least 1 GiB.
@@ -216,6 +218,7 @@ public final class BlockCache: @unchecked Sendable {
             verified.remove(key)
             if !loggedStaged.contains(key), let location = logged.removeValue(forKey: key) { logs[key.space]?.release(location) }
         }
+        openFiles.forget(key)
         try? FileSystem.unlink(cachePath(key))
     }
 
@@ -332,8 +335,9 @@ public final class BlockCache: @unchecked Sendable {
         if let (log, location) = record {
             log.mark(location, .discarded)
             log.release(location)
-        } else if (try? FileSystem.unlink(stagingPath(key))) != nil {
-            lock.withLock { stagedBytes -= Int64(key.block.size) }
+        } else {
+            openFiles.forget(key)
+            if (try? FileSystem.unlink(stagingPath(key))) != nil { lock.withLock { stagedBytes -= Int64(key.block.size) } }
         }
         lock.withLock {
             if let cached = memory.removeValue(forKey: key) { memoryBytes -= Int64(cached.data.count) }
@@ -393,10 +397,10 @@ public final class BlockCache: @unchecked Sendable {
     /// Bytes `range` of a block verified before, read alone.
     private func readPart(_ key: Key, _ range: Range<Int>) -> Data? {
         if let (log, location) = logRecord(key) { return log.read(location, key.block, range: range) }
-        for path in [cachePath(key), stagingPath(key)] {
-            if let bytes = BlockFile.read(path, range: range) { return bytes }
+        let open = { [self] () -> FileDescriptor? in
+            (try? FileDescriptor.open(cachePath(key), .readOnly)) ?? (try? FileDescriptor.open(stagingPath(key), .readOnly))
         }
-        return nil
+        return openFiles.withDescriptor(key, open: open) { descriptor in BlockFile.read(descriptor, range: range) }
     }
 
     // Paths are built as strings: these run for every block.
@@ -470,7 +474,10 @@ public final class BlockCache: @unchecked Sendable {
             }
             return chosen
         }
-        for key in victims { try? FileSystem.unlink(cachePath(key)) }
+        for key in victims {
+            openFiles.forget(key)
+            try? FileSystem.unlink(cachePath(key))
+        }
     }
 
     /// Rebuilds the index from the directory: cached files in modification order, staged

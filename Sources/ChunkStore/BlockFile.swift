@@ -16,10 +16,8 @@ enum BlockFile {
     }
 
     /// Bytes `range` of a block file verified earlier, read alone (pread(2)); `nil` when
-    /// the file is gone or short.
-    static func read(_ path: FilePath, range: Range<Int>) -> Data? {
-        guard let descriptor = try? FileDescriptor.open(path, .readOnly) else { return nil }
-        defer { try? descriptor.close() }
+    /// the file is short.
+    static func read(_ descriptor: FileDescriptor, range: Range<Int>) -> Data? {
         var data = Data(count: range.count)
         let count = data.withUnsafeMutableBytes { buffer in
             (try? descriptor.read(fromAbsoluteOffset: Int64(range.lowerBound), into: buffer)) ?? -1

@@ -44,6 +44,8 @@ final class BlockLog: @unchecked Sendable {
     private var directoryUnsynced = false
     /// What the segments held when the log was opened, in the order written.
     private(set) var recovered: [Record] = []
+    /// Segments read from, kept open for the next read.
+    private let readers = OpenFiles<UInt32>(capacity: 64)
 
     private static let magic: UInt32 = 0x564C_4F47
     private static let headerSize = 21
@@ -100,14 +102,15 @@ final class BlockLog: @unchecked Sendable {
     /// The block's bytes; verified against its checksum unless `range` asks for part of a
     /// record verified before. `nil` when the record is gone, torn or corrupt.
     func read(_ location: Location, _ block: BlockKey, range: Range<Int>? = nil) -> Data? {
-        guard let descriptor = try? FileDescriptor.open(path(location.segment), .readOnly) else { return nil }
-        defer { try? descriptor.close() }
-        if let range {
-            return Self.read(descriptor, at: location.offset + Int64(Self.headerSize + range.lowerBound), count: range.count)
+        let open = { [self] in try? FileDescriptor.open(path(location.segment), .readOnly) }
+        return readers.withDescriptor(location.segment, open: open) { descriptor in
+            if let range {
+                return Self.read(descriptor, at: location.offset + Int64(Self.headerSize + range.lowerBound), count: range.count)
+            }
+            let length = Self.headerSize + block.size + Self.trailerSize
+            guard let record = Self.read(descriptor, at: location.offset, count: length), Self.verify(record, block) else { return nil }
+            return record.subdata(in: Self.headerSize..<Self.headerSize + block.size)
         }
-        let length = Self.headerSize + block.size + Self.trailerSize
-        guard let record = Self.read(descriptor, at: location.offset, count: length), Self.verify(record, block) else { return nil }
-        return record.subdata(in: Self.headerSize..<Self.headerSize + block.size)
     }
 
     /// Records the block's new state in place. Best effort: a state lost to a crash only
@@ -193,6 +196,7 @@ final class BlockLog: @unchecked Sendable {
         if let descriptor = unsynced.removeValue(forKey: segment) { try? descriptor.close() }
         sizes[segment] = nil
         live[segment] = nil
+        readers.forget(segment)
         try? FileSystem.unlink(path(segment))
     }
 
