@@ -55,8 +55,9 @@ public final class BlockCache: @unchecked Sendable {
     private let writer = WorkerPool(name: "volumed-cache-write", limit: 1, background: true)
     /// Signalled whenever the background writer finishes a block.
     private let writeFinished = NSCondition()
-    /// Block files read in part, kept open for their next read.
-    private let openFiles = OpenFiles<Key>(capacity: Int(min(DescriptorLimit.current, 1 << 20)) / 64)
+    /// Block files read in part, kept open for their next read (4 GiB of 4 MiB blocks, fewer
+    /// under a low descriptor limit).
+    private let openFiles = OpenFiles<Key>(capacity: min(1024, Int(min(DescriptorLimit.current, 1 << 20)) / 64))
 
     /// Opens (creating) the cache; `budget` nil sizes it from free space: half of what the
     /// file system has free, at least 1 GiB.
