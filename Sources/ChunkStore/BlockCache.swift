@@ -401,7 +401,9 @@ public final class BlockCache: @unchecked Sendable {
         let open = { [self] () -> FileDescriptor? in
             (try? FileDescriptor.open(cachePath(key), .readOnly)) ?? (try? FileDescriptor.open(stagingPath(key), .readOnly))
         }
-        return openFiles.withDescriptor(key, open: open) { descriptor in BlockFile.read(descriptor, range: range) }
+        return openFiles.withDescriptor(key, open: open) { descriptor in
+            BlockFile.read(descriptor, at: Int64(range.lowerBound), count: range.count)
+        }
     }
 
     // Paths are built as strings: these run for every block.

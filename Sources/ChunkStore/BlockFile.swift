@@ -15,14 +15,12 @@ enum BlockFile {
         try writer.finish(at: path, durable: durable)
     }
 
-    /// Bytes `range` of a block file verified earlier, read alone (pread(2)); `nil` when
-    /// the file is short.
-    static func read(_ descriptor: FileDescriptor, range: Range<Int>) -> Data? {
-        var data = Data(count: range.count)
-        let count = data.withUnsafeMutableBytes { buffer in
-            (try? descriptor.read(fromAbsoluteOffset: Int64(range.lowerBound), into: buffer)) ?? -1
-        }
-        return count == range.count ? data : nil
+    /// Exactly `count` bytes at `offset` of an open block file or log segment (pread(2));
+    /// `nil` when the file is shorter.
+    static func read(_ descriptor: FileDescriptor, at offset: Int64, count: Int) -> Data? {
+        var data = Data(count: count)
+        let read = data.withUnsafeMutableBytes { (try? descriptor.read(fromAbsoluteOffset: offset, into: $0)) ?? -1 }
+        return read == count ? data : nil
     }
 
     /// Makes a block file written without `durable` reach stable storage; `false` when it

@@ -105,10 +105,10 @@ final class BlockLog: @unchecked Sendable {
         let open = { [self] in try? FileDescriptor.open(path(location.segment), .readOnly) }
         return readers.withDescriptor(location.segment, open: open) { descriptor in
             if let range {
-                return Self.read(descriptor, at: location.offset + Int64(Self.headerSize + range.lowerBound), count: range.count)
+                return BlockFile.read(descriptor, at: location.offset + Int64(Self.headerSize + range.lowerBound), count: range.count)
             }
             let length = Self.headerSize + block.size + Self.trailerSize
-            guard let record = Self.read(descriptor, at: location.offset, count: length), Self.verify(record, block) else { return nil }
+            guard let record = BlockFile.read(descriptor, at: location.offset, count: length), Self.verify(record, block) else { return nil }
             return record.subdata(in: Self.headerSize..<Self.headerSize + block.size)
         }
     }
@@ -209,14 +209,14 @@ final class BlockLog: @unchecked Sendable {
         sizes[segment] = size
         live[segment] = 0
         var offset: Int64 = 0
-        while let header = Self.read(descriptor, at: offset, count: Self.headerSize), Self.value(UInt32.self, header, at: 0) == Self.magic {
+        while let header = BlockFile.read(descriptor, at: offset, count: Self.headerSize), Self.value(UInt32.self, header, at: 0) == Self.magic {
             let block = BlockKey(
                 sliceID: Self.value(UInt64.self, header, at: 5), index: Int(Self.value(UInt32.self, header, at: 13)),
                 size: Int(Self.value(UInt32.self, header, at: 17)))
             let length = Int64(Self.headerSize + block.size + Self.trailerSize)
             guard block.size > 0, let state = State(rawValue: header[4]), offset + length <= size else { return }
             if state == .staged {
-                guard let record = Self.read(descriptor, at: offset, count: Int(length)), Self.verify(record, block) else { return }
+                guard let record = BlockFile.read(descriptor, at: offset, count: Int(length)), Self.verify(record, block) else { return }
             }
             if state != .discarded {
                 recovered.append(Record(block: block, location: Location(segment: segment, offset: offset), state: state))
@@ -232,12 +232,6 @@ final class BlockLog: @unchecked Sendable {
             && value(UInt64.self, record, at: 5) == block.sliceID && value(UInt32.self, record, at: 13) == UInt32(block.index)
             && value(UInt32.self, record, at: 17) == UInt32(block.size)
             && CRC32C.checksum(record[5..<end]) == value(UInt32.self, record, at: end)
-    }
-
-    private static func read(_ descriptor: FileDescriptor, at offset: Int64, count: Int) -> Data? {
-        var data = Data(count: count)
-        let read = data.withUnsafeMutableBytes { (try? descriptor.read(fromAbsoluteOffset: offset, into: $0)) ?? -1 }
-        return read == count ? data : nil
     }
 
     private static func put<Integer: FixedWidthInteger>(_ value: Integer, into data: inout Data) {
