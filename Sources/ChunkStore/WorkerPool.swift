@@ -11,7 +11,10 @@ final class WorkerPool: @unchecked Sendable {
     private let limit: Int
     private let background: Bool
     private let condition = NSCondition()
-    private var jobs: [@Sendable () -> Void] = []
+    /// Queued jobs from `head` on; a taken job's slot is emptied at once, so that what it
+    /// captured (a cache write's 4 MiB block) goes when it ends, not when the queue next
+    /// drains: a cold read whose cache writes never let the queue empty held 100-odd blocks.
+    private var jobs: [(@Sendable () -> Void)?] = []
     private var head = 0
     private var threads = 0
     private var idle = 0
@@ -39,11 +42,14 @@ final class WorkerPool: @unchecked Sendable {
         if background { ThreadPriority.lowerCurrentThread() }
         condition.lock()
         while true {
-            if head < jobs.count {
-                let job = jobs[head]
+            if head < jobs.count, let job = jobs[head] {
+                jobs[head] = nil
                 head += 1
                 if head == jobs.count {
                     jobs.removeAll(keepingCapacity: true)
+                    head = 0
+                } else if head >= 1024, head * 2 >= jobs.count {
+                    jobs.removeFirst(head)
                     head = 0
                 }
                 condition.unlock()
