@@ -97,6 +97,7 @@ let package = Package(
         .testTarget(name: "CBindingTests", dependencies: ["CFuse", "CSQLite", "CHiredis", "CCurl", "CCrypto"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "SystemBridgeTests", dependencies: ["SystemBridge", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel"]),
         .testTarget(
             name: "ObjectStorageTests",
@@ -117,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VFSTests",
-            dependencies: ["VFS", "ChunkStore", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["VFS", "ChunkStore", "Metadata", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(
             name: "FuseBridgeTests",

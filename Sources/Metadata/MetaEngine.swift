@@ -48,6 +48,10 @@ public protocol MetaEngine: AnyObject, Sendable {
     /// Appends records that point into existing slices (copy_file_range): each slice gains
     /// a reference and the file grows to cover the records; no data moves.
     func appendReferences(_ inode: Ino, index: UInt32, records: [SliceRecord], mtime: Timestamp) throws(MetaError)
+    /// Makes `range` of a regular file read as zeros (fallocate's punch-hole and zero-range),
+    /// growing the file to cover it unless `keepSize`; EFBIG past `ChunkGeometry.maxFileLength`.
+    /// Costs what the file holds in the range, not the range's length.
+    func zero(_ inode: Ino, _ range: Range<UInt64>, keepSize: Bool, mtime: Timestamp) throws(MetaError)
     /// Compaction's swap: if the chunk still starts with `replaced`, those records become
     /// `replacement` (records appended since stay after it) and the old slices lose a
     /// reference; `false` when the chunk changed.

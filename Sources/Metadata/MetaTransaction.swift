@@ -41,9 +41,12 @@ protocol MetaTransaction {
     func appendRecords(_ inode: Ino, index: UInt32, _ records: [SliceRecord]) throws(MetaError)
     /// Overwrites a chunk's records (compaction).
     func setRecords(_ inode: Ino, index: UInt32, _ records: [UInt8]) throws(MetaError)
-    /// Indexes of the chunks that exist strictly between `lower` and `upper`.
-    func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32]
-    /// Every chunk of the inode as raw records.
+    /// Removes a chunk's records (a shrink past the whole chunk).
+    func deleteChunk(_ inode: Ino, index: UInt32) throws(MetaError)
+    /// Indexes of the chunks that exist in `range`, ascending. Found from what the store
+    /// holds, never by trying every index, so a sparse file's length costs nothing.
+    func chunkIndexes(_ inode: Ino, in range: Range<UInt32>) throws(MetaError) -> [UInt32]
+    /// Every chunk of the inode as raw records, ascending by index.
     func chunks(of inode: Ino) throws(MetaError) -> [(index: UInt32, records: [UInt8])]
 
     /// A freshly written slice gets its first reference.
@@ -61,8 +64,9 @@ protocol MetaTransaction {
     /// Keeps an unlinked but open inode alive on behalf of a session.
     func sustain(_ inode: Ino, session: Int64) throws(MetaError)
     /// Deletes a node and everything keyed by it: symlink, xattrs, chunks, dir stats,
-    /// link counts and sustained markers.
-    func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError)
+    /// link counts and sustained markers. `chunks` are the indexes `chunks(of:)` found, for
+    /// a store that deletes chunks one key at a time.
+    func deleteNode(_ inode: Ino, type: NodeType, chunks: [UInt32]) throws(MetaError)
 }
 
 extension MetaTransaction {

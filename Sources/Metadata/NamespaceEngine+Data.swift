@@ -24,6 +24,9 @@ extension NamespaceEngine {
     }
 
     private func append(_ inode: Ino, index: UInt32, _ records: [SliceRecord], mtime: Timestamp, newSlices: Bool) throws(MetaError) {
+        guard UInt64(index) < ChunkGeometry.maxFileLength / ChunkGeometry.chunkSize else {
+            throw MetaError(.fileTooLarge, "chunk \(index) is past the longest file")
+        }
         for record in records {
             guard UInt64(record.pos) + UInt64(record.len) <= ChunkGeometry.chunkSize,
                 UInt64(record.off) + UInt64(record.len) <= UInt64(record.size) || record.id == 0, record.len > 0
@@ -60,25 +63,69 @@ extension NamespaceEngine {
         }
     }
 
-    /// Changes a file's length the juicefs way: hole records over `[min, max)` of the old and
-    /// new lengths, so bytes beyond a shrink read as zeros if the file grows again.
+    /// Reads `range` of a regular file as zeros from now on (fallocate's punch-hole and
+    /// zero-range), growing the file to `range.upperBound` unless `keepSize`.
+    public func zero(_ inode: Ino, _ range: Range<UInt64>, keepSize: Bool, mtime: Timestamp) throws(MetaError) {
+        guard range.upperBound <= ChunkGeometry.maxFileLength else { throw MetaError(.fileTooLarge, "\(range.upperBound) is past the longest file") }
+        try write { (tx) throws(MetaError) in
+            var attr = try tx.requireNode(inode)
+            guard attr.type == .regular else { throw MetaError(.invalidArgument, "inode \(inode) is not a regular file") }
+            let end = keepSize ? min(range.upperBound, attr.length) : range.upperBound
+            guard range.lowerBound < end else { return }
+            try zero(tx, inode, range.lowerBound..<end)
+            if end > attr.length { try resize(tx, inode, &attr, to: end) }
+            attr.mtime = mtime
+            attr.ctime = mtime
+            try tx.updateNode(inode, attr)
+        }
+    }
+
+    /// Changes a file's length. Growing writes hole records over the new part the juicefs
+    /// way; shrinking holes the rest of the chunk the new end falls in and deletes the chunks
+    /// wholly past it, so bytes beyond a shrink read as zeros if the file grows again and no
+    /// record outlives the length (a deletion finds chunks up to the length).
     func truncate(_ tx: any MetaTransaction, _ inode: Ino, _ attr: inout Attr, to length: UInt64) throws(MetaError) {
-        let (low, high) = (min(attr.length, length), max(attr.length, length))
-        if low < high {
+        guard length <= ChunkGeometry.maxFileLength else { throw MetaError(.fileTooLarge, "\(length) is past the longest file") }
+        if length < attr.length {
             let chunk = ChunkGeometry.chunkSize
-            let first = low / chunk
-            try tx.appendRecords(inode, index: UInt32(first), [.hole(pos: UInt32(low % chunk), len: UInt32(min(high, (first + 1) * chunk) - low))])
-            let last = high / chunk
-            if last > first + 1 {
-                for index in try tx.chunkIndexes(inode, between: UInt32(first), and: UInt32(last)) {
-                    try tx.appendRecords(inode, index: index, [.hole(pos: 0, len: UInt32(chunk))])
+            var firstGone = length / chunk
+            if length % chunk != 0 {
+                let cut = UInt32(min(attr.length, (firstGone + 1) * chunk) - length)
+                try tx.appendRecords(inode, index: UInt32(firstGone), [.hole(pos: UInt32(length % chunk), len: cut)])
+                firstGone += 1
+            }
+            let chunks = (attr.length - 1) / chunk + 1
+            if firstGone < chunks {
+                for index in try tx.chunkIndexes(inode, in: UInt32(firstGone)..<UInt32(chunks)) {
+                    for record in SliceRecord.decodeAll(try tx.chunk(inode, index: index) ?? []) ?? [] where record.id != 0 {
+                        try tx.dereferenceSlice(record.id, size: record.size)
+                    }
+                    try tx.deleteChunk(inode, index: index)
                 }
             }
-            if last > first, high % chunk != 0 {
-                try tx.appendRecords(inode, index: UInt32(last), [.hole(pos: 0, len: UInt32(high % chunk))])
-            }
+        } else {
+            try zero(tx, inode, attr.length..<length)
         }
         try resize(tx, inode, &attr, to: length)
+    }
+
+    /// Hole records over `range`: in the chunk where it starts and the one where it ends, and
+    /// in the whole chunks between only where a chunk exists (a missing chunk reads as zeros
+    /// already), so the work follows what the file holds, not how long the range is.
+    private func zero(_ tx: any MetaTransaction, _ inode: Ino, _ range: Range<UInt64>) throws(MetaError) {
+        guard !range.isEmpty else { return }
+        let (low, high, chunk) = (range.lowerBound, range.upperBound, ChunkGeometry.chunkSize)
+        let first = low / chunk
+        try tx.appendRecords(inode, index: UInt32(first), [.hole(pos: UInt32(low % chunk), len: UInt32(min(high, (first + 1) * chunk) - low))])
+        let last = high / chunk
+        if last > first + 1 {
+            for index in try tx.chunkIndexes(inode, in: UInt32(first + 1)..<UInt32(last)) {
+                try tx.appendRecords(inode, index: index, [.hole(pos: 0, len: UInt32(chunk))])
+            }
+        }
+        if last > first, high % chunk != 0 {
+            try tx.appendRecords(inode, index: UInt32(last), [.hole(pos: 0, len: UInt32(high % chunk))])
+        }
     }
 
     /// Sets the length and moves the space accounting of the volume and of every parent.

@@ -243,7 +243,7 @@ extension NamespaceEngine {
     }
 
     private func removeDirectory(_ tx: any MetaTransaction, _ inode: Ino, from parent: Ino, now: Timestamp) throws(MetaError) {
-        try tx.deleteNode(inode, type: .directory)
+        try tx.deleteNode(inode, type: .directory, chunks: [])
         var parentAttr = try tx.requireNode(parent)
         parentAttr.nlink -= 1
         parentAttr.mtime = now
@@ -259,12 +259,13 @@ extension NamespaceEngine {
     /// job, and a slice left without references loses its record rather than being left for
     /// a juicefs client to delete.
     func removeInode(_ tx: any MetaTransaction, _ inode: Ino, _ attr: Attr) throws(MetaError) {
-        for chunk in try tx.chunks(of: inode) {
+        let chunks = attr.type == .regular ? try tx.chunks(of: inode) : []
+        for chunk in chunks {
             for record in SliceRecord.decodeAll(chunk.records) ?? [] where record.id != 0 {
                 try tx.dereferenceSlice(record.id, size: record.size)
             }
         }
-        try tx.deleteNode(inode, type: attr.type)
+        try tx.deleteNode(inode, type: attr.type, chunks: chunks.map(\.index))
         try tx.addCounter("usedSpace", -attr.accountedSpace)
         try tx.addCounter("totalInodes", -1)
     }

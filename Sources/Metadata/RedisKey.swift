@@ -14,6 +14,14 @@ enum RedisKey {
     static func entries(_ inode: Ino) -> [UInt8] { bytes("d\(inode)") }
     static func parents(_ inode: Ino) -> [UInt8] { bytes("p\(inode)") }
     static func chunk(_ inode: Ino, _ index: UInt32) -> [UInt8] { bytes("c\(inode)_\(index)") }
+    /// A SCAN pattern matching every chunk key of `inode` and no other inode's.
+    static func chunkPattern(_ inode: Ino) -> [UInt8] { bytes("c\(inode)_*") }
+    /// The index of a chunk key of `inode`, or `nil` for any other key.
+    static func chunkIndex(_ key: [UInt8], of inode: Ino) -> UInt32? {
+        let prefix = bytes("c\(inode)_")
+        guard key.count > prefix.count, key.starts(with: prefix) else { return nil }
+        return UInt32(String(decoding: key[prefix.count...], as: UTF8.self))
+    }
     static func symlink(_ inode: Ino) -> [UInt8] { bytes("s\(inode)") }
     static func xattrs(_ inode: Ino) -> [UInt8] { bytes("x\(inode)") }
     static func sustained(_ session: Int64) -> [UInt8] { bytes("session\(session)") }

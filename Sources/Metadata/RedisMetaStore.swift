@@ -24,7 +24,27 @@ final class RedisMetaStore: MetaStore {
     var listingPageSize: Int { .max }
 
     func isEmpty() throws(MetaError) -> Bool {
-        (try command([RedisKey.bytes("DBSIZE")]).integer ?? 0) == 0
+        try keyCount() == 0
+    }
+
+    /// The number of keys in the database (DBSIZE, constant time).
+    func keyCount() throws(MetaError) -> Int {
+        Int(try command([RedisKey.bytes("DBSIZE")]).integer ?? 0)
+    }
+
+    /// Every key matching `pattern`, by a full SCAN of the database (a key may come twice).
+    func scan(matching pattern: [UInt8]) throws(MetaError) -> [[UInt8]] {
+        var keys: [[UInt8]] = []
+        var cursor = RedisKey.bytes("0")
+        repeat {
+            let reply = try command([RedisKey.bytes("SCAN"), cursor, RedisKey.bytes("MATCH"), pattern, RedisKey.bytes("COUNT"), RedisKey.bytes("10000")])
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].bytes, let found = parts[1].array else {
+                throw MetaError(.ioError, "SCAN on \(location) gave no cursor and keys")
+            }
+            keys += found.compactMap(\.bytes)
+            cursor = next
+        } while cursor != RedisKey.bytes("0")
+        return keys
     }
 
     /// Redis needs no schema.

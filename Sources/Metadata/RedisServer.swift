@@ -1,16 +1,19 @@
 import Foundation
 import Redis
+import SystemBridge
 import SystemPackage
 
 /// A private `redis-server` for one volume: it listens only on a Unix socket in the mount's
 /// meta directory, persists to an RDB file there, refuses to evict, and is restarted
-/// whenever it dies until `stop` is called.
+/// whenever it dies until `stop` is called. When the process that started it dies, the
+/// server gets SIGTERM, saves its RDB and exits (see `ChildLauncher`); the next `start` in
+/// the same directory loads that file.
 public final class RedisServer: @unchecked Sendable {
     public let directory: FilePath
     private let executable: String
     private let databases: Int
     private let lock = NSLock()
-    private var process: Process?
+    private var process: ChildProcess?
     private var stopping = false
     private var restartCount = 0
     private var launchedAt = Date()
@@ -31,7 +34,7 @@ public final class RedisServer: @unchecked Sendable {
     public var restarts: Int { lock.withLock { restartCount } }
 
     /// The server's process id while it runs.
-    public var processID: Int32? { lock.withLock { process?.isRunning == true ? process?.processIdentifier : nil } }
+    public var processID: Int32? { lock.withLock { process?.isRunning == true ? process?.processID : nil } }
 
     /// Starts the server (loading `dump.rdb` when present) and waits until it answers.
     public func start() throws(MetaError) {
@@ -68,7 +71,7 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Saves the database and stops the server; it is not restarted.
     public func stop() throws(MetaError) {
-        let running = lock.withLock { () -> Process? in
+        let running = lock.withLock { () -> ChildProcess? in
             stopping = true
             return process
         }
@@ -78,39 +81,28 @@ public final class RedisServer: @unchecked Sendable {
         }
         let deadline = Date().addingTimeInterval(30)
         while running.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if running.isRunning {
-            running.terminate()
-            running.waitUntilExit()
-        }
-        guard running.terminationStatus == 0 || running.terminationReason == .uncaughtSignal else {
-            throw MetaError(.ioError, "redis-server in \(directory) exited with status \(running.terminationStatus); see redis.log there")
-        }
+        running.send(SIGTERM)
+        guard case .exited(let status) = running.waitUntilExit(), status != 0 else { return }
+        throw MetaError(.ioError, "redis-server in \(directory) exited with status \(status); see redis.log there")
     }
 
     private func launch() throws(MetaError) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try resolvedExecutable())
-        process.arguments = [
+        let arguments = [
             "--port", "0", "--unixsocket", socket.string, "--unixsocketperm", "700", "--dir", directory.string,
             "--dbfilename", "dump.rdb", "--save", "300 1 60 1000", "--appendonly", "no", "--maxmemory-policy", "noeviction",
             "--daemonize", "no", "--databases", String(databases), "--logfile", directory.appending("redis.log").string,
         ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.terminationHandler = { [weak self] exited in self?.exited(exited) }
         do {
-            try process.run()
+            process = try ChildProcess.start(try resolvedExecutable(), arguments) { [weak self] exited in self?.exited(exited) }
         } catch {
             throw MetaError(.ioError, "cannot start \(executable): \(error)")
         }
-        self.process = process
         launchedAt = Date()
     }
 
     /// Restarts a server that died; one that keeps dying at once is retried with backoff
     /// (up to 5 s) rather than in a tight loop.
-    private func exited(_ exited: Process) {
+    private func exited(_ exited: ChildProcess) {
         let delay: TimeInterval? = lock.withLock {
             guard !stopping, exited === process else { return nil }
             quickFailures = Date().timeIntervalSince(launchedAt) < 1 ? quickFailures + 1 : 0
@@ -143,7 +135,7 @@ public final class RedisServer: @unchecked Sendable {
         while Date() < deadline {
             let (current, failures) = lock.withLock { (process, quickFailures) }
             if let process = current, !process.isRunning, failures > 2 {
-                throw MetaError(.ioError, "redis-server in \(directory) keeps exiting at start (status \(process.terminationStatus)); see redis.log there")
+                throw MetaError(.ioError, "redis-server in \(directory) keeps exiting at start (\(process.termination.map(\.description) ?? "running")); see redis.log there")
             }
             do {
                 let connection = try RedisConnection(address: .unix(path: socket.string), timeoutSeconds: 2)

@@ -5,6 +5,9 @@ import VolumeModel
 /// when writing), writes are queued and seen by later reads through an overlay, and
 /// `RedisMetaStore` sends them as one MULTI/EXEC that fails if a watched key changed.
 final class RedisTransaction: MetaTransaction {
+    /// Indexes probed per pipeline, and the longest range probed rather than scanned for.
+    static let probedIndexes = 4096
+
     private let redis: RedisConnection
     private let store: RedisMetaStore
     private let watches: Bool
@@ -73,11 +76,8 @@ final class RedisTransaction: MetaTransaction {
 
     func updateNode(_ inode: Ino, _ attr: Attr) throws(MetaError) { setString(RedisKey.attr(inode), attr.redisEncoded) }
 
-    func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError) {
-        if type == .regular, let attr = try node(inode) {
-            let count = attr.length == 0 ? 0 : (attr.length - 1) / ChunkGeometry.chunkSize + 1
-            for index in 0..<UInt32(min(count, UInt64(UInt32.max))) { deleteKey(RedisKey.chunk(inode, index)) }
-        }
+    func deleteNode(_ inode: Ino, type: NodeType, chunks: [UInt32]) throws(MetaError) {
+        for index in chunks { deleteKey(RedisKey.chunk(inode, index)) }
         for key in [RedisKey.attr(inode), RedisKey.symlink(inode)] { setString(key, nil) }
         for key in [RedisKey.entries(inode), RedisKey.xattrs(inode), RedisKey.parents(inode)] { deleteKey(key) }
         if type == .directory {
@@ -178,27 +178,52 @@ final class RedisTransaction: MetaTransaction {
         appended[key] = records
     }
 
-    func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32] {
-        guard upper > lower + 1 else { return [] }
-        let candidates = Array((lower + 1)..<upper)
-        var found: [UInt32] = []
-        for batch in stride(from: 0, to: candidates.count, by: 4096) {
-            let indexes = candidates[batch..<min(batch + 4096, candidates.count)]
-            let replies = try store.pipeline(indexes.map { [RedisKey.bytes("EXISTS"), RedisKey.chunk(inode, $0)] })
-            for (index, reply) in zip(indexes, replies) {
-                let exists = (reply.integer ?? 0) > 0 || appended[RedisKey.chunk(inode, index)] != nil
-                if exists { found.append(index) }
+    func deleteChunk(_ inode: Ino, index: UInt32) throws(MetaError) { deleteKey(RedisKey.chunk(inode, index)) }
+
+    /// Probes each index of a short range with EXISTS; a range longer than an eighth of the
+    /// database's keys is found by SCANning for the inode's chunk keys instead, so the cost is
+    /// the smaller of the two and never the length a sparse file claims.
+    func chunkIndexes(_ inode: Ino, in range: Range<UInt32>) throws(MetaError) -> [UInt32] {
+        guard !range.isEmpty else { return [] }
+        var found: Set<UInt32> = []
+        let keys = range.count > Self.probedIndexes ? try store.keyCount() : 0
+        if range.count <= Self.probedIndexes || range.count <= keys / 8 {
+            for batch in stride(from: range.lowerBound, to: range.upperBound, by: Self.probedIndexes) {
+                let indexes = Array(batch..<batch + UInt32(min(Self.probedIndexes, Int(range.upperBound - batch))))
+                let replies = try store.pipeline(indexes.map { [RedisKey.bytes("EXISTS"), RedisKey.chunk(inode, $0)] })
+                for (index, reply) in zip(indexes, replies) where (reply.integer ?? 0) > 0 { found.insert(index) }
+            }
+        } else {
+            for key in try store.scan(matching: RedisKey.chunkPattern(inode)) {
+                if let index = RedisKey.chunkIndex(key, of: inode), range.contains(index) { found.insert(index) }
             }
         }
-        return found
+        found = found.filter { !deletedKeys.contains(RedisKey.chunk(inode, $0)) }
+        for key in appended.keys {
+            if let index = RedisKey.chunkIndex(key, of: inode), range.contains(index) { found.insert(index) }
+        }
+        return found.sorted()
     }
 
+    /// The records of the chunks `chunkIndexes` finds, read in one pipeline.
     func chunks(of inode: Ino) throws(MetaError) -> [(index: UInt32, records: [UInt8])] {
         guard let attr = try node(inode), attr.length > 0 else { return [] }
-        let count = UInt32(min((attr.length - 1) / ChunkGeometry.chunkSize + 1, UInt64(UInt32.max)))
+        let count = min((attr.length - 1) / ChunkGeometry.chunkSize + 1, UInt64(UInt32.max))
+        let indexes = try chunkIndexes(inode, in: 0..<UInt32(count))
+        let keys = indexes.map { RedisKey.chunk(inode, $0) }
+        let unwatched = watches ? keys.filter { !watched.contains($0) } : []
+        let watch = unwatched.isEmpty ? [] : [[RedisKey.bytes("WATCH")] + unwatched]
+        watched.formUnion(unwatched)
+        let replies = try store.pipeline(watch + keys.map { [RedisKey.bytes("LRANGE"), $0, RedisKey.bytes("0"), RedisKey.bytes("-1")] }).dropFirst(watch.count)
         var result: [(index: UInt32, records: [UInt8])] = []
-        for index in 0..<count {
-            if let records = try chunk(inode, index: index) { result.append((index, records)) }
+        for (index, (key, reply)) in zip(indexes, zip(keys, replies)) {
+            var records: [UInt8] = []
+            if !deletedKeys.contains(key) {
+                guard let elements = reply.array else { throw MetaError(.ioError, "chunk \(String(decoding: key, as: UTF8.self)) is not a list") }
+                for element in elements { records += element.bytes ?? [] }
+            }
+            records += appended[key] ?? []
+            if !records.isEmpty { result.append((index, records)) }
         }
         return result
     }

@@ -297,7 +297,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
     /// Only the tables a node of its type can have rows in: unlinking a small file is then
     /// four statements, not six.
-    func deleteNode(_ inode: Ino, type: NodeType) throws(MetaError) {
+    func deleteNode(_ inode: Ino, type: NodeType, chunks: [UInt32]) throws(MetaError) {
         nodes[inode] = nil
         forgetChunks(of: inode)
         for statement in Self.deletions[type, default: []] { try run(statement, [.inode(inode)]) }
@@ -451,6 +451,11 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         if db.changes > 0 { keep(records, inode, index) }
     }
 
+    func deleteChunk(_ inode: Ino, index: UInt32) throws(MetaError) {
+        try run("DELETE FROM jfs_chunk WHERE inode=? AND indx=?", [.inode(inode), .integer(Int64(index))])
+        if let gone = chunks[inode]?.removeValue(forKey: index) { chunkBytes -= gone.count + Self.chunkOverhead }
+    }
+
     private func keep(_ records: [UInt8], _ inode: Ino, _ index: UInt32) {
         let replaced = chunks[inode]?[index].map { $0.count + Self.chunkOverhead } ?? 0
         let added = records.count + Self.chunkOverhead
@@ -469,8 +474,11 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         chunkBytes -= gone.values.reduce(0) { $0 + $1.count + Self.chunkOverhead }
     }
 
-    func chunkIndexes(_ inode: Ino, between lower: UInt32, and upper: UInt32) throws(MetaError) -> [UInt32] {
-        try all("SELECT indx FROM jfs_chunk WHERE inode=? AND indx>? AND indx<?", [.inode(inode), .integer(Int64(lower)), .integer(Int64(upper))]) {
+    func chunkIndexes(_ inode: Ino, in range: Range<UInt32>) throws(MetaError) -> [UInt32] {
+        try all(
+            "SELECT indx FROM jfs_chunk WHERE inode=? AND indx>=? AND indx<? ORDER BY indx",
+            [.inode(inode), .integer(Int64(range.lowerBound)), .integer(Int64(range.upperBound))]
+        ) {
             UInt32(truncatingIfNeeded: $0.int64(0))
         }
     }

@@ -183,7 +183,9 @@ public final class VolumeFileSystem: @unchecked Sendable {
         try commitPendingWrites(file.inode)
         let length = try call { () throws(MetaError) in try engine.getattr(file.inode) }.length
         do {
-            return try file.reader.read(at: offset, count: count, fileLength: length)
+            // A length past the longest file can only come from a damaged index: nothing
+            // past the limit can hold data, and chunk indexes end there.
+            return try file.reader.read(at: offset, count: count, fileLength: min(length, ChunkGeometry.maxFileLength))
         } catch {
             throw Errno(error)
         }
@@ -207,7 +209,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
         let file = try fileHandle(handle)
         guard let state = lock.withLock({ open[file.inode] }) else { throw .badFileDescriptor }
         let position = file.append ? try getattr(file.inode).length : offset
-        guard position + UInt64(data.count) <= UInt64(Int64.max) else { throw .fileTooLarge }
+        guard position <= ChunkGeometry.maxFileLength, UInt64(data.count) <= ChunkGeometry.maxFileLength - position else { throw .fileTooLarge }
         do {
             try state.writer.write(at: position, data)
         } catch {
@@ -223,25 +225,20 @@ public final class VolumeFileSystem: @unchecked Sendable {
         try writable()
         let (keepSize, punchHole, zeroRange): (Int32, Int32, Int32) = (0x01, 0x02, 0x10)
         guard mode & ~(keepSize | punchHole | zeroRange) == 0, mode & punchHole == 0 || mode & keepSize != 0 else { throw .notSupported }
+        guard offset <= ChunkGeometry.maxFileLength, length <= ChunkGeometry.maxFileLength - offset else { throw .fileTooLarge }
         let inode = try fileHandle(handle).inode
         try commitPendingWrites(inode)
-        let size = try getattr(inode).length
-        let end = offset + length
         if mode & (punchHole | zeroRange) != 0 {
-            let stop = mode & keepSize != 0 ? min(end, size) : end
-            for piece in ChunkGeometry.pieces(of: offset..<max(offset, stop)) {
-                try call { () throws(MetaError) in
-                    try engine.appendSlice(inode, index: piece.index, record: .hole(pos: piece.offset, len: piece.length), mtime: .now())
-                }
-            }
-        } else if mode & keepSize == 0, end > size {
-            _ = try setattr(inode, AttrChanges(size: end))
+            try call { () throws(MetaError) in try engine.zero(inode, offset..<offset + length, keepSize: mode & keepSize != 0, mtime: .now()) }
+        } else if mode & keepSize == 0, offset + length > (try getattr(inode).length) {
+            _ = try setattr(inode, AttrChanges(size: offset + length))
         }
     }
 
     /// copy_file_range(2) within the volume: the destination gets records pointing into the
     /// source's slices (each gaining a reference), so no byte is read or uploaded. Returns
-    /// the bytes copied (fewer when the source ends first).
+    /// the bytes copied: fewer when the source ends first, and at most `copyLimit` a call
+    /// (the caller asks again for the rest), so one call's work stays bounded.
     public func copyRange(from source: UInt64, at sourceOffset: UInt64, to destination: UInt64, at destinationOffset: UInt64, length: UInt64) throws(Errno)
         -> UInt64
     {
@@ -252,7 +249,8 @@ public final class VolumeFileSystem: @unchecked Sendable {
         try commitPendingWrites(output)
         let available = try getattr(input).length
         guard sourceOffset < available, length > 0 else { return 0 }
-        let count = min(length, available - sourceOffset)
+        let count = min(length, available - sourceOffset, Self.copyLimit)
+        guard destinationOffset <= ChunkGeometry.maxFileLength, count <= ChunkGeometry.maxFileLength - destinationOffset else { throw .fileTooLarge }
         guard input != output || sourceOffset + count <= destinationOffset || destinationOffset + count <= sourceOffset else { throw .invalidArgument }
         var pending: [UInt32: [SliceRecord]] = [:]
         for piece in ChunkGeometry.pieces(of: sourceOffset..<sourceOffset + count) {
@@ -273,6 +271,9 @@ public final class VolumeFileSystem: @unchecked Sendable {
         }
         return count
     }
+
+    /// The most one copy_file_range call copies: 16 chunks.
+    static let copyLimit: UInt64 = 16 * ChunkGeometry.chunkSize
 
     /// close(2) of one descriptor: commits what was written.
     public func flush(_ handle: UInt64) throws(Errno) {

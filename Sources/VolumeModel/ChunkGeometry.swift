@@ -3,6 +3,9 @@ public enum ChunkGeometry {
     public static let chunkSize: UInt64 = 1 << 26
     public static let inodeBatch: UInt64 = 1024
     public static let sliceBatch: UInt64 = 4096
+    /// The longest a file may be: 2^31 chunks (2^57 bytes), the limit juicefs sets, so that
+    /// every file either client writes the other can open. Longer lengths are EFBIG.
+    public static let maxFileLength: UInt64 = chunkSize << 31
 
     /// 4096 for 0, else `n` rounded up to a multiple of 4096 (the space accounting unit).
     public static func align4K(_ length: UInt64) -> Int64 {

@@ -265,6 +265,45 @@ import VolumeModel
         #expect(errno { try engine.appendSlice(file, index: 0, record: SliceRecord(pos: 64 << 20, id: 9, size: 1, off: 0, len: 1), mtime: .now()) } == .invalidArgument)
     }
 
+    /// Every step here would visit each of a file's 2^31 chunk indexes if a length, not what
+    /// the file holds, decided the work (it wedged the Redis engine for hours).
+    @Test(arguments: EngineKind.allConfigurations)
+    func hostileLengthsCostWhatTheFileHolds(kind: EngineKind) throws {
+        let engine = try kind.makeFormatted()
+        let used = try engine.statfs().totalSpace - engine.statfs().availableSpace
+        let (file, _) = try engine.mknod(parent: .root, name: [UInt8]("f"), type: .regular, mode: 0o644, owner: me, rdev: 0)
+        let chunk = ChunkGeometry.chunkSize
+        let last = UInt32(ChunkGeometry.maxFileLength / chunk - 1)
+        try engine.appendSlice(file, index: 0, record: SliceRecord(pos: 0, id: try engine.newSliceID(), size: 4096, off: 0, len: 4096), mtime: .now())
+
+        _ = try engine.setattr(file, AttrChanges(size: 1 << 50))
+        #expect(try engine.getattr(file).length == 1 << 50)
+        #expect(try engine.readChunk(file, index: 1) == [] && engine.readChunk(file, index: (1 << 24) - 1) == [])
+        // A sparse write at the very end of the address space, then past it.
+        try engine.appendSlice(file, index: last, record: SliceRecord(pos: UInt32(chunk) - 4096, id: try engine.newSliceID(), size: 4096, off: 0, len: 4096), mtime: .now())
+        #expect(try engine.getattr(file).length == ChunkGeometry.maxFileLength)
+        #expect(errno { try engine.appendSlice(file, index: last + 1, record: .hole(pos: 0, len: 1), mtime: .now()) } == .fileTooLarge)
+        #expect(errno { _ = try engine.setattr(file, AttrChanges(size: ChunkGeometry.maxFileLength + 1)) } == .fileTooLarge)
+        #expect(errno { _ = try engine.setattr(file, AttrChanges(size: UInt64(Int64.max))) } == .fileTooLarge)
+        #expect(errno { try engine.zero(file, 0..<ChunkGeometry.maxFileLength + 1, keepSize: true, mtime: .now()) } == .fileTooLarge)
+        #expect(try engine.getattr(file).length == ChunkGeometry.maxFileLength, "a refused change changes nothing")
+
+        // Zeroing the whole file touches the two chunks that exist and no other.
+        try engine.zero(file, 0..<ChunkGeometry.maxFileLength, keepSize: true, mtime: .now())
+        #expect(try engine.readChunk(file, index: 0).last == .hole(pos: 0, len: UInt32(chunk)))
+        #expect(try engine.readChunk(file, index: last).last == .hole(pos: 0, len: UInt32(chunk)))
+        #expect(try engine.readChunk(file, index: last - 1) == [])
+        _ = try engine.setattr(file, AttrChanges(size: (1 << 40) + 4096))
+        #expect(try engine.readChunk(file, index: last) == [], "a shrink deletes the chunks wholly past the end")
+        #expect(try engine.readChunk(file, index: 1 << 14) == [.hole(pos: 4096, len: UInt32(chunk) - 4096)])
+        #expect(try engine.readChunk(file, index: 0).count == 3, "chunks before the end stay")
+
+        try engine.unlink(parent: .root, name: [UInt8]("f"))
+        #expect(errno { _ = try engine.readChunk(file, index: last) } == .noSuchFileOrDirectory, "every chunk goes with the file")
+        #expect(errno { _ = try engine.readChunk(file, index: 0) } == .noSuchFileOrDirectory)
+        #expect(try engine.statfs().totalSpace - engine.statfs().availableSpace == used)
+    }
+
     @Test(arguments: EngineKind.allConfigurations)
     func spaceAndInodeAccountingIsExact(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()

@@ -88,7 +88,7 @@ import VolumeModel
         var expected = changed
         expected.accessACL = 7
         #expect(try store.read { (tx) throws(MetaError) in try tx.node(99) } == expected)
-        try store.write { (tx) throws(MetaError) in try tx.deleteNode(99, type: .regular) }
+        try store.write { (tx) throws(MetaError) in try tx.deleteNode(99, type: .regular, chunks: []) }
         #expect(try store.read { (tx) throws(MetaError) in try tx.node(99) } == nil)
     }
 
@@ -114,7 +114,7 @@ import VolumeModel
         try store.persist()
         let outsider = try NamespaceEngine.open(.sqlite(path)).store
         #expect(try chunk(outsider, 99, 0) == slice(4, at: 0).encoded, "what it keeps is what the database holds")
-        try store.write { (tx) throws(MetaError) in try tx.deleteNode(99, type: .regular) }
+        try store.write { (tx) throws(MetaError) in try tx.deleteNode(99, type: .regular, chunks: []) }
         #expect(try chunk(store, 99, 0) == nil)
     }
 

@@ -4,6 +4,7 @@ import Metadata
 import ObjectStorage
 import SystemPackage
 import TestSupport
+import VolumeModel
 import Testing
 
 @testable import VFS
@@ -174,6 +175,34 @@ import Testing
         try fs.unlink(parent: .root, name: Array("source".utf8))
         #expect(try fs.read(output, at: (64 << 20) - 500_000, count: 2_999_000) == data.dropFirst(1000), "the copy's references keep the data")
         try fs.release(output)
+    }
+
+    /// A write, fallocate or copy at the far end of the address space costs what it holds:
+    /// past `ChunkGeometry.maxFileLength` it is EFBIG, never a trap or a walk over the length.
+    @Test func hostileOffsetsAreRefusedOrCheap() throws {
+        let fs = try makeFileSystem()
+        let end = ChunkGeometry.maxFileLength
+        let (inode, _, handle) = try fs.create(parent: .root, name: Array("f".utf8), mode: 0o644, caller: me, append: false)
+        #expect(try fs.write(handle, at: end - 5, Data("tail!".utf8)) == 5)
+        #expect(throws: Errno.fileTooLarge) { _ = try fs.write(handle, at: end - 4, Data("tail!".utf8)) }
+        #expect(throws: Errno.fileTooLarge) { _ = try fs.write(handle, at: UInt64(Int64.max), Data("x".utf8)) }
+        try fs.flush(handle)
+        #expect(try fs.getattr(inode).length == end)
+        #expect(try fs.read(handle, at: end - 5, count: 100) == Data("tail!".utf8))
+        #expect(try fs.read(handle, at: end / 2, count: 3) == Data(count: 3))
+
+        #expect(throws: Errno.fileTooLarge) { try fs.fallocate(handle, mode: 0, offset: end, length: 1) }
+        #expect(throws: Errno.fileTooLarge) { try fs.fallocate(handle, mode: 0x03, offset: 1, length: UInt64(Int64.max)) }
+        try fs.fallocate(handle, mode: 0x03, offset: 0, length: end)
+        #expect(try fs.read(handle, at: end - 5, count: 100) == Data(count: 5), "a punched hole reads as zeros")
+
+        let (_, _, copy) = try fs.create(parent: .root, name: Array("g".utf8), mode: 0o644, caller: me, append: false)
+        #expect(try fs.copyRange(from: handle, at: 0, to: copy, at: 0, length: end) == VolumeFileSystem.copyLimit)
+        #expect(throws: Errno.fileTooLarge) { _ = try fs.copyRange(from: handle, at: 0, to: copy, at: end - 1, length: 2) }
+        try fs.release(copy)
+        try fs.release(handle)
+        try fs.unlink(parent: .root, name: Array("f".utf8))
+        #expect(throws: Errno.noSuchFileOrDirectory) { _ = try fs.getattr(inode) }
     }
 
     @Test func fallocateRejectsModesItCannotHonour() throws {

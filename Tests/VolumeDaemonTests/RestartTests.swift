@@ -84,6 +84,44 @@ import VolumeModel
         #expect(try await daemon.client.read(version, path: "/state.txt") == Data("committed".utf8), "abandoning never touches a version")
         #expect(try daemon.stop() == 0)
     }
+
+    /// A killed daemon's private redis-servers get SIGTERM from the kernel (they are tied to
+    /// its life), save and exit; the restarted daemon recovers the mount from what they saved.
+    @Test func aKilledDaemonTakesItsRedisServersAlongAndRecoverContinuesTheirData() async throws {
+        let daemon = try DaemonFixture()
+        defer { daemon.close() }
+        let path = daemon.mountPath()
+        let volume = try await daemon.client.new(RPCParams.New(metadataStoreType: .redis))
+        _ = try await daemon.client.mount(RPCParams.Mount(volume: volume, mountPath: path))
+        try write("written before the crash", to: "\(path)/state.txt")
+        #expect(redisServers(under: daemon.root.string).count == 1, "the mount runs one private redis-server")
+
+        try daemon.kill()
+        let deadline = Date().addingTimeInterval(20)
+        while !redisServers(under: daemon.root.string).isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(redisServers(under: daemon.root.string).isEmpty, "no redis-server outlives its daemon")
+
+        try daemon.start()
+        #expect(try await daemon.client.mounts().map(\.state) == [.stale])
+        #expect(try await daemon.client.recover(path).state == .mounted)
+        #expect(try String(contentsOfFile: "\(path)/state.txt", encoding: .utf8) == "written before the crash")
+        let version = try await daemon.client.finalize(RPCParams.Commit(mountPath: path))
+        #expect(try await daemon.client.read(version, path: "/state.txt") == Data("written before the crash".utf8))
+        #expect(redisServers(under: daemon.root.string).isEmpty, "finalize stops the server")
+        #expect(try daemon.stop() == 0)
+    }
+
+    /// Process ids of the redis-servers working in a directory under `root` (`--dir` is their cwd).
+    private func redisServers(under root: String) -> [String] {
+        let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return processes.filter { pid in
+            guard pid.allSatisfy(\.isNumber),
+                let name = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8), name.hasPrefix("redis-server"),
+                let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")
+            else { return false }
+            return cwd.hasPrefix(root)
+        }
+    }
 }
 
 /// What systemd hears on `$NOTIFY_SOCKET` (Type=notify): ready once serving, the number of
