@@ -11,17 +11,17 @@ final class BlockFetcher: @unchecked Sendable {
     private let store: any ObjectStore
     private let cache: BlockCache
     private let space: String
-    private let prefix: String
+    private let layout: BlockLayout
     private let condition = NSCondition()
     private var flights: [BlockKey: Flight] = [:]
     private var gets = 0
     private var fetchSeconds: Double = 0
 
-    init(store: any ObjectStore, cache: BlockCache, space: String, prefix: String) {
+    init(store: any ObjectStore, cache: BlockCache, space: String, layout: BlockLayout) {
         self.store = store
         self.cache = cache
         self.space = space
-        self.prefix = prefix
+        self.layout = layout
     }
 
     /// Fetches the block into the cache (read-ahead); one cached on disk already is read
@@ -55,7 +55,7 @@ final class BlockFetcher: @unchecked Sendable {
 
         let result: Result<Data, ObjectStoreError>
         do throws(ObjectStoreError) {
-            let data = try timed { () throws(ObjectStoreError) in try store.get(block.objectKey(prefix: prefix)) }
+            let data = try timed { () throws(ObjectStoreError) in try store.get(layout.objectKey(block)) }
             guard data.count == block.size else {
                 throw ObjectStoreError(.permanent, "block \(block) has \(data.count) bytes in the bucket, its name says \(block.size)")
             }
@@ -83,7 +83,7 @@ final class BlockFetcher: @unchecked Sendable {
         if let data = cache.lookup(BlockCache.Key(space: space, block: block), range: range) { return data }
         if wholeBlock { return try self.block(block)[range] }
         let data = try timed { () throws(ObjectStoreError) in
-            try store.get(block.objectKey(prefix: prefix), range: Int64(range.lowerBound)..<Int64(range.upperBound))
+            try store.get(layout.objectKey(block), range: Int64(range.lowerBound)..<Int64(range.upperBound))
         }
         guard data.count == range.count else { throw ObjectStoreError(.permanent, "block \(block) is shorter in the bucket than its name says") }
         return data

@@ -1,5 +1,5 @@
-/// One block object of a slice: `<prefix>/chunks/{id/1e6}/{id/1e3}/{id}_{index}_{size}`
-/// (JUICEFS-FORMAT.md §1.2). The name carries the block's exact length.
+/// One block of a slice, named `{id}_{index}_{size}` (its object key is `BlockLayout`'s).
+/// The name carries the block's exact length.
 public struct BlockKey: Hashable, Sendable, CustomStringConvertible {
     public let sliceID: UInt64
     public let index: Int
@@ -17,10 +17,6 @@ public struct BlockKey: Hashable, Sendable, CustomStringConvertible {
         return (0...(sliceSize - 1) / blockSize).map { index in
             BlockKey(sliceID: sliceID, index: index, size: min(blockSize, sliceSize - index * blockSize))
         }
-    }
-
-    public func objectKey(prefix: String) -> String {
-        "\(prefix)/chunks/\(sliceID / 1_000_000)/\(sliceID / 1000)/\(name)"
     }
 
     /// `{id}_{index}_{size}`: the file name, also used in the cache.

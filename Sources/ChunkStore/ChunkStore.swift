@@ -34,9 +34,9 @@ public final class ChunkStore: @unchecked Sendable {
         self.store = store
         self.cache = cache
         space = BlockCache.space(for: store.location + "|" + configuration.chunkPrefix)
-        fetcher = BlockFetcher(store: store, cache: cache, space: space, prefix: configuration.chunkPrefix)
+        fetcher = BlockFetcher(store: store, cache: cache, space: space, layout: configuration.layout)
         uploads = UploadPool(
-            store: store, cache: cache, space: space, prefix: configuration.chunkPrefix, maxUploads: configuration.maxUploads,
+            store: store, cache: cache, space: space, layout: configuration.layout, maxUploads: configuration.maxUploads,
             delay: configuration.uploadDelay)
         let sealer = Thread { [weak self] in
             // Holds the store only while sealing, so that a closed store goes with its mount.

@@ -4,6 +4,8 @@ import SystemPackage
 public struct ChunkStoreConfiguration: Sendable {
     /// The format `Name` of the volume's first ancestor: where block keys start.
     public var chunkPrefix: String
+    /// The format's `HashPrefix`: block keys spread over 256 folders (see `BlockLayout`).
+    public var hashPrefix: Bool
     public var blockSize: Int
     /// Acknowledge a full block once it is staged on local disk, upload in the background.
     public var writeback: Bool
@@ -16,10 +18,11 @@ public struct ChunkStoreConfiguration: Sendable {
     public var idleSeal: Duration
 
     public init(
-        chunkPrefix: String, blockSize: Int = 4 << 20, writeback: Bool = true, uploadDelay: Duration = .zero, maxUploads: Int = 50,
+        chunkPrefix: String, hashPrefix: Bool = false, blockSize: Int = 4 << 20, writeback: Bool = true, uploadDelay: Duration = .zero, maxUploads: Int = 50,
         maxReadAhead: Int = 16, idleSeal: Duration = .seconds(1)
     ) {
         self.chunkPrefix = chunkPrefix
+        self.hashPrefix = hashPrefix
         self.blockSize = blockSize
         self.writeback = writeback
         self.uploadDelay = uploadDelay
@@ -27,4 +30,6 @@ public struct ChunkStoreConfiguration: Sendable {
         self.maxReadAhead = maxReadAhead
         self.idleSeal = idleSeal
     }
+
+    public var layout: BlockLayout { BlockLayout(chunkPrefix: chunkPrefix, hashPrefix: hashPrefix) }
 }

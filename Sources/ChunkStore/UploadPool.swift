@@ -30,7 +30,7 @@ final class UploadPool: @unchecked Sendable {
     private let store: any ObjectStore
     private let cache: BlockCache
     private let space: String
-    private let prefix: String
+    private let layout: BlockLayout
     private let maxUploads: Int
     private let workers: WorkerPool
     private let delay: Duration
@@ -65,11 +65,11 @@ final class UploadPool: @unchecked Sendable {
     private var epoch: UInt64 = 0
     private var pendingByEpoch: [UInt64: (blocks: Int, bytes: Int64)] = [:]
 
-    init(store: any ObjectStore, cache: BlockCache, space: String, prefix: String, maxUploads: Int, delay: Duration) {
+    init(store: any ObjectStore, cache: BlockCache, space: String, layout: BlockLayout, maxUploads: Int, delay: Duration) {
         self.store = store
         self.cache = cache
         self.space = space
-        self.prefix = prefix
+        self.layout = layout
         self.maxUploads = max(1, maxUploads)
         workers = WorkerPool(name: "volumed-upload", limit: self.maxUploads, background: true)
         self.delay = delay
@@ -268,7 +268,7 @@ final class UploadPool: @unchecked Sendable {
         var failure: ObjectStoreError?
         if let data = pending.data ?? cache.memoryCopy(key) ?? cache.stagedData(key) {
             do {
-                try store.put(pending.block.objectKey(prefix: prefix), data: data)
+                try store.put(layout.objectKey(pending.block), data: data)
             } catch {
                 failure = error
             }

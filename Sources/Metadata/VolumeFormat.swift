@@ -64,11 +64,18 @@ public struct VolumeFormat: Codable, Sendable, Equatable {
         }
     }
 
-    /// Refuses settings this implementation cannot serve faithfully.
+    /// Refuses settings this implementation cannot serve faithfully, naming the setting and
+    /// its value. (`HashPrefix` is served: see the chunk store's block layout. `TrashDays` is
+    /// checked by writable mounts only, since reading never deletes.)
     public func checkSupported() throws(MetaError) {
-        if let version = metaVersion, version > 1 { throw MetaError(.notSupported, "metadata version \(version) is newer than 1") }
-        if let key = encryptKey, !key.isEmpty { throw MetaError(.notSupported, "encrypted volumes are not supported") }
-        if let compression, !["", "none"].contains(compression) { throw MetaError(.notSupported, "compression \(compression) is not supported") }
-        if let shards, shards > 1 { throw MetaError(.notSupported, "sharded buckets are not supported") }
+        func refuse(_ setting: String, _ why: String) -> MetaError {
+            MetaError(.notSupported, "the volume's format sets \(setting): \(why); volumed cannot serve such a volume")
+        }
+        if let version = metaVersion, version > 1 { throw refuse("MetaVersion \(version)", "only metadata version 1 is known") }
+        if let key = encryptKey, !key.isEmpty { throw refuse("EncryptKey", "its blocks are encrypted, and volumed reads and writes plain blocks") }
+        if let compression, !["", "none"].contains(compression) {
+            throw refuse("Compression \"\(compression)\"", "its blocks are compressed, and volumed reads and writes uncompressed blocks")
+        }
+        if let shards, shards > 1 { throw refuse("Shards \(shards)", "its blocks are spread over \(shards) buckets, and volumed keeps a volume in one") }
     }
 }

@@ -1,3 +1,4 @@
+import ChunkStore
 import Metadata
 import VolumeModel
 
@@ -20,5 +21,12 @@ extension VolumeFormat {
             bucket = "\(uri.usesTLS ? "https" : "http")://\(uri.host ?? "")/\(uri.bucket)"
         }
         self.init(name: descriptor.chunkPrefix, storage: uri.kind.rawValue, bucket: bucket)
+    }
+}
+
+extension ChunkStoreConfiguration {
+    /// The chunk store of `volume` with its blocks laid out and sized as its format says.
+    init(volume: VolumeDescriptor, format: VolumeFormat) {
+        self.init(chunkPrefix: volume.chunkPrefix, hashPrefix: format.hashPrefix ?? false, blockSize: format.blockBytes)
     }
 }

@@ -64,8 +64,14 @@ extension VolumeService {
         try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: directory)) { _ in }
         let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory, redisExecutable: configuration.redisExecutable)
         defer { try? metadata.close() }
+        let format: VolumeFormat
+        do {
+            format = try metadata.engine.loadFormat()
+        } catch {
+            throw VolumeError(error, while: "reading the format of \(volume.name)")
+        }
         let chunks = ChunkStore(
-            configuration: ChunkStoreConfiguration(chunkPrefix: volume.chunkPrefix), catalog: EngineCatalog(metadata.engine), store: bucket.store,
+            configuration: ChunkStoreConfiguration(volume: volume, format: format), catalog: EngineCatalog(metadata.engine), store: bucket.store,
             cache: sharedBlockCache)
         defer { chunks.close() }
         return try body(metadata.engine, chunks)

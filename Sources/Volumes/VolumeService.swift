@@ -163,6 +163,12 @@ public final class VolumeService: @unchecked Sendable {
             guard format.name == volume.chunkPrefix else {
                 throw VolumeError(.integrityError, "the index of \(volume.name) belongs to volume \(format.name), not chunk prefix \(volume.chunkPrefix)")
             }
+            if writable, format.trashDays > 0 {
+                throw VolumeError(
+                    .notWritable,
+                    "the index of \(volume.name) keeps deleted files in a trash for \(format.trashDays) day(s) (format setting TrashDays), which volumed does not implement: mount it read-only, or turn the trash off with `juicefs config META-URL --trash-days 0`",
+                    data: ["setting": "TrashDays"])
+            }
             var domain: UInt32?
             if writable {
                 let claimed = try bucket.claimSliceDomain(
@@ -170,11 +176,11 @@ public final class VolumeService: @unchecked Sendable {
                 try engine.useSliceDomain(claimed)
                 domain = claimed
             }
-            let chunks = ChunkStore(
-                configuration: ChunkStoreConfiguration(
-                    chunkPrefix: volume.chunkPrefix, blockSize: format.blockBytes, writeback: options.writeback, uploadDelay: uploadDelay,
-                    maxUploads: options.maxUploads ?? configuration.defaultMaxUploads),
-                catalog: EngineCatalog(engine), store: bucket.store, cache: try cache(for: options))
+            var chunkConfiguration = ChunkStoreConfiguration(volume: volume, format: format)
+            chunkConfiguration.writeback = options.writeback
+            chunkConfiguration.uploadDelay = uploadDelay
+            chunkConfiguration.maxUploads = options.maxUploads ?? configuration.defaultMaxUploads
+            let chunks = ChunkStore(configuration: chunkConfiguration, catalog: EngineCatalog(engine), store: bucket.store, cache: try cache(for: options))
             if resumed, writable { chunks.recoverStagedBlocks() }
             let mountpoint = FilePath(record.mountPath)
             let fileSystem = VolumeFileSystem(engine: engine, chunks: chunks, readOnly: !writable)

@@ -80,7 +80,7 @@ final class ChunkFixture: @unchecked Sendable {
         for chunk in 0..<UInt32(chunkCount) {
             for record in try engine.readChunk(inode, index: chunk) where record.id != 0 {
                 for block in BlockKey.blocks(sliceID: record.id, sliceSize: Int(record.size), blockSize: configuration.blockSize) {
-                    blocks[block.objectKey(prefix: configuration.chunkPrefix)] = Int64(block.size)
+                    blocks[configuration.layout.objectKey(block)] = Int64(block.size)
                 }
             }
         }

@@ -26,7 +26,11 @@ import VolumeModel
     @Test func blockKeysFollowTheFormatSheet() {
         let blocks = BlockKey.blocks(sliceID: 1_234_567, sliceSize: 9 << 20, blockSize: 4 << 20)
         #expect(blocks.map(\.size) == [4 << 20, 4 << 20, 1 << 20])
-        #expect(blocks[2].objectKey(prefix: "vol") == "vol/chunks/1/1234/1234567_2_1048576")
+        #expect(BlockLayout(chunkPrefix: "vol").objectKey(blocks[2]) == "vol/chunks/1/1234/1234567_2_1048576")
+        // --hash-prefix: the slice id modulo 256 in two upper-case hex digits, then id / 10^6.
+        #expect(BlockLayout(chunkPrefix: "vol", hashPrefix: true).objectKey(blocks[0]) == "vol/chunks/87/1/1234567_0_4194304")
+        #expect(BlockLayout(chunkPrefix: "v", hashPrefix: true).objectKey(BlockKey(sliceID: 1, index: 1, size: 151_424)) == "v/chunks/01/0/1_1_151424")
+        #expect(BlockLayout(chunkPrefix: "v", hashPrefix: true).objectKey(BlockKey(sliceID: 0xAB, index: 0, size: 1)) == "v/chunks/AB/0/171_0_1")
         #expect(BlockKey(name: "1234567_2_1048576") == blocks[2])
         #expect(BlockKey(name: "1234567_2_0") == nil && BlockKey(name: "x_1_2") == nil)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Metadata
 import ObjectStorage
 import SystemPackage
 import TestSupport
@@ -34,12 +35,11 @@ import Testing
         #expect(fsck.succeeded, "\(fsck.output.suffix(2000))")
     }
 
-    @Test(arguments: [MetaKind.sqlite, .redis])
-    func ourMountReadsWhatJuicefsWrote(meta: MetaKind) throws {
-        let directory = try Scratch.directory("jfs-volume")
-        let metaURL = meta == .sqlite ? "sqlite3://\(directory.appending("meta.db"))" : try RedisTestDatabase.url()
-        let name = "jfs-" + UUID().uuidString.prefix(8).lowercased()
-        try Command.check(["juicefs", "format", "--no-update", metaURL, name, "--storage", "file", "--bucket", directory.appending("bucket").string + "/"])
+    /// `--hash-prefix` spreads block keys over 256 folders and `--block-size` changes every
+    /// block's length: both reach our block keys through the format.
+    @Test(arguments: [(MetaKind.sqlite, [String]()), (.redis, []), (.sqlite, ["--hash-prefix", "--block-size", "1024"])])
+    func ourMountReadsWhatJuicefsWrote(meta: MetaKind, formatOptions: [String]) throws {
+        let (metaURL, directory) = try Self.juicefsVolume(meta, formatOptions)
         let theirs = try JuiceFSMount(metaURL: metaURL, logDirectory: directory)
         try Command.check(["bash", "-c", "cd '\(theirs.mountpoint)' && \(Self.populate)"], environment: ["SOURCE": FileManager.default.currentDirectoryPath + "/Sources"])
         let expected = try Self.checksums(theirs.mountpoint.string)
@@ -48,5 +48,46 @@ import Testing
         let fixture = try MountFixture(existing: metaURL, objects: try FileObjectStore(root: directory.appending("bucket")), directory: directory, readOnly: true)
         #expect(try Self.checksums(fixture.root) == expected)
         try fixture.finish()
+    }
+
+    /// Blocks we write into a juicefs volume formatted with `--hash-prefix` sit where juicefs
+    /// looks for them: it reads every file back and its fsck finds every block.
+    @Test func juicefsReadsWhatWeWroteIntoAHashPrefixVolume() throws {
+        let (metaURL, directory) = try Self.juicefsVolume(.sqlite, ["--hash-prefix", "--trash-days", "0"])
+        let objects = try FileObjectStore(root: directory.appending("bucket"))
+        let fixture = try MountFixture(existing: metaURL, objects: objects, directory: directory)
+        try fixture.sh("cd '\(fixture.root)' && \(Self.populate)", environment: ["SOURCE": FileManager.default.currentDirectoryPath + "/Sources"])
+        let ours = try Self.checksums(fixture.root)
+        try fixture.finish()
+        let name = try fixture.engine.loadFormat().name
+        let keys = try objects.listAll(prefix: "\(name)/chunks/").map(\.key)
+        #expect(!keys.isEmpty && keys.allSatisfy { $0.split(separator: "/")[2].count == 2 }, "hash-prefixed keys: \(keys.prefix(3))")
+
+        let theirs = try JuiceFSMount(metaURL: metaURL, logDirectory: directory, options: ["--read-only"])
+        #expect(try Self.checksums(theirs.mountpoint.string) == ours)
+        try theirs.unmount()
+        let fsck = try Command.run(["juicefs", "fsck", metaURL])
+        #expect(fsck.succeeded, "\(fsck.output.suffix(2000))")
+    }
+
+    /// A format feature volumed does not implement is refused by name, never served wrong.
+    @Test func compressedVolumesAreRefusedNamingTheSetting() throws {
+        let (metaURL, directory) = try Self.juicefsVolume(.sqlite, ["--compress", "lz4"])
+        do {
+            _ = try MountFixture(existing: metaURL, objects: try FileObjectStore(root: directory.appending("bucket")), directory: directory, readOnly: true)
+            Issue.record("an lz4-compressed volume was mounted")
+        } catch let error as MetaError {
+            #expect(error.errno == .notSupported && error.detail.contains("Compression \"lz4\""), "\(error)")
+        }
+    }
+
+    /// A fresh juicefs volume on a `file` bucket in a scratch directory.
+    private static func juicefsVolume(_ meta: MetaKind, _ options: [String]) throws -> (metaURL: String, directory: FilePath) {
+        let directory = try Scratch.directory("jfs-volume")
+        let metaURL = meta == .sqlite ? "sqlite3://\(directory.appending("meta.db"))" : try RedisTestDatabase.url()
+        let name = "jfs-" + UUID().uuidString.prefix(8).lowercased()
+        try Command.check(
+            ["juicefs", "format", "--no-update", metaURL, name, "--storage", "file", "--bucket", directory.appending("bucket").string + "/"] + options)
+        return (metaURL, directory)
     }
 }

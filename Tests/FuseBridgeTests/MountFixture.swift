@@ -80,8 +80,10 @@ final class MountFixture: @unchecked Sendable {
 
     private static func serve(engine: NamespaceEngine, objects: any ObjectStore, directory: FilePath, name: String, readOnly: Bool) throws -> (ChunkStore, FuseMount) {
         try engine.useSliceDomain(UInt32.random(in: 1..<(1 << 31)))
+        let format = try engine.loadFormat()
         let chunks = ChunkStore(
-            configuration: ChunkStoreConfiguration(chunkPrefix: name), catalog: EngineCatalog(engine), store: objects,
+            configuration: ChunkStoreConfiguration(chunkPrefix: name, hashPrefix: format.hashPrefix ?? false, blockSize: format.blockBytes),
+            catalog: EngineCatalog(engine), store: objects,
             cache: try BlockCache(directory: directory.appending("cache")))
         let fileSystem = VolumeFileSystem(engine: engine, chunks: chunks, readOnly: readOnly)
         let mount = FuseMount(fileSystem: fileSystem, at: try Scratch.directory("mountpoint"), options: FuseMountOptions(name: name, readOnly: readOnly))
