@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries, each behind a module map and a shim header.
@@ -41,7 +42,7 @@ let package = Package(
             name: "ObjectStorage",
             dependencies: [
                 "VolumeModel", "HTTP", "Cryptography", "SystemBridge",
-                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "SystemPackage", package: "swift-system"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -60,7 +61,10 @@ let package = Package(
         ),
         .target(
             name: "VolumeDaemon",
-            dependencies: ["Volumes", "VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "Volumes", "VolumeModel", "ObjectStorage", "SystemBridge", .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(name: "VolumeClient", dependencies: ["VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),
         .target(

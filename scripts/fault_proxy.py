@@ -8,7 +8,16 @@ signatures computed for the proxy's host stay valid upstream. Keys decide the fa
   * a path containing "faulty-": per distinct request (method, path, Range), attempt 1 gets 503 SlowDown,
     attempt 2 gets a TCP reset, attempt 3 and later are forwarded;
   * a path containing "always-503-": every attempt gets 503.
-GET /__stats returns {"requests": {"METHOD path": count}, "faults": count}.
+Rules aimed at one request add the faults a cloud client meets after the server acted:
+POST /__faults {"method": "PUT", "contains": "text", "path_contains": "p", "action": A, "times": N}
+applies to the next N requests of that method whose path or body contains the text (and whose
+path contains "path_contains", when given), where A is
+  * "cut_response": the request reaches the server, which acts on it, and the connection
+    is reset before any of the response is sent back (a lost response);
+  * "reset": the connection is reset before the request is forwarded;
+  * "503": a 503 SlowDown answer without forwarding.
+GET /__stats returns {"requests": {"METHOD path": count}, "faults": count, "rules": [...]}
+(each rule with the times it has left).
 """
 import http.client
 import json
@@ -22,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 REQUESTS = {}
 FAULTS = [0]
+RULES = []
+ACTIONS = ("cut_response", "reset", "503")
 
 SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
              b'<Message>Please reduce your request rate.</Message></Error>')
@@ -37,10 +48,20 @@ class Proxy(BaseHTTPRequestHandler):
     def handle_any(self):
         if self.path.startswith("/__stats"):
             with LOCK:
-                body = json.dumps({"requests": REQUESTS, "faults": FAULTS[0]}).encode()
+                body = json.dumps({"requests": REQUESTS, "faults": FAULTS[0], "rules": RULES}).encode()
             return self.reply(200, body, "application/json")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/__faults") and self.command == "POST":
+            return self.add_rule(body)
+        action = self.take_rule(body)
+        if action == "503":
+            return self.reply(503, SLOW_DOWN, "application/xml")
+        if action == "reset":
+            return self.reset()
+        if action == "cut_response":
+            self.forward(body, deliver=False)
+            return self.reset()
         line = f"{self.command} {self.path}"
         if self.headers.get("Range"):
             line += f" {self.headers['Range']}"
@@ -54,13 +75,38 @@ class Proxy(BaseHTTPRequestHandler):
         if "faulty-" in self.path and attempt == 2:
             with LOCK:
                 FAULTS[0] += 1
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-            self.close_connection = True
-            return
+            return self.reset()
         self.forward(body)
 
-    def forward(self, body):
+    def add_rule(self, body):
+        try:
+            rule = json.loads(body)
+            assert rule.get("action") in ACTIONS and rule.get("method") and rule.get("contains")
+            rule["times"] = int(rule.get("times", 1))
+        except (ValueError, AssertionError) as error:
+            return self.reply(400, f"bad rule: {error}".encode(), "text/plain")
+        with LOCK:
+            RULES.append(rule)
+        return self.reply(201, json.dumps(rule).encode(), "application/json")
+
+    def take_rule(self, body):
+        """The action of the first live rule this request matches, spending one of its times."""
+        with LOCK:
+            for rule in RULES:
+                if rule["times"] > 0 and rule["method"] == self.command and (
+                        rule["contains"] in self.path or rule["contains"].encode() in body) and (
+                        rule.get("path_contains", "") in self.path):
+                    rule["times"] -= 1
+                    FAULTS[0] += 1
+                    return rule["action"]
+        return None
+
+    def reset(self):
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def forward(self, body, deliver=True):
         target = urllib.parse.urlsplit(self.upstream)
         connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
         connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -70,6 +116,9 @@ class Proxy(BaseHTTPRequestHandler):
         connection.endheaders(body if body else None)
         response = connection.getresponse()
         payload = response.read()
+        if not deliver:
+            connection.close()
+            return
         self.send_response(response.status, response.reason)
         for name, value in response.getheaders():
             if name.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive"):

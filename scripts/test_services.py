@@ -6,7 +6,8 @@
 
 Services: SeaweedFS S3 (signature-checking), fake-gcs-server with an OAuth2 token
 endpoint that verifies service-account JWTs (oauth_token_oracle.py), the Azure Blob
-oracle (azure_blob_oracle.py), and a fault-injecting proxy in front of S3 (fault_proxy.py).
+oracle (azure_blob_oracle.py), and a fault-injecting proxy (fault_proxy.py) in front of each of
+the three object stores.
 A service that does not come up makes `start` fail with its log, never a silent skip.
 """
 import json
@@ -121,11 +122,15 @@ def start_s3(state, env):
     env.update({"VOLUMED_TEST_S3_ENDPOINT": endpoint, "VOLUMED_TEST_S3_BUCKET": S3_BUCKET,
                 "VOLUMED_TEST_S3_ACCESS_KEY": S3_ACCESS_KEY, "VOLUMED_TEST_S3_SECRET_KEY": S3_SECRET_KEY})
 
-    proxy_port = free_port()
-    process, log = spawn(state, "fault-proxy", [sys.executable, os.path.join(HERE, "fault_proxy.py"),
-                                                str(proxy_port), endpoint])
-    wait_for_port(proxy_port, process, log, "fault-proxy")
-    env["VOLUMED_TEST_FAULT_PROXY"] = f"http://127.0.0.1:{proxy_port}"
+    env["VOLUMED_TEST_FAULT_PROXY"] = start_fault_proxy(state, "fault-proxy", endpoint)
+
+
+def start_fault_proxy(state, name, upstream):
+    """A fault_proxy.py in front of `upstream`; returns its URL."""
+    port = free_port()
+    process, log = spawn(state, name, [sys.executable, os.path.join(HERE, "fault_proxy.py"), str(port), upstream])
+    wait_for_port(port, process, log, name)
+    return f"http://127.0.0.1:{port}"
 
 
 def start_gcs(state, env):
@@ -142,6 +147,7 @@ def start_gcs(state, env):
                                                     "-public-host", f"127.0.0.1:{port}"])
     wait_for_port(port, process, log, "fake-gcs-server")
     env.update({"VOLUMED_TEST_GCS_HOST": f"http://127.0.0.1:{port}", "VOLUMED_TEST_GCS_BUCKET": GCS_BUCKET})
+    env["VOLUMED_TEST_GCS_FAULT_PROXY"] = start_fault_proxy(state, "gcs-fault-proxy", f"http://127.0.0.1:{port}")
 
     token_port = free_port()
     credentials = os.path.join(state, "gcs-service-account.json")
@@ -163,6 +169,8 @@ def start_azure(state, env):
                             AZURE_CONTAINER], capture_output=True, text=True)
     if check.returncode != 0:
         fail("azure-blob-oracle", log, f"disagrees with the Azure SDK:\n{check.stdout}{check.stderr}")
+    proxy = start_fault_proxy(state, "azure-fault-proxy", f"http://127.0.0.1:{port}")
+    env["VOLUMED_TEST_AZURE_FAULT_PROXY"] = f"{proxy}/{AZURE_ACCOUNT}"
     env.update({"VOLUMED_TEST_AZURE_ENDPOINT": endpoint,
                 "VOLUMED_TEST_AZURE_ACCOUNT": AZURE_ACCOUNT, "VOLUMED_TEST_AZURE_KEY": AZURE_KEY,
                 "VOLUMED_TEST_AZURE_CONTAINER": AZURE_CONTAINER})

@@ -33,7 +33,7 @@ public final class ChunkStore: @unchecked Sendable {
         self.catalog = catalog
         self.store = store
         self.cache = cache
-        space = BlockCache.space(for: store.location + "|" + configuration.chunkPrefix)
+        space = Self.cacheSpace(of: store, chunkPrefix: configuration.chunkPrefix)
         fetcher = BlockFetcher(store: store, cache: cache, space: space, layout: configuration.layout)
         uploads = UploadPool(
             store: store, cache: cache, space: space, layout: configuration.layout, maxUploads: configuration.maxUploads,
@@ -44,6 +44,11 @@ public final class ChunkStore: @unchecked Sendable {
         }
         sealer.name = "volumed-seal"
         sealer.start()
+    }
+
+    /// The cache space of a chunk prefix in a bucket: where its blocks are cached and staged.
+    public static func cacheSpace(of store: any ObjectStore, chunkPrefix: String) -> String {
+        BlockCache.space(for: store.location + "|" + chunkPrefix)
     }
 
     /// Stops background work; call `drain` first to keep every staged block.

@@ -49,7 +49,8 @@ public struct AzureBlobObjectStore: ObjectStore {
 
     public func create(_ key: String, data: Data) throws(ObjectStoreError) {
         try ObjectKey.validate(key)
-        _ = try transport.send("PUT (if absent) \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
+        try transport.create("PUT (if absent) \(location)\(key)", data: data, readBack: { () throws(ObjectStoreError) in try get(key) }) {
+            () throws(ObjectStoreError) -> HTTPRequest in
             request("PUT", key: key, headers: [("x-ms-blob-type", "BlockBlob"), ("If-None-Match", "*")], body: .bytes(data))
         }
     }

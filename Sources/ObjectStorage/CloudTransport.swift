@@ -16,17 +16,43 @@ struct CloudTransport: Sendable {
     func send(
         _ operation: String, accepting: Set<Int> = [], build: () throws(ObjectStoreError) -> HTTPRequest
     ) throws(ObjectStoreError) -> HTTPResponse {
-        try retry.run { () throws(ObjectStoreError) -> HTTPResponse in
-            let request = try build()
-            let response: HTTPResponse
-            do throws(HTTPTransportError) {
-                response = try client.send(request)
+        try retry.run(operation) { () throws(ObjectStoreError) -> HTTPResponse in try attempt(operation, accepting: accepting, build: build) }
+    }
+
+    /// A conditional create that knows its outcome even when a response is lost. An attempt
+    /// the server acted on may have lost its answer on the way back, and a retry (ours, or the
+    /// HTTP library's on a dropped connection) then meets the object it created itself; so
+    /// "already exists", or attempts running out, is settled from the object: `data` there is
+    /// this call's own create. Callers make `data` unique to the call for this to hold.
+    func create(
+        _ operation: String, data: Data, readBack: () throws(ObjectStoreError) -> Data, build: () throws(ObjectStoreError) -> HTTPRequest
+    ) throws(ObjectStoreError) {
+        do throws(ObjectStoreError) {
+            _ = try send(operation, build: build)
+        } catch where error.kind == .alreadyExists || error.isRetryable {
+            let existing: Data
+            do throws(ObjectStoreError) {
+                existing = try readBack()
             } catch {
-                throw ObjectStoreError(error.isTransient ? .transient : .permanent, "\(operation): \(error.message)")
+                throw error.kind == .notFound ? error : ObjectStoreError(.transient, "\(operation): the outcome is unknown (\(error.message))")
             }
-            if response.isSuccess || accepting.contains(response.status) { return response }
-            throw classify(response, operation: operation)
+            guard existing == data else {
+                throw error.kind == .alreadyExists ? error : ObjectStoreError(.alreadyExists, "\(operation): another writer created the object", status: 412)
+            }
+            retry.events?.resolved(operation)
         }
+    }
+
+    private func attempt(_ operation: String, accepting: Set<Int> = [], build: () throws(ObjectStoreError) -> HTTPRequest) throws(ObjectStoreError) -> HTTPResponse {
+        let request = try build()
+        let response: HTTPResponse
+        do throws(HTTPTransportError) {
+            response = try client.send(request)
+        } catch {
+            throw ObjectStoreError(error.isTransient ? .transient : .permanent, "\(operation): \(error.message)")
+        }
+        if response.isSuccess || accepting.contains(response.status) { return response }
+        throw classify(response, operation: operation)
     }
 
     /// A whole (`range == nil`) or ranged GET: `build` receives the `bytes=a-b` value for

@@ -60,7 +60,8 @@ public struct GCSObjectStore: ObjectStore {
         body += data
         body += Data("\r\n--\(boundary)--\r\n".utf8)
         let url = "\(uploadURL)?\(PercentEncoding.query([("uploadType", "multipart"), ("ifGenerationMatch", "0")]))"
-        _ = try transport.send("PUT (if absent) \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
+        try transport.create("PUT (if absent) \(location)\(key)", data: data, readBack: { () throws(ObjectStoreError) in try get(key) }) {
+            () throws(ObjectStoreError) -> HTTPRequest in
             try request("POST", url, headers: [("Content-Type", "multipart/related; boundary=\(boundary)")], body: .bytes(body))
         }
     }

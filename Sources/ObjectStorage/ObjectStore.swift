@@ -16,7 +16,9 @@ public protocol ObjectStore: Sendable {
     /// Uploads a file's current contents without loading it into memory.
     func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError)
     /// Creates the object only if no object has the key; otherwise fails with
-    /// `.alreadyExists` and leaves the existing object untouched.
+    /// `.alreadyExists` and leaves the existing object untouched. An existing object holding
+    /// exactly `data` is this call's own (an attempt whose answer was lost, then retried), so
+    /// the call succeeds: callers make `data` unique to each call (a holder id, a nonce).
     func create(_ key: String, data: Data) throws(ObjectStoreError)
 
     func get(_ key: String) throws(ObjectStoreError) -> Data

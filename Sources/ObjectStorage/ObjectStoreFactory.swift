@@ -19,8 +19,11 @@ public struct ObjectStoreFactory: Sendable {
     /// - Parameters:
     ///   - endpoint: S3-compatible endpoint or Azure blob endpoint pinned on the volume.
     ///   - region: S3 region pinned on the volume.
-    public func open(_ uri: StorageURI, endpoint: String? = nil, region: String? = nil) throws(ObjectStoreError) -> any ObjectStore {
-        switch uri.kind {
+    ///   - events: where this store's retries and settled outcomes are counted, instead of
+    ///     the factory policy's.
+    public func open(_ uri: StorageURI, endpoint: String? = nil, region: String? = nil, events: StorageEvents? = nil) throws(ObjectStoreError) -> any ObjectStore {
+        let retry = events.map { self.retry.reporting(to: $0) } ?? self.retry
+        return switch uri.kind {
         case .file: try FileObjectStore(root: FilePath(uri.bucket))
         case .s3: try S3ObjectStore(uri: uri, endpoint: endpoint, region: region, environment: environment, retry: retry, client: client)
         case .gs: try GCSObjectStore(uri: uri, environment: environment, retry: retry, client: client)

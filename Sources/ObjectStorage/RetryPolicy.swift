@@ -7,6 +7,8 @@ public struct RetryPolicy: Sendable {
     public var baseDelay: Duration
     public var maxDelay: Duration
     public var deadline: Duration
+    /// Where retries are counted and logged; `nil` keeps them silent.
+    public var events: StorageEvents?
 
     public init(maxAttempts: Int = 8, baseDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(5), deadline: Duration = .seconds(60)) {
         self.maxAttempts = maxAttempts
@@ -19,9 +21,17 @@ public struct RetryPolicy: Sendable {
     /// For interactive checks: give up within a few seconds.
     public static let quick = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(100), maxDelay: .seconds(1), deadline: .seconds(5))
 
+    /// This policy reporting to `events`.
+    public func reporting(to events: StorageEvents?) -> RetryPolicy {
+        var policy = self
+        policy.events = events
+        return policy
+    }
+
     /// Runs `operation` until it succeeds, fails for good, or the budget is spent; the
     /// error that ends the loop is the last one seen, annotated with the attempt count.
-    public func run<Result>(_ operation: () throws(ObjectStoreError) -> Result) throws(ObjectStoreError) -> Result {
+    /// `name` says what is retried in the log (`PUT s3://b/key`).
+    public func run<Result>(_ name: String = "a storage request", _ operation: () throws(ObjectStoreError) -> Result) throws(ObjectStoreError) -> Result {
         let clock = ContinuousClock()
         let start = clock.now
         var attempt = 1
@@ -34,6 +44,7 @@ public struct RetryPolicy: Sendable {
                 guard attempt < maxAttempts, clock.now - start + pause < deadline else {
                     throw attempt == 1 ? error : ObjectStoreError(error.kind, "\(error.message) (gave up after \(attempt) attempts)", status: error.status)
                 }
+                events?.retrying(name, attempt: attempt + 1, of: maxAttempts, after: error.message)
                 Thread.sleep(forTimeInterval: pause.seconds)
                 attempt += 1
             }

@@ -76,7 +76,8 @@ public struct S3ObjectStore: ObjectStore {
 
     public func create(_ key: String, data: Data) throws(ObjectStoreError) {
         try ObjectKey.validate(key)
-        _ = try transport.send("PUT (if absent) \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
+        try transport.create("PUT (if absent) \(location)\(key)", data: data, readBack: { () throws(ObjectStoreError) in try get(key) }) {
+            () throws(ObjectStoreError) -> HTTPRequest in
             request("PUT", key: key, headers: [("If-None-Match", "*")], body: .bytes(data), payloadHash: Hex.encode(SHA256.hash(data)))
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SystemBridge
 import SystemPackage
 import VolumeModel
@@ -8,7 +9,7 @@ import Volumes
 /// stops accepting, keeps every working copy (blocks drained, nothing published) and exits.
 public final class Daemon: @unchecked Sendable {
     public let configuration: DaemonConfiguration
-    private let log: Log
+    private let log: Logger
     private let notifier: SystemdNotifier
     private let service: VolumeService
     private let listener: UnixListener
@@ -22,7 +23,9 @@ public final class Daemon: @unchecked Sendable {
         AllocatorPolicy.limitHeaps()
         DescriptorLimit.raiseToHardLimit()
         self.configuration = configuration
-        log = Log(level: configuration.logLevel)
+        var log = Logger(label: "volumed")
+        log.logLevel = configuration.logLevel.loggerLevel
+        self.log = log
         notifier = SystemdNotifier(environment: environment)
         var group: UInt32?
         if let name = configuration.socketGroup {

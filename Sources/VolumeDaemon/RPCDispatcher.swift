@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SystemPackage
 import VolumeModel
 import Volumes
@@ -12,7 +13,7 @@ struct RPCDispatcher: Sendable {
     let configuration: DaemonConfiguration
     let policy: AccessPolicy
     let startedAt: Date
-    let log: Log
+    let log: Logger
 
     /// Handles a request; `send` writes a line to the client (failures are the client's
     /// business: the operation goes on without it).
@@ -86,6 +87,8 @@ struct RPCDispatcher: Sendable {
             return reply(try live(request.mountPath).commit(message: request.message, actor: request.actor, progress: progress(request.progress)))
         case .volumeFinalize:
             let request = try params(RPCParams.Commit.self)
+            let path = try policy.mountPath(request.mountPath)
+            if service.mount(at: path) == nil, let earlier = service.finalizedVersion(at: path, message: request.message) { return reply(earlier) }
             return reply(try live(request.mountPath).finalize(message: request.message, actor: request.actor, progress: progress(request.progress)))
         case .volumeFork:
             let request = try params(RPCParams.Fork.self)
@@ -144,7 +147,8 @@ struct RPCDispatcher: Sendable {
                 DaemonStatus(
                     version: Self.version, pid: ProcessInfo.processInfo.processIdentifier, uptimeSeconds: Date().timeIntervalSince(startedAt),
                     socket: configuration.socket.string, stateDir: configuration.stateDir.string, defaultBucket: service.configuration.effectiveDefaultBucket,
-                    metadataStoreType: configuration.metadataStoreType, mounts: mounts()))
+                    metadataStoreType: configuration.metadataStoreType, mounts: mounts(), storageRetries: service.storageEvents.retries,
+                    resolvedOutcomes: service.storageEvents.resolvedOutcomes))
         }
     }
 

@@ -24,19 +24,25 @@ public struct MountStatus: Codable, Sendable, Equatable {
     public var cacheBudgetBytes: Int64
     public var openHandles: Int
     public var mountedAt: String?
+    /// Object-store requests this mount sent again after a transient failure.
+    public var storageRetries: Int
+    /// Conditional creates of this mount whose answer was lost and that found their own
+    /// object in place (so they succeeded).
+    public var resolvedOutcomes: Int
 
     enum CodingKeys: String, CodingKey {
         case mountPath = "mount_path", mountID = "mount_id", volume, mode, state, metadataStoreType = "metadata_store_type"
         case sliceDomain = "slice_domain", lastVersion = "last_version", stagedBlocks = "staged_blocks", stagedBytes = "staged_bytes"
         case uploadsInFlight = "uploads_in_flight", uploadedBytes = "uploaded_bytes", uploadBytesPerSecond = "upload_bytes_per_second"
         case cacheBytes = "cache_bytes", cacheBudgetBytes = "cache_budget_bytes", openHandles = "open_handles", mountedAt = "mounted_at"
+        case storageRetries = "storage_retries", resolvedOutcomes = "resolved_outcomes"
     }
 
     public init(
         mountPath: String, mountID: String, volume: String, mode: VolumeDescriptor.Access, state: State, metadataStoreType: MetadataStoreType,
         sliceDomain: UInt32? = nil, lastVersion: String? = nil, stagedBlocks: Int = 0, stagedBytes: Int64 = 0, uploadsInFlight: Int = 0,
         uploadedBytes: Int64 = 0, uploadBytesPerSecond: Double = 0, cacheBytes: Int64 = 0, cacheBudgetBytes: Int64 = 0, openHandles: Int = 0,
-        mountedAt: String? = nil
+        mountedAt: String? = nil, storageRetries: Int = 0, resolvedOutcomes: Int = 0
     ) {
         self.mountPath = mountPath
         self.mountID = mountID
@@ -55,5 +61,7 @@ public struct MountStatus: Codable, Sendable, Equatable {
         self.cacheBudgetBytes = cacheBudgetBytes
         self.openHandles = openHandles
         self.mountedAt = mountedAt
+        self.storageRetries = storageRetries
+        self.resolvedOutcomes = resolvedOutcomes
     }
 }

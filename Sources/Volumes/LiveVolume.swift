@@ -2,6 +2,7 @@ import ChunkStore
 import Foundation
 import FuseBridge
 import Metadata
+import ObjectStorage
 import SystemPackage
 import VFS
 import VolumeModel
@@ -31,7 +32,11 @@ public final class LiveVolume: @unchecked Sendable {
     /// The mounted namespace for in-process callers (tools, benchmarks) that skip the kernel.
     public let fileSystem: VolumeFileSystem
     let fuse: FuseMount
+    /// This mount's object-store retries and settled outcomes.
+    let storageEvents: StorageEvents
     private let actor: ActionRef
+    /// Every slice domain this working copy has written in, this serve's included.
+    private let writtenDomains: [UInt32]
     private let onUnmount: @Sendable (LiveVolume) -> Void
     private let operation = NSLock()
     private let lock = NSLock()
@@ -40,11 +45,13 @@ public final class LiveVolume: @unchecked Sendable {
     /// parent of the next commit.
     private var head: VolumeDescriptor
     private var committedChanges: UInt64
+    /// The version `finalize` published, once it has.
+    private(set) var finalVersion: VolumeDescriptor?
 
     init(
         id: String, mountpoint: FilePath, options: MountOptions, source: VolumeDescriptor, sliceDomain: UInt32?, directory: FilePath,
-        bucket: VolumeBucket, metadata: LocalMetadata, chunks: ChunkStore, fileSystem: VolumeFileSystem, fuse: FuseMount, actor: ActionRef,
-        head: VolumeDescriptor, assumeChanged: Bool, onUnmount: @escaping @Sendable (LiveVolume) -> Void
+        bucket: VolumeBucket, metadata: LocalMetadata, chunks: ChunkStore, fileSystem: VolumeFileSystem, fuse: FuseMount, storageEvents: StorageEvents,
+        actor: ActionRef, head: VolumeDescriptor, writtenDomains: [UInt32], assumeChanged: Bool, onUnmount: @escaping @Sendable (LiveVolume) -> Void
     ) {
         self.id = id
         self.mountpoint = mountpoint
@@ -57,7 +64,9 @@ public final class LiveVolume: @unchecked Sendable {
         self.chunks = chunks
         self.fileSystem = fileSystem
         self.fuse = fuse
+        self.storageEvents = storageEvents
         self.actor = actor
+        self.writtenDomains = writtenDomains
         self.onUnmount = onUnmount
         mountedAt = Date()
         self.head = head
@@ -87,7 +96,8 @@ public final class LiveVolume: @unchecked Sendable {
             metadataStoreType: source.metadataStoreType, sliceDomain: sliceDomain, lastVersion: lastVersion.producedBy?.locator,
             stagedBlocks: statistics.stagedBlocks, stagedBytes: statistics.stagedBytes, uploadsInFlight: statistics.uploadsInFlight,
             uploadedBytes: statistics.uploadedBytes, uploadBytesPerSecond: statistics.uploadRate, cacheBytes: statistics.cacheBytes,
-            cacheBudgetBytes: statistics.cacheBudget, openHandles: openHandles, mountedAt: mountedAt.formatted(.iso8601))
+            cacheBudgetBytes: statistics.cacheBudget, openHandles: openHandles, mountedAt: mountedAt.formatted(.iso8601),
+            storageRetries: storageEvents.retries, resolvedOutcomes: storageEvents.resolvedOutcomes)
     }
 
     /// Whether the namespace changed since the mount or the last commit (pending writes
@@ -119,6 +129,7 @@ public final class LiveVolume: @unchecked Sendable {
                 fileSystem.readOnly = false
                 throw error
             }
+            lock.withLock { finalVersion = version }
             try tearDown(abandon: false)
             return version
         }
@@ -186,7 +197,7 @@ public final class LiveVolume: @unchecked Sendable {
     }
 
     var record: MountRecord {
-        MountRecord(id: id, mountPath: mountpoint.string, options: options, source: source, head: lastVersion, actor: actor)
+        MountRecord(id: id, mountPath: mountpoint.string, options: options, source: source, head: lastVersion, actor: actor, sliceDomains: writtenDomains)
     }
 
     // MARK: - Internals
@@ -210,6 +221,10 @@ public final class LiveVolume: @unchecked Sendable {
 
     private func commitLocked(message: String?, actor caller: ActionRef?, progress: (VolumeProgress) -> Void) throws(VolumeError) -> VolumeDescriptor {
         try requireWritable("commit")
+        // A commit sent again because its answer was lost (nothing changed since, the same
+        // message) gets the version the first one published, not a second copy of it.
+        let last = lastVersion
+        if last.producedBy?.locator != source.producedBy?.locator, last.message == message, !hasUncommittedChanges { return last }
         let (version, summary) = try publishSnapshot(progress: progress) { (base) in
             base.message = message
             base.access = .ro

@@ -1,3 +1,4 @@
+import ChunkStore
 import Foundation
 import SystemPackage
 import VolumeModel
@@ -14,9 +15,12 @@ struct MountRecord: Codable, Sendable {
     /// The last version this mount published, or `source`.
     var head: VolumeDescriptor
     var actor: ActionRef
+    /// Every slice domain the working copy has written in (one per writable serve), so the
+    /// staged blocks of a left-behind mount can be told from other mounts' of the prefix.
+    var sliceDomains: [UInt32]?
 
     enum CodingKeys: String, CodingKey {
-        case id, mountPath = "mount_path", options, source, head, actor
+        case id, mountPath = "mount_path", options, source, head, actor, sliceDomains = "slice_domains"
     }
 
     /// Writes the record next to the working copy, atomically.
@@ -36,9 +40,13 @@ struct MountRecord: Codable, Sendable {
     }
 
     /// A record not served by any mount: left behind by a daemon that died or stopped.
-    var staleStatus: MountStatus {
-        MountStatus(
+    /// `staged` are the blocks its chunk prefix has staged in the cache, of any mount.
+    func staleStatus(staged: [BlockKey]) -> MountStatus {
+        let domains = Set(sliceDomains ?? [])
+        let own = staged.filter { domains.contains(UInt32(truncatingIfNeeded: $0.sliceID >> 32)) }
+        return MountStatus(
             mountPath: mountPath, mountID: id, volume: source.name, mode: options.readOnly || source.access == .ro ? .ro : .rw, state: .stale,
-            metadataStoreType: source.metadataStoreType, lastVersion: head.producedBy?.locator)
+            metadataStoreType: source.metadataStoreType, lastVersion: head.producedBy?.locator, stagedBlocks: own.count,
+            stagedBytes: own.reduce(0) { $0 + Int64($1.size) })
     }
 }

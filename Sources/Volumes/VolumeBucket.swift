@@ -46,7 +46,9 @@ struct VolumeBucket: Sendable {
     /// Claims a slice-id domain nobody holds, by conditional create of
     /// `<chunk_prefix>/domains/<n>` (DESIGN.md §4).
     func claimSliceDomain(_ chunkPrefix: String, holder: String) throws(VolumeError) -> UInt32 {
-        let claim = Data("{\"holder\":\(Self.jsonString(holder)),\"claimed_at\":\"\(Date().formatted(.iso8601))\"}".utf8)
+        // The nonce makes the claim this call's own, which settles a create whose answer was lost.
+        let claim = Data(
+            "{\"holder\":\(Self.jsonString(holder)),\"claimed_at\":\"\(Date().formatted(.iso8601))\",\"nonce\":\"\(UUID().uuidString.lowercased())\"}".utf8)
         for _ in 0..<32 {
             let domain = UInt32.random(in: 1..<(1 << 31))
             do {

@@ -14,12 +14,19 @@ import VolumeModel
 /// One service holds every mount of a process and the block cache they share.
 public final class VolumeService: @unchecked Sendable {
     public let configuration: VolumeServiceConfiguration
+    /// Retries and settled outcomes of every object store this service opens; each mount
+    /// counts its own too.
+    public let storageEvents = StorageEvents()
     private let objectStores: ObjectStoreFactory
     let sharedBlockCache: BlockCache
     private let lock = NSLock()
     private var live: [FilePath: LiveVolume] = [:]
     /// Mount paths being mounted right now.
     private var reserved: Set<FilePath> = []
+    /// What each recent finalize published, by mount path: a finalize sent again because its
+    /// answer was lost finds its version here instead of a missing mount.
+    private var finalized: [FilePath: (version: VolumeDescriptor, at: Date)] = [:]
+    private static let finalizedKept: TimeInterval = 3600
     /// Caches in directories that mounts asked for, while something uses them: a mount
     /// shares one still open (two on one directory would overwrite each other's files), and
     /// one goes, its memory tier with it, once its last mount is gone.
@@ -31,7 +38,7 @@ public final class VolumeService: @unchecked Sendable {
 
     public init(_ configuration: VolumeServiceConfiguration) throws(VolumeError) {
         self.configuration = configuration
-        objectStores = ObjectStoreFactory(environment: configuration.environment)
+        objectStores = ObjectStoreFactory(environment: configuration.environment, retry: RetryPolicy.standard.reporting(to: storageEvents))
         let cacheDirectory = configuration.cacheDirectory ?? configuration.stateDirectory.appending("cache")
         do {
             try FileManager.default.createDirectory(atPath: configuration.stateDirectory.appending("mounts").string, withIntermediateDirectories: true)
@@ -90,13 +97,14 @@ public final class VolumeService: @unchecked Sendable {
         let directory = configuration.stateDirectory.appending("mounts").appending(id)
         let record = MountRecord(id: id, mountPath: mountpoint.string, options: options, source: volume, head: volume, actor: actor)
         do {
-            let bucket = try openBucket(of: volume)
+            let events = StorageEvents(parent: storageEvents)
+            let bucket = try openBucket(of: volume, events: events)
             let metadataDirectory = directory.appending("meta")
             try FileSystem.createDirectories(metadataDirectory, permissions: FilePermissions.ownerReadWriteExecute)
             if let index = volume.index {
                 try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: metadataDirectory), progress: progress)
             }
-            return try serve(record, bucket: bucket, directory: directory, uploadDelay: uploadDelay, resumed: false)
+            return try serve(record, bucket: bucket, events: events, directory: directory, uploadDelay: uploadDelay, resumed: false)
         } catch {
             release(mountpoint)
             try? FileManager.default.removeItem(atPath: directory.string)
@@ -105,7 +113,13 @@ public final class VolumeService: @unchecked Sendable {
     }
 
     /// Working copies left by a daemon that died or stopped: not served, still on disk.
-    public var staleMounts: [MountStatus] { leftoverRecords().map(\.record.staleStatus) }
+    public var staleMounts: [MountStatus] {
+        leftoverRecords().map { (record, _) in
+            let store = try? openBucket(of: record.source).store
+            let staged = store.map { sharedBlockCache.stagedBlocks(space: ChunkStore.cacheSpace(of: $0, chunkPrefix: record.source.chunkPrefix)) } ?? []
+            return record.staleStatus(staged: staged)
+        }
+    }
 
     /// Serves a left-behind working copy again (continuing from its last state, staged
     /// blocks included), or with `abandon` deletes it; committed versions are untouched.
@@ -126,7 +140,10 @@ public final class VolumeService: @unchecked Sendable {
         let uploadDelay = try record.options.validated()
         _ = try prepareMountpoint(mountpoint)
         do {
-            return try serve(record, bucket: try openBucket(of: record.source), directory: directory, uploadDelay: uploadDelay, resumed: true)
+            let events = StorageEvents(parent: storageEvents)
+            return try serve(
+                record, bucket: try openBucket(of: record.source, events: events), events: events, directory: directory, uploadDelay: uploadDelay,
+                resumed: true)
         } catch {
             release(mountpoint)
             throw VolumeError(wrapping: error, while: "recovering \(record.source.name) at \(mountpoint)")
@@ -146,7 +163,10 @@ public final class VolumeService: @unchecked Sendable {
 
     /// Opens the metadata in the mount's directory, formats a fresh volume, claims a slice
     /// domain when writable, and mounts.
-    private func serve(_ record: MountRecord, bucket: VolumeBucket, directory: FilePath, uploadDelay: Duration, resumed: Bool) throws -> LiveVolume {
+    private func serve(
+        _ record: MountRecord, bucket: VolumeBucket, events: StorageEvents, directory: FilePath, uploadDelay: Duration, resumed: Bool
+    ) throws -> LiveVolume {
+        var record = record
         let volume = record.source
         let options = record.options
         let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory.appending("meta"), redisExecutable: configuration.redisExecutable)
@@ -175,6 +195,7 @@ public final class VolumeService: @unchecked Sendable {
                     volume.chunkPrefix, holder: "\(ProcessInfo.processInfo.hostName) mount \(record.id) of \(volume.name)")
                 try engine.useSliceDomain(claimed)
                 domain = claimed
+                record.sliceDomains = (record.sliceDomains ?? []) + [claimed]
             }
             var chunkConfiguration = ChunkStoreConfiguration(volume: volume, format: format)
             chunkConfiguration.writeback = options.writeback
@@ -198,8 +219,9 @@ public final class VolumeService: @unchecked Sendable {
             }
             let live = LiveVolume(
                 id: record.id, mountpoint: mountpoint, options: options, source: volume, sliceDomain: domain, directory: directory, bucket: bucket,
-                metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, actor: record.actor, head: record.head, assumeChanged: resumed
-            ) { [weak self] unmounted in self?.release(unmounted.mountpoint) }
+                metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, storageEvents: events, actor: record.actor, head: record.head,
+                writtenDomains: record.sliceDomains ?? [], assumeChanged: resumed
+            ) { [weak self] unmounted in self?.release(unmounted.mountpoint, finalVersion: unmounted.finalVersion) }
             lock.withLock {
                 reserved.remove(mountpoint)
                 self.live[mountpoint] = live
@@ -313,10 +335,11 @@ public final class VolumeService: @unchecked Sendable {
 
     // MARK: - Helpers
 
-    func openBucket(of volume: VolumeDescriptor) throws(VolumeError) -> VolumeBucket {
+    /// The bucket of `volume`, its requests counted in `events` (a mount's) or the service's.
+    func openBucket(of volume: VolumeDescriptor, events: StorageEvents? = nil) throws(VolumeError) -> VolumeBucket {
         let uri = try volume.storageURI
         do {
-            return VolumeBucket(store: try objectStores.open(uri, endpoint: volume.endpoint, region: volume.region), uri: volume.bucket)
+            return VolumeBucket(store: try objectStores.open(uri, endpoint: volume.endpoint, region: volume.region, events: events), uri: volume.bucket)
         } catch {
             throw VolumeError(error, while: "opening the bucket \(volume.bucket)")
         }
@@ -345,10 +368,24 @@ public final class VolumeService: @unchecked Sendable {
         return mountpoint
     }
 
-    private func release(_ mountpoint: FilePath) {
+    private func release(_ mountpoint: FilePath, finalVersion: VolumeDescriptor? = nil) {
         lock.withLock {
             live[mountpoint] = nil
             reserved.remove(mountpoint)
+            let now = Date()
+            finalized = finalized.filter { now.timeIntervalSince($0.value.at) < Self.finalizedKept }
+            if let finalVersion { finalized[mountpoint] = (finalVersion, now) }
+        }
+    }
+
+    /// The version the last finalize of `path` published, if that was within the hour and
+    /// with `message`: the answer to a finalize retried after its first answer was lost.
+    public func finalizedVersion(at path: FilePath, message: String?) -> VolumeDescriptor? {
+        lock.withLock {
+            guard let (version, at) = finalized[path.lexicallyNormalized()], Date().timeIntervalSince(at) < Self.finalizedKept,
+                version.message == message
+            else { return nil }
+            return version
         }
     }
 

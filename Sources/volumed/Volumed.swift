@@ -30,6 +30,7 @@ struct Volumed: ParsableCommand {
                 if cacheDir != nil { settings.cacheDir = flags.cacheDir }
                 if logLevel != nil { settings.logLevel = flags.logLevel }
             }
+            JournalLogHandler.bootstrap(level: settings.logLevel)
             try Daemon(configuration: settings).run()
         } catch let error as VolumeError {
             FileHandle.standardError.write(Data("volumed: \(error.message)\n".utf8))

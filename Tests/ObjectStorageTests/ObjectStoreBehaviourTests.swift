@@ -109,6 +109,10 @@ func randomBytes(_ count: Int, seed: UInt64) -> Data {
         }
         #expect(try store.get("domains/42") == Data("first".utf8), "the existing object is untouched")
         try store.create("domains/43", data: Data())
+        // The same bytes again are the caller's own earlier create (a retry whose first
+        // answer was lost): it succeeds, and the object stays as it was.
+        try store.create("domains/42", data: Data("first".utf8))
+        #expect(try store.get("domains/42") == Data("first".utf8))
     }
 
     @Test(arguments: Backend.allCases)

@@ -55,6 +55,56 @@ import VolumeModel
         #expect(try daemon.stop() == 0)
     }
 
+    /// A client whose answer was lost asks again: a commit with nothing new and the same
+    /// message, or a finalize of a mount that is gone, returns the version already published.
+    @Test func commitAndFinalizeAskedAgainReturnTheVersionTheyPublished() async throws {
+        let daemon = try DaemonFixture()
+        defer { daemon.close() }
+        let client = daemon.client
+        let path = daemon.mountPath()
+        _ = try await client.mount(RPCParams.Mount(volume: try await client.new(), mountPath: path))
+        try write("one", to: "\(path)/f")
+        let commit = try await client.commit(RPCParams.Commit(mountPath: path, message: "one"))
+        #expect(try await client.commit(RPCParams.Commit(mountPath: path, message: "one")) == commit)
+        let tagged = try await client.commit(RPCParams.Commit(mountPath: path, message: "a new message is a new version"))
+        #expect(tagged.producedBy?.locator != commit.producedBy?.locator)
+
+        try write("two", to: "\(path)/f")
+        let final = try await client.finalize(RPCParams.Commit(mountPath: path, message: "two"))
+        #expect(try await client.finalize(RPCParams.Commit(mountPath: path, message: "two")) == final)
+        do {
+            _ = try await client.finalize(RPCParams.Commit(mountPath: path, message: "another"))
+            Issue.record("a finalize with another message found a version")
+        } catch {
+            #expect(error.code == .notMounted)
+        }
+        #expect(try await client.lineage(of: final).map(\.message) == ["two", "a new message is a new version", "one"])
+        #expect(try daemon.stop() == 0)
+    }
+
+    /// Each retry is one line at info naming the request (never a credential), and is
+    /// counted for its mount and for the daemon.
+    @Test func retriesAreLoggedAndCounted() async throws {
+        let proxy = try FaultProxy.s3()
+        let daemon = try DaemonFixture(s3Bucket: true, extraEnvironment: ["AWS_ENDPOINT_URL": proxy.url])
+        defer { daemon.close() }
+        let client = daemon.client
+        let path = daemon.mountPath()
+        let volume = try await client.new()
+        _ = try await client.mount(RPCParams.Mount(volume: volume, mountPath: path))
+        try proxy.inject(.serviceUnavailable, method: "PUT", containing: volume.chunkPrefix, path: "/chunks/", times: 2)
+        try write("through a flaky store", to: "\(path)/f")
+        _ = try await client.commit(RPCParams.Commit(mountPath: path))
+        #expect(try proxy.pending(containing: volume.chunkPrefix) == 0)
+        #expect(try await client.status(of: path).storageRetries == 2)
+        #expect(try await client.daemonStatus().storageRetries >= 2)
+        let retries = daemon.log.split(separator: "\n").filter { $0.contains("retrying PUT") && $0.contains(volume.chunkPrefix) }
+        #expect(retries.count == 2, "\(daemon.log.suffix(2000))")
+        #expect(!daemon.log.contains(try ServiceEnvironment.value("VOLUMED_TEST_S3_SECRET_KEY")), "no credential reaches the log")
+        _ = try await client.finalize(RPCParams.Commit(mountPath: path))
+        #expect(try daemon.stop() == 0)
+    }
+
     @Test func twoClientsAtOnce() async throws {
         let daemon = try DaemonFixture()
         defer { daemon.close() }

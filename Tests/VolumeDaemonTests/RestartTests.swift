@@ -85,6 +85,29 @@ import VolumeModel
         #expect(try daemon.stop() == 0)
     }
 
+    /// A mount left behind with blocks not yet uploaded says so in `status`, and recovering
+    /// it uploads them.
+    @Test func aStaleMountShowsTheBlocksItHasStaged() async throws {
+        let daemon = try DaemonFixture(s3Bucket: true)
+        defer { daemon.close() }
+        let path = daemon.mountPath()
+        _ = try await daemon.client.mount(RPCParams.Mount(volume: try await daemon.client.new(), mountPath: path, options: MountOptions(uploadDelay: "1h")))
+        let payload = Data((0..<(10 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 11) })
+        try payload.write(to: URL(fileURLWithPath: "\(path)/staged.bin"))
+        let live = try await daemon.client.status(of: path)
+        #expect(live.stagedBlocks >= 3 && live.stagedBytes >= Int64(payload.count))
+        try daemon.kill()
+
+        try daemon.start()
+        let stale = try await daemon.client.status(of: path)
+        #expect(stale.state == .stale)
+        #expect(stale.stagedBlocks == live.stagedBlocks && stale.stagedBytes == live.stagedBytes, "\(stale)")
+        _ = try await daemon.client.recover(path)
+        let version = try await daemon.client.finalize(RPCParams.Commit(mountPath: path))
+        #expect(try await daemon.client.read(version, path: "/staged.bin") == payload)
+        #expect(try daemon.stop() == 0)
+    }
+
     /// A killed daemon's private redis-servers get SIGTERM from the kernel (they are tied to
     /// its life), save and exit; the restarted daemon recovers the mount from what they saved.
     @Test func aKilledDaemonTakesItsRedisServersAlongAndRecoverContinuesTheirData() async throws {

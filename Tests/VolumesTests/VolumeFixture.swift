@@ -14,11 +14,16 @@ final class VolumeFixture: @unchecked Sendable {
     let bucketURI: String
     let endpoint: String
     let environment: [String: String]
+    /// Where in the bucket the volumes live ("" for its root).
+    let bucketPrefix: String
 
-    init() throws {
+    /// `endpoint` replaces the S3 server's (a fault proxy's, say); `bucketPrefix` keeps the
+    /// volumes apart from every other test's, for listings.
+    init(endpoint: String? = nil, bucketPrefix: String = "") throws {
         state = try Scratch.directory("volumes")
-        endpoint = try ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT")
-        bucketURI = "s3://\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))"
+        self.endpoint = try endpoint ?? ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT")
+        self.bucketPrefix = bucketPrefix
+        bucketURI = "s3://\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))" + (bucketPrefix.isEmpty ? "" : "/\(bucketPrefix)")
         environment = try TestStores.s3Environment()
         service = try VolumeService(VolumeServiceConfiguration(stateDirectory: state, defaultBucket: bucketURI, environment: environment))
     }
@@ -28,7 +33,7 @@ final class VolumeFixture: @unchecked Sendable {
     }
 
     /// The bucket the volumes live in, for listings.
-    func objects() throws -> any ObjectStore { try TestStores.s3(prefix: "") }
+    func objects() throws -> any ObjectStore { try TestStores.s3(prefix: bucketPrefix.isEmpty ? "" : bucketPrefix + "/") }
 
     func newVolume(_ type: MetadataStoreType, name: String = VolumeFixture.uniqueName()) throws -> VolumeDescriptor {
         try service.new(name: name, endpoint: endpoint, metadataStoreType: type)
