@@ -99,9 +99,10 @@ public struct AttrChanges: Sendable {
     public var size: UInt64?
     public var atime: TimeChange?
     public var mtime: TimeChange?
-    /// Clears a regular file's set-user-ID bit, and its set-group-ID bit when the group may
-    /// execute it: what a write, truncation or change of owner does to the file of a caller
-    /// without CAP_FSETID (FUSE_HANDLE_KILLPRIV_V2 leaves this to the file system).
+    /// Clears the set-user-ID bit of anything but a directory, and its set-group-ID bit when
+    /// the group may execute it: what a write or truncation by a caller without CAP_FSETID,
+    /// or any change of owner, does on Linux (FUSE_HANDLE_KILLPRIV_V2 leaves this to the
+    /// file system; a FIFO or device node loses its bits on chown as a regular file does).
     public var clearsSetID: Bool
 
     public init(

@@ -99,7 +99,7 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
             if let mode = changes.mode { attr.mode = mode & 0o7777 }
             if let uid = changes.uid { attr.uid = uid }
             if let gid = changes.gid { attr.gid = gid }
-            if changes.clearsSetID, attr.type == .regular { attr.mode = attr.modeClearingSetID }
+            if changes.clearsSetID, attr.type != .directory { attr.mode = attr.modeClearingSetID }
             if let size = changes.size {
                 guard attr.type == .regular else {
                     throw MetaError(attr.type == .directory ? .isDirectory : .invalidArgument, "only regular files have a settable size")

@@ -152,7 +152,8 @@ import Testing
 
     /// FUSE_HANDLE_KILLPRIV_V2 leaves clearing set-ID bits to volumed: a write, truncation or
     /// O_TRUNC by a caller without CAP_FSETID clears them, root keeps them, a change of owner
-    /// always clears them (the protocol keeps set-group-ID without group execute).
+    /// always clears them, for every kind of node but a directory (the protocol keeps
+    /// set-group-ID without group execute).
     @Test func setIDBitsAreClearedWhereLinuxClearsThem() throws {
         let fixture = try MountFixture()
         #expect(fixture.mount.clearsSetIDItself, "the kernel (5.11 or later) accepted FUSE_HANDLE_KILLPRIV_V2")
@@ -169,11 +170,12 @@ import Testing
             chmod 6775 f && as_nobody sh -c ': > f' && echo "O_TRUNC $(stat -c %a f)"
             chmod 6775 f && chown root f && echo "chown $(stat -c %a f)"
             mkdir d && chmod 6775 d && chown nobody d && echo "chown directory $(stat -c %a d)"
+            mkfifo p && chown nobody p && chmod 6555 p && as_nobody chgrp 65534 p && echo "owner's chown of a FIFO $(stat -c %a p)"
             """)
         #expect(
             result.stdout.split(separator: "\n") == [
                 "write 775", "root write 6775", "write without group execute 2765", "truncate 775", "root truncate 6775", "O_TRUNC 775",
-                "chown 775", "chown directory 6775",
+                "chown 775", "chown directory 6775", "owner's chown of a FIFO 555",
             ], "\(result.output)")
         try fixture.finish()
     }

@@ -233,6 +233,11 @@ import VolumeModel
         #expect(try engine.setattr(file, AttrChanges(mode: 0o4755)).mode == 0o4755, "without the flag nothing is cleared")
         let (dir, _) = try engine.mknod(parent: .root, name: [UInt8]("d"), type: .directory, mode: 0o2775, owner: me, rdev: 0)
         #expect(try engine.setattr(dir, AttrChanges(uid: 7, clearsSetID: true)).mode == 0o2775)
+        // A FIFO or device node loses them on a change of owner like a regular file (pjdfstest chown/00.t).
+        for (name, type) in [("p", NodeType.fifo), ("c", .charDevice), ("b", .blockDevice), ("s", .socket)] {
+            let (node, _) = try engine.mknod(parent: .root, name: [UInt8](name), type: type, mode: 0o6555, owner: me, rdev: 0)
+            #expect(try engine.setattr(node, AttrChanges(gid: 7, clearsSetID: true)).mode == 0o555, "\(type)")
+        }
     }
 
     @Test(arguments: EngineKind.allConfigurations)
