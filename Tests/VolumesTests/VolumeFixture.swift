@@ -17,14 +17,40 @@ final class VolumeFixture: @unchecked Sendable {
     /// Where in the bucket the volumes live ("" for its root).
     let bucketPrefix: String
 
-    /// `endpoint` replaces the S3 server's (a fault proxy's, say); `bucketPrefix` keeps the
+    /// The object store the volumes live in.
+    let peer: Peer
+
+    enum Peer: String, CustomTestStringConvertible {
+        case s3, gcs, azure
+        var testDescription: String { rawValue }
+    }
+
+    /// `endpoint` replaces the peer's own (a fault proxy's, say); `bucketPrefix` keeps the
     /// volumes apart from every other test's, for listings.
-    init(endpoint: String? = nil, bucketPrefix: String = "") throws {
+    init(peer: Peer = .s3, endpoint: String? = nil, bucketPrefix: String = "") throws {
         state = try Scratch.directory("volumes")
-        self.endpoint = try endpoint ?? ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT")
+        self.peer = peer
         self.bucketPrefix = bucketPrefix
-        bucketURI = "s3://\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))" + (bucketPrefix.isEmpty ? "" : "/\(bucketPrefix)")
-        environment = try TestStores.s3Environment()
+        let path = bucketPrefix.isEmpty ? "" : "/\(bucketPrefix)"
+        switch peer {
+        case .s3:
+            self.endpoint = try endpoint ?? ServiceEnvironment.value("VOLUMED_TEST_S3_ENDPOINT")
+            bucketURI = "s3://\(try ServiceEnvironment.value("VOLUMED_TEST_S3_BUCKET"))" + path
+            environment = try TestStores.s3Environment()
+        case .gcs:
+            self.endpoint = try endpoint ?? ServiceEnvironment.value("VOLUMED_TEST_GCS_HOST")
+            bucketURI = "gs://\(try ServiceEnvironment.value("VOLUMED_TEST_GCS_BUCKET"))" + path
+            environment = ["STORAGE_EMULATOR_HOST": self.endpoint, "HOME": "/nonexistent"]
+        case .azure:
+            self.endpoint = try endpoint ?? ServiceEnvironment.value("VOLUMED_TEST_AZURE_ENDPOINT")
+            let account = try ServiceEnvironment.value("VOLUMED_TEST_AZURE_ACCOUNT")
+            bucketURI = "wasb://\(try ServiceEnvironment.value("VOLUMED_TEST_AZURE_CONTAINER"))@\(account).blob.core.windows.net" + path
+            environment = [
+                "AZURE_STORAGE_CONNECTION_STRING":
+                    "DefaultEndpointsProtocol=http;AccountName=\(account);AccountKey=\(try ServiceEnvironment.value("VOLUMED_TEST_AZURE_KEY"));BlobEndpoint=\(self.endpoint);",
+                "HOME": "/nonexistent",
+            ]
+        }
         service = try VolumeService(VolumeServiceConfiguration(stateDirectory: state, defaultBucket: bucketURI, environment: environment))
     }
 
@@ -33,10 +59,13 @@ final class VolumeFixture: @unchecked Sendable {
     }
 
     /// The bucket the volumes live in, for listings.
-    func objects() throws -> any ObjectStore { try TestStores.s3(prefix: bucketPrefix.isEmpty ? "" : bucketPrefix + "/") }
+    func objects() throws -> any ObjectStore {
+        guard peer != .s3 else { return try TestStores.s3(prefix: bucketPrefix.isEmpty ? "" : bucketPrefix + "/") }
+        return try ObjectStoreFactory(environment: environment).open(bucketURI)
+    }
 
     func newVolume(_ type: MetadataStoreType, name: String = VolumeFixture.uniqueName()) throws -> VolumeDescriptor {
-        try service.new(name: name, endpoint: endpoint, metadataStoreType: type)
+        try service.new(name: name, endpoint: peer == .s3 ? endpoint : nil, metadataStoreType: type)
     }
 
     static func uniqueName(_ stem: String = "t") -> String { "\(stem)-\(UUID().uuidString.prefix(12).lowercased())" }
