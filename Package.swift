@@ -37,25 +37,26 @@ let package = Package(
         .target(name: "Redis", dependencies: ["CHiredis"]),
 
         // Layers.
-        .target(name: "VolumeModel"),
+        .target(name: "StorageFormat"),
+        .target(name: "VolumeModel", dependencies: ["StorageFormat"]),
         .target(
             name: "ObjectStorage",
             dependencies: [
-                "VolumeModel", "HTTP", "Cryptography", "SystemBridge",
+                "StorageFormat", "HTTP", "Cryptography", "SystemBridge",
                 .product(name: "SystemPackage", package: "swift-system"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .target(
             name: "ChunkStore",
-            dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["ObjectStorage", "StorageFormat", "Cryptography", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", .product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "Volumes",
             dependencies: [
-                "VolumeModel", "ObjectStorage", "Metadata", "ChunkStore", "VFS", "FuseBridge", "Cryptography", "SystemBridge",
+                "VolumeModel", "StorageFormat", "ObjectStorage", "Metadata", "ChunkStore", "VFS", "FuseBridge", "Cryptography", "SystemBridge",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -69,7 +70,7 @@ let package = Package(
         .target(name: "VolumeClient", dependencies: ["VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "Metadata",
-            dependencies: ["SQLite", "Redis", "SystemBridge", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["SQLite", "Redis", "SystemBridge", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
         // Benchmarks (figures printed by bench/, never asserted).
@@ -97,32 +98,33 @@ let package = Package(
             ]
         ),
 
-        .target(name: "TestSupport", dependencies: ["Redis", "ObjectStorage", "HTTP", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Redis", "ObjectStorage", "HTTP", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")], path: "Tests/TestSupport"),
         .testTarget(name: "CBindingTests", dependencies: ["CFuse", "CSQLite", "CHiredis", "CCurl", "CCrypto"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "SystemBridgeTests", dependencies: ["SystemBridge", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel"]),
+        .testTarget(name: "StorageFormatTests", dependencies: ["StorageFormat"]),
+        .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel", "StorageFormat"]),
         .testTarget(
             name: "ObjectStorageTests",
-            dependencies: ["ObjectStorage", "VolumeModel", "Cryptography", "HTTP", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["ObjectStorage", "StorageFormat", "Cryptography", "HTTP", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite", "TestSupport"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
         .testTarget(
             name: "MetadataTests",
-            dependencies: ["Metadata", "SQLite", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["Metadata", "SQLite", "ObjectStorage", "StorageFormat", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(
             name: "ChunkStoreTests",
             dependencies: [
-                "ChunkStore", "Metadata", "VFS", "ObjectStorage", "VolumeModel", "SystemBridge", "TestSupport",
+                "ChunkStore", "Metadata", "VFS", "ObjectStorage", "StorageFormat", "SystemBridge", "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .testTarget(
             name: "VFSTests",
-            dependencies: ["VFS", "ChunkStore", "Metadata", "ObjectStorage", "VolumeModel", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["VFS", "ChunkStore", "Metadata", "ObjectStorage", "StorageFormat", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(
             name: "FuseBridgeTests",

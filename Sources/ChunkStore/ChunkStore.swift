@@ -1,7 +1,7 @@
 import Foundation
 import ObjectStorage
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// The data path of one volume: file bytes to slices and blocks and back, through the
 /// daemon-wide block cache and a background upload pool (JUICEFS-FORMAT.md §1).

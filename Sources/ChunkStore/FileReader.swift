@@ -1,5 +1,5 @@
 import Foundation
-import VolumeModel
+import StorageFormat
 
 /// Reads of one open file: chunk records resolved into block ranges, sequential streaks
 /// answered with growing read-ahead.

@@ -1,5 +1,5 @@
 import Foundation
-import VolumeModel
+import StorageFormat
 
 /// The writes of one open file, turned into slices per chunk.
 ///

@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 /// The metadata layer as the chunk store sees it: where slice ids come from, where a
 /// chunk's records are read and where sealed slices are recorded.

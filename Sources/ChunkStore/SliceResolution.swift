@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 /// Where each byte of a chunk range comes from, after applying its records in append
 /// order (later records win; id 0 and uncovered bytes are zeros).

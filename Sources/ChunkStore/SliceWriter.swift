@@ -1,5 +1,5 @@
 import Foundation
-import VolumeModel
+import StorageFormat
 
 /// One slice being written: bytes appended at its tail, full blocks handed off as soon as
 /// they fill, the short last block at seal.

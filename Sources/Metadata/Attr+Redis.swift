@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 extension Attr {
     /// The binary attribute of Redis `i<ino>` values (JUICEFS-FORMAT.md §3.1), with the

@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 /// The attributes of one inode, as every engine stores them.
 public struct Attr: Sendable, Hashable {

@@ -1,5 +1,5 @@
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// Streams a `juicefs dump` into an empty store (JUICEFS-FORMAT.md §4) while it parses:
 /// nodes, edges, chunks and xattrs are written in batches as they come, and only what must

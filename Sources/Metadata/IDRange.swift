@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 /// A run of ids reserved from a counter, handed out one at a time.
 struct IDRange {

@@ -1,5 +1,5 @@
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// The namespace of one volume: inodes, directory entries, chunk slice records,
 /// xattrs and counters, in JuiceFS 1.x format.

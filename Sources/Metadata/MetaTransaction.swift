@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 /// The storage primitives one engine transaction is built from.
 ///

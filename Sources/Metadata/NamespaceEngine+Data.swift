@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 extension NamespaceEngine {
     public func readChunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [SliceRecord] {

@@ -1,7 +1,7 @@
 import Foundation
+import StorageFormat
 import SystemBridge
 import SystemPackage
-import VolumeModel
 
 extension NamespaceEngine {
     /// Writes the whole namespace as `juicefs dump` JSON (JUICEFS-FORMAT.md §4) to `path`,

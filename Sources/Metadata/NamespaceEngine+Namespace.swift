@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 extension NamespaceEngine {
     public func mknod(parent: Ino, name: [UInt8], type: NodeType, mode: UInt16, owner: Owner, rdev: UInt32) throws(MetaError) -> (Ino, Attr) {

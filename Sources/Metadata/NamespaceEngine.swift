@@ -1,6 +1,6 @@
 import Foundation
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// The `MetaEngine` of every volume: POSIX namespace rules over a `MetaStore` (SQLite or
 /// Redis), in JuiceFS 1.x format.

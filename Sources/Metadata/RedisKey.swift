@@ -1,4 +1,4 @@
-import VolumeModel
+import StorageFormat
 
 /// Key names of the juicefs 1.4 Redis layout (JUICEFS-FORMAT.md §3), as bytes.
 enum RedisKey {

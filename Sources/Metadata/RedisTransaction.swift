@@ -1,5 +1,5 @@
 import Redis
-import VolumeModel
+import StorageFormat
 
 /// One optimistic Redis transaction: reads go to the server at once (watching their keys
 /// when writing), writes are queued and seen by later reads through an overlay, and

@@ -1,7 +1,7 @@
 import Foundation
 import SQLite
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// The default store: one SQLite database per volume in the exact juicefs 1.4 schema.
 ///

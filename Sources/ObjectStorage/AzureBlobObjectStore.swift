@@ -1,7 +1,7 @@
 import Foundation
 import HTTP
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// Azure Blob Storage through the Blob REST API, for both `wasb(s)://` and `abfs(s)://`
 /// URIs (an ADLS Gen2 account serves the same containers on its blob endpoint).

@@ -1,7 +1,7 @@
 import Foundation
 import HTTP
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// Google Cloud Storage through its JSON API: media uploads, `alt=media` downloads with
 /// ranges, paginated listing, and `ifGenerationMatch=0` for create-if-absent.

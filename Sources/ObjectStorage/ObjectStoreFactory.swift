@@ -1,7 +1,7 @@
 import Foundation
 import HTTP
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// Opens the backend a bucket URI names. One factory (and so one connection pool) is
 /// meant to serve every store of a process.

@@ -1,9 +1,9 @@
 import Cryptography
 import Foundation
 import HTTP
+import StorageFormat
 import SystemBridge
 import SystemPackage
-import VolumeModel
 
 /// Amazon S3 and S3-compatible servers, signed with SigV4.
 ///

@@ -1,6 +1,6 @@
 import ChunkStore
 import Metadata
-import VolumeModel
+import StorageFormat
 
 /// A metadata engine as the chunk store's slice catalog: the seam where the two data
 /// layers meet.

@@ -1,8 +1,8 @@
 import ChunkStore
 import Foundation
 import Metadata
+import StorageFormat
 import SystemPackage
-import VolumeModel
 
 /// POSIX semantics over a metadata engine and a chunk store: what a FUSE request asks,
 /// answered in terms of inodes and open handles. Testable without FUSE.

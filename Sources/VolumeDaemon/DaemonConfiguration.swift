@@ -1,4 +1,5 @@
 import Foundation
+import StorageFormat
 import SystemPackage
 import VolumeModel
 

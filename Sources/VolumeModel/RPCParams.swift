@@ -1,3 +1,4 @@
+import StorageFormat
 /// The params of each method (see `proto/volumed.schema.json`). Absent optional fields
 /// take the defaults the volume API documents.
 public enum RPCParams {

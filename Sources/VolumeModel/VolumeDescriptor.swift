@@ -1,4 +1,5 @@
 import Foundation
+import StorageFormat
 
 /// The `flyte.volume/v1` descriptor: everything needed to mount, fork or trace one
 /// version of a volume, with no other state (DESIGN.md §3).

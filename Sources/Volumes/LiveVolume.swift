@@ -3,6 +3,7 @@ import Foundation
 import FuseBridge
 import Metadata
 import ObjectStorage
+import StorageFormat
 import SystemPackage
 import VFS
 import VolumeModel
@@ -278,7 +279,7 @@ public final class LiveVolume: @unchecked Sendable {
         version.inodeCount = summary.inodes
         version.parentProducedBy = parent.producedBy
         shape(&version)
-        let locator = try VersionLocator(bucket: bucket.uri, id: VersionLocator.newID())
+        let locator = try VersionLocator.new(in: bucket.uri)
         version.producedBy = (version.producedBy ?? ActionRef()).stamped(locator: locator.description)
         return (try bucket.publish(version, indexFile: snapshotFile, at: locator, progress: progress), summary)
     }

@@ -1,6 +1,7 @@
 import Cryptography
 import Foundation
 import ObjectStorage
+import StorageFormat
 import SystemPackage
 import VolumeModel
 
@@ -97,7 +98,7 @@ struct VolumeBucket: Sendable {
         branch.access = access
         branch.message = nil
         branch.parentProducedBy = version.producedBy
-        let locator = try VersionLocator(bucket: uri, id: VersionLocator.newID())
+        let locator = try VersionLocator.new(in: uri)
         branch.producedBy = actor.stamped(locator: locator.description)
         try publishDescriptor(branch, at: locator)
         return branch

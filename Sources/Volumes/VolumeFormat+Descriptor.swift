@@ -1,5 +1,6 @@
 import ChunkStore
 import Metadata
+import StorageFormat
 import VolumeModel
 
 extension VolumeFormat {

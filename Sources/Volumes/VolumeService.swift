@@ -3,6 +3,7 @@ import Foundation
 import FuseBridge
 import Metadata
 import ObjectStorage
+import StorageFormat
 import SystemBridge
 import SystemPackage
 import VFS
@@ -298,7 +299,7 @@ public final class VolumeService: @unchecked Sendable {
         migrated.usedBytes = summary.usedBytes
         migrated.inodeCount = summary.inodes
         migrated.parentProducedBy = volume.producedBy
-        let locator = try VersionLocator(bucket: bucket.uri, id: VersionLocator.newID())
+        let locator = try VersionLocator.new(in: bucket.uri)
         migrated.producedBy = actor.stamped(locator: locator.description)
         return try bucket.publish(migrated, indexFile: snapshotFile, at: locator, progress: progress)
     }
@@ -308,7 +309,7 @@ public final class VolumeService: @unchecked Sendable {
     /// The version published at a locator. `endpoint`/`region` reach S3-compatible
     /// buckets that the environment does not describe.
     public func load(locator text: String, endpoint: String? = nil, region: String? = nil) throws(VolumeError) -> VolumeDescriptor {
-        let locator = try VersionLocator(parsing: text)
+        let locator = try VersionLocator.parse(text)
         let store: any ObjectStore
         do {
             store = try objectStores.open(locator.bucket, endpoint: endpoint, region: region)

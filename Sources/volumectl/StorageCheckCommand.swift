@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ObjectStorage
+import StorageFormat
 import VolumeModel
 
 struct StorageCheckCommand: ParsableCommand {

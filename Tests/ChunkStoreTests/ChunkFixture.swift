@@ -2,10 +2,10 @@ import ChunkStore
 import Foundation
 import Metadata
 import ObjectStorage
+import StorageFormat
 import SystemPackage
 import TestSupport
 import VFS
-import VolumeModel
 
 enum Backend: String, CaseIterable, CustomStringConvertible {
     case file, s3

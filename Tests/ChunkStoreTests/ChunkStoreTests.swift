@@ -2,10 +2,10 @@ import ChunkStore
 import Foundation
 import Metadata
 import ObjectStorage
+import StorageFormat
 import SystemPackage
 import TestSupport
 import Testing
-import VolumeModel
 
 @Suite struct ChunkStoreTests {
     /// An fsx-style mix of writes, overwrites, truncates and reads against a reference file,

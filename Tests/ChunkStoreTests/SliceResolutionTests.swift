@@ -1,6 +1,6 @@
 import ChunkStore
+import StorageFormat
 import Testing
-import VolumeModel
 
 @Suite struct SliceResolutionTests {
     @Test func laterRecordsWinAndHolesReadAsZeros() {

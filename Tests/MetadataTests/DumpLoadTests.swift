@@ -1,9 +1,9 @@
 import Foundation
-@testable import Metadata
+import StorageFormat
 import SystemPackage
 import TestSupport
 import Testing
-import VolumeModel
+@testable import Metadata
 
 /// Dump and load between the engines, judged by the stock `juicefs dump`.
 @Suite(.serialized) struct DumpLoadTests {

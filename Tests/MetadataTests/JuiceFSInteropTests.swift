@@ -1,10 +1,10 @@
 import Foundation
 import Metadata
 import ObjectStorage
+import StorageFormat
 import SystemPackage
 import TestSupport
 import Testing
-import VolumeModel
 
 /// The stock juicefs 1.4 client against stores our engine wrote, and our engine against
 /// stores juicefs wrote.

@@ -1,9 +1,9 @@
 import Foundation
 import Metadata
+import StorageFormat
 import SystemPackage
 import TestSupport
 import Testing
-import VolumeModel
 
 @Suite struct MetaEngineBehaviourTests {
     @Test(arguments: EngineKind.allConfigurations)

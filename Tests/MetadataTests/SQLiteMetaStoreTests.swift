@@ -1,8 +1,8 @@
 import Foundation
+import StorageFormat
 import SystemPackage
 import TestSupport
 import Testing
-import VolumeModel
 
 @testable import Metadata
 

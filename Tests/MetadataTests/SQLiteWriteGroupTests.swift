@@ -1,10 +1,10 @@
 import Foundation
 import Metadata
 import SQLite
+import StorageFormat
 import SystemPackage
 import TestSupport
 import Testing
-import VolumeModel
 
 /// A mount's live SQLite store groups its writes: the engine sees each at once, another
 /// connection (or a restart after a crash) once the group is persisted, which `persist`

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VolumeModel
+import StorageFormat
 
 @testable import ObjectStorage
 

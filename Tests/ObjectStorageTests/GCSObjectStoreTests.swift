@@ -1,8 +1,8 @@
 import Foundation
 import HTTP
+import StorageFormat
 import TestSupport
 import Testing
-import VolumeModel
 
 @testable import ObjectStorage
 

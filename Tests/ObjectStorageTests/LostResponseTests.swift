@@ -1,6 +1,6 @@
 import Foundation
 import ObjectStorage
-import VolumeModel
+import StorageFormat
 import TestSupport
 import Testing
 

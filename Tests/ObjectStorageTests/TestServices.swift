@@ -1,9 +1,9 @@
 import Foundation
 import HTTP
 import ObjectStorage
+import StorageFormat
 import SystemPackage
 import TestSupport
-import VolumeModel
 
 /// Stores over the real peers started by `scripts/test_services.py`.
 enum TestServices {

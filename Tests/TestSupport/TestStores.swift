@@ -1,6 +1,6 @@
 import HTTP
 import ObjectStorage
-import VolumeModel
+import StorageFormat
 
 /// Object stores over the real peers started by `scripts/test_services.py`.
 public enum TestStores {

@@ -2,9 +2,9 @@ import ChunkStore
 import Foundation
 import Metadata
 import ObjectStorage
+import StorageFormat
 import SystemPackage
 import TestSupport
-import VolumeModel
 import Testing
 
 @testable import VFS

@@ -1,4 +1,5 @@
 import Foundation
+import StorageFormat
 import Testing
 import VolumeModel
 
@@ -50,22 +51,5 @@ struct VolumeDescriptorTests {
             #expect(error.code == .invalidParams)
             #expect(error.message.contains(reason), "\(error.message)")
         }
-    }
-}
-
-struct VersionLocatorTests {
-    @Test func roundTripsAndSplitsBucketFromKey() throws {
-        let id = VersionLocator.newID()
-        #expect(id.count == 29)
-        let locator = try VersionLocator(bucket: "s3://bkt/vols/", id: id)
-        #expect(locator.description == "s3://bkt/vols/versions/\(id)/volume.json")
-        #expect(locator.indexKey(.redis) == "versions/\(id)/index.rdb")
-        let parsed = try VersionLocator(parsing: locator.description)
-        #expect(parsed == locator)
-    }
-
-    @Test(arguments: ["s3://bkt/versions/x/index.db", "s3://bkt/versions/../volume.json", "nothing", "ftp://h/versions/a/volume.json"])
-    func refusesOtherURIs(uri: String) {
-        #expect(throws: VolumeError.self) { try VersionLocator(parsing: uri) }
     }
 }

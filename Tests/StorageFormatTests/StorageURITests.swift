@@ -1,5 +1,5 @@
+import StorageFormat
 import Testing
-import VolumeModel
 
 @Suite struct StorageURITests {
     @Test func kindsAreInferredFromTheScheme() throws {

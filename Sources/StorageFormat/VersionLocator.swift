@@ -7,23 +7,23 @@ public struct VersionLocator: Sendable, Hashable, CustomStringConvertible {
     public let bucket: String
     public let id: String
 
-    public init(bucket: String, id: String) throws(VolumeError) {
-        guard Self.isValidID(id) else { throw VolumeError(.invalidParams, "invalid version id \"\(id)\"") }
+    public init(bucket: String, id: String) throws(FormatError) {
+        guard Self.isValidID(id) else { throw FormatError("invalid version id \"\(id)\"") }
         self.bucket = bucket.hasSuffix("/") ? String(bucket.dropLast()) : bucket
         self.id = id
     }
 
     /// Parses a locator URI such as `s3://b/p/versions/20261125T101500Z-0a1b2c3d4e5f/volume.json`.
-    public init(parsing uri: String) throws(VolumeError) {
+    public init(parsing uri: String) throws(FormatError) {
         let shape = "expected <bucket>/versions/<id>/volume.json"
         guard uri.hasSuffix("/volume.json"), let marker = uri.range(of: "/versions/", options: .backwards) else {
-            throw VolumeError(.invalidParams, "\"\(uri)\" is not a version locator: \(shape)", data: ["field": "locator"])
+            throw FormatError(field: "locator", "\"\(uri)\" is not a version locator: \(shape)")
         }
         let id = uri[marker.upperBound...].dropLast("/volume.json".count)
         do {
             _ = try StorageURI(parsing: String(uri[..<marker.lowerBound]))
         } catch {
-            throw VolumeError(.invalidParams, "\"\(uri)\" is not a version locator: \(error.description)", data: ["field": "locator"])
+            throw FormatError(field: "locator", "\"\(uri)\" is not a version locator: \(error.description)")
         }
         try self.init(bucket: String(uri[..<marker.lowerBound]), id: String(id))
     }
@@ -40,7 +40,8 @@ public struct VersionLocator: Sendable, Hashable, CustomStringConvertible {
     /// Keys relative to the bucket.
     public var directoryKey: String { "versions/\(id)" }
     public var descriptorKey: String { "\(directoryKey)/volume.json" }
-    public func indexKey(_ type: MetadataStoreType) -> String { "\(directoryKey)/index.\(type.indexExtension)" }
+    /// The index beside the descriptor: `index.db` (SQLite) or `index.rdb` (Redis).
+    public func indexKey(fileExtension: String) -> String { "\(directoryKey)/index.\(fileExtension)" }
 
     public var description: String { uri(ofKey: descriptorKey) }
 
