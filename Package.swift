@@ -51,7 +51,7 @@ let package = Package(
             name: "ChunkStore",
             dependencies: ["ObjectStorage", "StorageFormat", "Cryptography", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "Volumes",
@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "VolumeDaemon",
             dependencies: [
-                "Volumes", "VolumeModel", "ObjectStorage", "SystemBridge", .product(name: "SystemPackage", package: "swift-system"),
+                "Volumes", "VolumeModel", "StorageFormat", "ObjectStorage", "SystemBridge", .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -81,19 +81,22 @@ let package = Package(
             name: "fsbench", dependencies: ["FuseBridge", "VFS", "ChunkStore", "Metadata", "ObjectStorage", .product(name: "SystemPackage", package: "swift-system")],
             path: "bench/fsbench"),
         .executableTarget(
-            name: "volumebench", dependencies: ["Volumes", "VFS", "Metadata", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")],
+            name: "volumebench", dependencies: ["Volumes", "VFS", "Metadata", "VolumeModel", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")],
             path: "bench/volumebench"),
-        .executableTarget(name: "metabench", dependencies: ["Metadata", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
+        .executableTarget(name: "metabench", dependencies: ["Metadata", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
 
         // Executables.
         .executableTarget(
             name: "volumed",
-            dependencies: ["VolumeDaemon", "VolumeModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "VolumeDaemon", "VolumeModel", .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "volumectl",
             dependencies: [
-                "ObjectStorage", "VolumeModel", "VolumeClient", "SystemBridge", .product(name: "SystemPackage", package: "swift-system"),
+                "ObjectStorage", "StorageFormat", "VolumeModel", "VolumeClient", "SystemBridge", .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -113,7 +116,7 @@ let package = Package(
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
         .testTarget(
             name: "MetadataTests",
-            dependencies: ["Metadata", "SQLite", "ObjectStorage", "StorageFormat", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["Metadata", "SQLite", "Redis", "ObjectStorage", "StorageFormat", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(
             name: "ChunkStoreTests",

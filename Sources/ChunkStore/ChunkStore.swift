@@ -60,13 +60,13 @@ public final class ChunkStore: @unchecked Sendable {
         cache.finishWrites()
     }
 
-    public func writer(inode: UInt64) -> FileWriter {
+    public func writer(inode: Ino) -> FileWriter {
         let writer = FileWriter(inode: inode, store: self)
         lock.withLock { writers[ObjectIdentifier(writer)] = WeakWriter(writer: writer) }
         return writer
     }
 
-    public func reader(inode: UInt64) -> FileReader {
+    public func reader(inode: Ino) -> FileReader {
         FileReader(inode: inode, store: self)
     }
 
@@ -126,7 +126,7 @@ public final class ChunkStore: @unchecked Sendable {
     /// File bytes `[start, end)` from the committed records. A read within one block of
     /// one slice (most reads: the kernel asks for at most 1 MiB) is the cached block's own
     /// bytes, not a copy; its indices need not start at zero.
-    func read(inode: UInt64, from start: UInt64, to end: UInt64, wholeBlocks: Bool) throws -> Data {
+    func read(inode: Ino, from start: UInt64, to end: UInt64, wholeBlocks: Bool) throws -> Data {
         var parts: [Data] = []
         for piece in ChunkGeometry.pieces(of: start..<end) {
             let records = try catalog.records(inode: inode, chunk: piece.index)
@@ -164,7 +164,7 @@ public final class ChunkStore: @unchecked Sendable {
     }
 
     /// Fetches the blocks behind `[start, end)` of a file into the cache, in the background.
-    func prefetch(inode: UInt64, from start: UInt64, to end: UInt64) {
+    func prefetch(inode: Ino, from start: UInt64, to end: UInt64) {
         prefetchWorkers.submit { [self] in
             var blocks: [BlockKey] = []
             for piece in ChunkGeometry.pieces(of: start..<end) {
@@ -326,7 +326,7 @@ public final class ChunkStore: @unchecked Sendable {
     }
 
     /// Compacts in the background when a chunk has crowded up (JUICEFS-FORMAT.md §1.7 triggers).
-    func compactIfCrowded(inode: UInt64, chunk: UInt32) {
+    func compactIfCrowded(inode: Ino, chunk: UInt32) {
         guard let count = try? catalog.records(inode: inode, chunk: chunk).count, count % 100 == 99 || count > 350 else { return }
         let key = "\(inode)/\(chunk)"
         guard lock.withLock({ !closed && compacting.insert(key).inserted }) else { return }
@@ -339,7 +339,7 @@ public final class ChunkStore: @unchecked Sendable {
     /// Rewrites a chunk's resolved bytes as one new slice and swaps it in for the records it
     /// replaces; `false` when there was nothing to do or the chunk changed meanwhile.
     @discardableResult
-    public func compact(inode: UInt64, chunk: UInt32) throws -> Bool {
+    public func compact(inode: Ino, chunk: UInt32) throws -> Bool {
         let records = try catalog.records(inode: inode, chunk: chunk)
         guard records.count > 1 else { return false }
         let extent = SliceResolution.resolve(records, from: 0, to: UInt32(ChunkGeometry.chunkSize)).filter { $0.slice != nil }

@@ -4,14 +4,14 @@ import StorageFormat
 /// Reads of one open file: chunk records resolved into block ranges, sequential streaks
 /// answered with growing read-ahead.
 public final class FileReader: @unchecked Sendable {
-    public let inode: UInt64
+    public let inode: Ino
     private let store: ChunkStore
     private let lock = NSLock()
     private var lastEnd: UInt64?
     private var streak = 0
     private var prefetchedUpTo: UInt64 = 0
 
-    init(inode: UInt64, store: ChunkStore) {
+    init(inode: Ino, store: ChunkStore) {
         self.inode = inode
         self.store = store
     }

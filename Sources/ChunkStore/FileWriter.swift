@@ -9,13 +9,13 @@ import StorageFormat
 /// chunk's slices are sealed and committed when one reaches the chunk end, on `flush`,
 /// when idle for `idleSeal`, or when older than five seconds.
 public final class FileWriter: @unchecked Sendable {
-    public let inode: UInt64
+    public let inode: Ino
     private let store: ChunkStore
     private let lock = NSLock()
     private var chunks: [UInt32: [SliceWriter]] = [:]
     private var backgroundFailure: (any Error)?
 
-    init(inode: UInt64, store: ChunkStore) {
+    init(inode: Ino, store: ChunkStore) {
         self.inode = inode
         self.store = store
     }

@@ -6,10 +6,10 @@ public protocol SliceCatalog: AnyObject, Sendable {
     /// A fresh id inside the writer's slice domain.
     func newSliceID() throws -> UInt64
     /// A chunk's records in append order.
-    func records(inode: UInt64, chunk: UInt32) throws -> [SliceRecord]
+    func records(inode: Ino, chunk: UInt32) throws -> [SliceRecord]
     /// Appends a sealed slice's record and grows the file to cover it.
-    func append(_ record: SliceRecord, inode: UInt64, chunk: UInt32) throws
+    func append(_ record: SliceRecord, inode: Ino, chunk: UInt32) throws
     /// Replaces the chunk's leading `replaced` records by `replacement`, if the chunk still
     /// starts with them; `false` when it changed meanwhile. Old slices lose a reference.
-    func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: UInt64, chunk: UInt32) throws -> Bool
+    func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: Ino, chunk: UInt32) throws -> Bool
 }

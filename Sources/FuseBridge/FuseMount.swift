@@ -1,6 +1,7 @@
 import CFuse
 import Foundation
 import Glibc
+import StorageFormat
 import SystemPackage
 import VFS
 
@@ -126,8 +127,8 @@ public final class FuseMount: @unchecked Sendable {
 
     /// Drops the kernel's cached attributes of `inode`, changed by something other than the
     /// request it answers (its page cache stays).
-    func invalidateAttributes(_ inode: UInt64) {
-        _ = fuse_lowlevel_notify_inval_inode(session, inode, -1, 0)
+    func invalidateAttributes(_ inode: Ino) {
+        _ = fuse_lowlevel_notify_inval_inode(session, inode.rawValue, -1, 0)
     }
 
     /// The mount's request handler, from libfuse's userdata pointer.

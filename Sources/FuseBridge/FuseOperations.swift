@@ -2,6 +2,7 @@ import CFuse
 import Foundation
 import Glibc
 import Metadata
+import StorageFormat
 import SystemPackage
 import VFS
 
@@ -21,29 +22,33 @@ enum FuseOperations {
             // instead of one lookup round trip per entry after a cold listing.
             connection.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
         }
-        ops.lookup = { request, parent, name in
+        ops.lookup = { request, rawParent, name in
+            let parent = Ino(rawParent)
             reply(request) { mount throws(Errno) in
                 let (inode, attr) = try mount.fileSystem.lookup(parent: parent, name: bytes(name))
                 var entry = mount.entry(inode, attr)
                 fuse_reply_entry(request, &entry)
             }
         }
-        ops.forget = { request, inode, count in
+        ops.forget = { request, rawInode, count in
+            let inode = Ino(rawInode)
             FuseMount.from(request).fileSystem.forget(inode, count: count)
             fuse_reply_none(request)
         }
         ops.forget_multi = { request, count, forgets in
             let fileSystem = FuseMount.from(request).fileSystem
-            for index in 0..<count { fileSystem.forget(forgets![index].ino, count: forgets![index].nlookup) }
+            for index in 0..<count { fileSystem.forget(Ino(forgets![index].ino), count: forgets![index].nlookup) }
             fuse_reply_none(request)
         }
-        ops.getattr = { request, inode, _ in
+        ops.getattr = { request, rawInode, _ in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 var status = stat(try mount.fileSystem.getattr(inode), inode: inode)
                 fuse_reply_attr(request, &status, mount.options.attributeTimeout)
             }
         }
-        ops.setattr = { request, inode, values, fields, _ in
+        ops.setattr = { request, rawInode, values, fields, _ in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 var requested = changes(values!.pointee, fields)
                 requested.clearsSetID = KernelChannel.currentRequestClearsSetID
@@ -51,13 +56,15 @@ enum FuseOperations {
                 fuse_reply_attr(request, &status, mount.options.attributeTimeout)
             }
         }
-        ops.readlink = { request, inode in
+        ops.readlink = { request, rawInode in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 let target = try mount.fileSystem.readlink(inode) + [0]
                 _ = target.withUnsafeBufferPointer { fuse_reply_readlink(request, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
             }
         }
-        ops.mknod = { request, parent, name, mode, device in
+        ops.mknod = { request, rawParent, name, mode, device in
+            let parent = Ino(rawParent)
             reply(request) { mount throws(Errno) in
                 guard let type = nodeType(mode) else { throw .invalidArgument }
                 let (inode, attr) = try mount.fileSystem.mknod(
@@ -66,7 +73,8 @@ enum FuseOperations {
                 fuse_reply_entry(request, &entry)
             }
         }
-        ops.mkdir = { request, parent, name, mode in
+        ops.mkdir = { request, rawParent, name, mode in
+            let parent = Ino(rawParent)
             reply(request) { mount throws(Errno) in
                 let (inode, attr) = try mount.fileSystem.mknod(
                     parent: parent, name: bytes(name), type: .directory, mode: UInt16(mode & 0o7777), rdev: 0, caller: caller(request))
@@ -74,38 +82,46 @@ enum FuseOperations {
                 fuse_reply_entry(request, &entry)
             }
         }
-        ops.unlink = { request, parent, name in
+        ops.unlink = { request, rawParent, name in
+            let parent = Ino(rawParent)
             reply(request) { mount throws(Errno) in
                 try mount.fileSystem.unlink(parent: parent, name: bytes(name))
                 fuse_reply_err(request, 0)
             }
         }
-        ops.rmdir = { request, parent, name in
+        ops.rmdir = { request, rawParent, name in
+            let parent = Ino(rawParent)
             reply(request) { mount throws(Errno) in
                 try mount.fileSystem.rmdir(parent: parent, name: bytes(name))
                 fuse_reply_err(request, 0)
             }
         }
-        ops.symlink = { request, target, parent, name in
+        ops.symlink = { request, target, rawParent, name in
+            let parent = Ino(rawParent)
             reply(request) { mount throws(Errno) in
                 let (inode, attr) = try mount.fileSystem.symlink(parent: parent, name: bytes(name), target: bytes(target), caller: caller(request))
                 var entry = mount.entry(inode, attr)
                 fuse_reply_entry(request, &entry)
             }
         }
-        ops.rename = { request, parent, name, newParent, newName, flags in
+        ops.rename = { request, rawParent, name, rawNewParent, newName, flags in
+            let parent = Ino(rawParent)
+            let newParent = Ino(rawNewParent)
             reply(request) { mount throws(Errno) in
                 try mount.fileSystem.rename(parent: parent, name: bytes(name), newParent: newParent, newName: bytes(newName), flags: RenameFlags(rawValue: flags))
                 fuse_reply_err(request, 0)
             }
         }
-        ops.link = { request, inode, newParent, newName in
+        ops.link = { request, rawInode, rawNewParent, newName in
+            let inode = Ino(rawInode)
+            let newParent = Ino(rawNewParent)
             reply(request) { mount throws(Errno) in
                 var entry = mount.entry(inode, try mount.fileSystem.link(inode, parent: newParent, name: bytes(newName)))
                 fuse_reply_entry(request, &entry)
             }
         }
-        ops.open = { request, inode, info in
+        ops.open = { request, rawInode, info in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 let flags = info!.pointee.flags
                 let clearingSetID = KernelChannel.currentRequestClearsSetID
@@ -118,7 +134,8 @@ enum FuseOperations {
                 fuse_reply_open(request, info)
             }
         }
-        ops.create = { request, parent, name, mode, info in
+        ops.create = { request, rawParent, name, mode, info in
+            let parent = Ino(rawParent)
             reply(request) { mount throws(Errno) in
                 let (inode, attr, handle) = try mount.fileSystem.create(
                     parent: parent, name: bytes(name), mode: UInt16(mode & 0o7777), caller: caller(request), append: info!.pointee.flags & O_APPEND != 0)
@@ -133,7 +150,8 @@ enum FuseOperations {
                 data.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
             }
         }
-        ops.write = { request, inode, buffer, size, offset, info in
+        ops.write = { request, rawInode, buffer, size, offset, info in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 if KernelChannel.currentRequestClearsSetID, try mount.fileSystem.clearSetIDForWrite(info!.pointee.fh) {
                     mount.invalidateAttributes(inode)
@@ -176,7 +194,8 @@ enum FuseOperations {
                 fuse_reply_write(request, Int(copied))
             }
         }
-        ops.opendir = { request, inode, info in
+        ops.opendir = { request, rawInode, info in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 let handle = try mount.fileSystem.opendir(inode)
                 info!.pointee.fh = handle
@@ -211,22 +230,26 @@ enum FuseOperations {
                 fuse_reply_statfs(request, &result)
             }
         }
-        ops.setxattr = { request, inode, name, value, size, flags in
+        ops.setxattr = { request, rawInode, name, value, size, flags in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 let bytes = size == 0 ? [] : Array(UnsafeRawBufferPointer(start: value, count: size))
                 try mount.fileSystem.setxattr(inode, name: String(cString: name!), value: bytes, flags: XattrFlags(rawValue: flags))
                 fuse_reply_err(request, 0)
             }
         }
-        ops.getxattr = { request, inode, name, size in
+        ops.getxattr = { request, rawInode, name, size in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in try sized(request, try mount.fileSystem.getxattr(inode, name: String(cString: name!)), size) }
         }
-        ops.listxattr = { request, inode, size in
+        ops.listxattr = { request, rawInode, size in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 try sized(request, try mount.fileSystem.listxattr(inode).flatMap { Array($0.utf8) + [0] }, size)
             }
         }
-        ops.removexattr = { request, inode, name in
+        ops.removexattr = { request, rawInode, name in
+            let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 try mount.fileSystem.removexattr(inode, name: String(cString: name!))
                 fuse_reply_err(request, 0)
@@ -258,7 +281,7 @@ enum FuseOperations {
 
     static func stat(_ attr: Attr, inode: Ino) -> stat {
         var status = Glibc.stat()
-        status.st_ino = UInt(inode)
+        status.st_ino = UInt(inode.rawValue)
         status.st_mode = attr.statMode
         status.st_nlink = UInt(attr.nlink)
         status.st_uid = attr.uid
@@ -359,7 +382,7 @@ extension FuseMount {
     /// A lookup reply with this mount's cache lifetimes.
     func entry(_ inode: Ino, _ attr: Attr) -> fuse_entry_param {
         var entry = fuse_entry_param()
-        entry.ino = inode
+        entry.ino = inode.rawValue
         entry.generation = 1
         entry.attr = FuseOperations.stat(attr, inode: inode)
         entry.attr_timeout = options.attributeTimeout

@@ -17,7 +17,7 @@ extension Attr {
         bytes.appendBigEndian(nlink)
         bytes.appendBigEndian(length)
         bytes.appendBigEndian(rdev)
-        bytes.appendBigEndian(parent)
+        bytes.appendBigEndian(parent.rawValue)
         if accessACL != 0 || defaultACL != 0 {
             bytes.appendBigEndian(accessACL)
             bytes.appendBigEndian(defaultACL)
@@ -46,7 +46,7 @@ extension Attr {
         let nlink: UInt32 = reader.read()
         let length: UInt64 = reader.read()
         let rdev: UInt32 = reader.read()
-        let parent: Ino = reader.remaining >= 8 ? reader.read() : 0
+        let parent = Ino(reader.remaining >= 8 ? reader.read() : 0)
         self.init(type: type, mode: typeAndMode & 0x0FFF, uid: uid, gid: gid, time: times[0], nlink: nlink, length: length, parent: parent, rdev: rdev)
         self.flags = flags
         mtime = times[1]

@@ -174,7 +174,7 @@ struct DumpLoader {
             usedSpace += attr.accountedSpace
             totalInodes += 1
             if inode < .firstVirtual { maxInode = max(maxInode, inode) }
-            if inode > .trash, inode < .trash + (1 << 20) { maxTrash = max(maxTrash, Int64(inode - .trash)) }
+            if inode > .trash, inode.rawValue < Ino.trash.rawValue + (1 << 20) { maxTrash = max(maxTrash, Int64(inode.rawValue - Ino.trash.rawValue)) }
         }
         try flushIfFull()
         return contribution
@@ -205,7 +205,7 @@ struct DumpLoader {
         attr.ctime = time("ctime")
         attr.flags = UInt8(truncatingIfNeeded: fields["flags"] ?? 0)
         attr.tier = UInt8(truncatingIfNeeded: fields["tier"] ?? 0)
-        return (UInt64(inode), attr)
+        return (Ino(UInt64(inode)), attr)
     }
 
     private mutating func readXattrs(_ inode: Ino, path: String) throws(MetaError) {
@@ -314,7 +314,7 @@ struct DumpLoader {
     /// dump are never handed out again.
     private func counters() -> [String: Int64] {
         [
-            "nextInode": max(Int64(maxInode + 1), dumpedCounters["nextInodes"] ?? 0),
+            "nextInode": max(Int64(maxInode.rawValue + 1), dumpedCounters["nextInodes"] ?? 0),
             "nextChunk": max(Int64(maxSlice + 1), dumpedCounters["nextChunk"] ?? 0),
             "nextTrash": max(maxTrash, dumpedCounters["nextTrash"] ?? 0),
             "nextSession": 0, "usedSpace": usedSpace, "totalInodes": totalInodes, "nextCleanupSlices": 0,

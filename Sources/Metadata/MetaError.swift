@@ -1,3 +1,4 @@
+import StorageFormat
 import SystemPackage
 
 /// A failed metadata operation: the errno a filesystem caller returns, plus a detail for logs.

@@ -1,3 +1,4 @@
+import StorageFormat
 import SystemPackage
 
 /// Where a volume's namespace is kept: the store-specific half of an engine.

@@ -1,3 +1,4 @@
+import StorageFormat
 /// What every engine checks before a name or xattr touches the store.
 public enum NameRules {
     static let maxNameLength = 255

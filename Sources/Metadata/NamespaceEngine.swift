@@ -158,9 +158,9 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     /// A new inode number, from a batch reserved in its own transaction so that a rolled-back
     /// operation never leaves `nextInode` behind an id in use. Call with the lock held.
     func allocateInode() throws(MetaError) -> Ino {
-        if let inode = inodes.take() { return inode }
+        if let inode = inodes.take() { return Ino(inode) }
         inodes.reset(try store.reserve(.inode, count: ChunkGeometry.inodeBatch))
-        return inodes.take()!
+        return Ino(inodes.take()!)
     }
 
     public func newSliceID() throws(MetaError) -> UInt64 {

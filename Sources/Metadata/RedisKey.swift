@@ -41,16 +41,17 @@ enum RedisKey {
     /// The 9-byte directory entry value: type, then the inode big-endian.
     static func entryValue(_ inode: Ino, _ type: NodeType) -> [UInt8] {
         var value = [type.rawValue]
-        value.appendBigEndian(inode)
+        value.appendBigEndian(inode.rawValue)
         return value
     }
 
     static func decodeEntry(_ value: [UInt8]) -> (Ino, NodeType)? {
         guard value.count == 9, let type = NodeType(rawValue: value[0]) else { return nil }
         var reader = BigEndianReader(bytes: value, offset: 1)
-        return (reader.read(), type)
+        return (Ino(reader.read()), type)
     }
 
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     static func decimal<Value: BinaryInteger>(_ value: Value) -> [UInt8] { Array(String(value).utf8) }
+    static func decimal(_ inode: Ino) -> [UInt8] { decimal(inode.rawValue) }
 }

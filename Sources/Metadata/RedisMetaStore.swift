@@ -1,5 +1,6 @@
 import Foundation
 import Redis
+import StorageFormat
 import SystemPackage
 
 /// A volume's namespace in Redis, in the juicefs 1.4 key layout: a private `redis-server`

@@ -313,7 +313,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
             type: type, mode: UInt16(truncatingIfNeeded: row.int64(3)), uid: UInt32(truncatingIfNeeded: row.int64(4)),
             gid: UInt32(truncatingIfNeeded: row.int64(5)), time: Timestamp(seconds: 0, nanoseconds: 0),
             nlink: UInt32(truncatingIfNeeded: row.int64(12)), length: UInt64(bitPattern: row.int64(13)),
-            parent: UInt64(bitPattern: row.int64(15)), rdev: UInt32(truncatingIfNeeded: row.int64(14)))
+            parent: Ino(UInt64(bitPattern: row.int64(15))), rdev: UInt32(truncatingIfNeeded: row.int64(14)))
         attr.flags = UInt8(truncatingIfNeeded: row.int64(2))
         attr.atime = Timestamp(sqlMicroseconds: row.int64(6), remainder: row.int64(9))
         attr.mtime = Timestamp(sqlMicroseconds: row.int64(7), remainder: row.int64(10))
@@ -337,7 +337,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
     func edge(_ parent: Ino, _ name: [UInt8]) throws(MetaError) -> (Ino, NodeType)? {
         try first("SELECT inode, type FROM jfs_edge WHERE parent=? AND name=?", [.inode(parent), .blob(name)]) { row in
-            (UInt64(bitPattern: row.int64(0)), NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(1))) ?? .regular)
+            (Ino(UInt64(bitPattern: row.int64(0))), NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(1))) ?? .regular)
         }
     }
 
@@ -381,12 +381,12 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     /// An edge's `name, inode, type` columns, starting at column `first`.
     private static func readEntry(_ row: SQLiteStatement, from first: Int32, attr: Attr?) -> DirectoryEntry {
         DirectoryEntry(
-            name: row.bytes(first), inode: UInt64(bitPattern: row.int64(first + 1)),
+            name: row.bytes(first), inode: Ino(UInt64(bitPattern: row.int64(first + 1))),
             type: NodeType(rawValue: UInt8(truncatingIfNeeded: row.int64(first + 2))) ?? .regular, attr: attr)
     }
 
     func linkParents(of inode: Ino) throws(MetaError) -> [Ino] {
-        try all("SELECT parent FROM jfs_edge WHERE inode=?", [.inode(inode)]) { UInt64(bitPattern: $0.int64(0)) }
+        try all("SELECT parent FROM jfs_edge WHERE inode=?", [.inode(inode)]) { Ino(UInt64(bitPattern: $0.int64(0))) }
     }
 
     /// SQL finds a hard link's parents through the edge index; there is no count to keep.
@@ -492,7 +492,7 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
         try run(
             "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,1) ON CONFLICT(chunkid) DO UPDATE SET refs=refs+1",
-            [.inode(id), .integer(Int64(size))])
+            [.unsigned(id), .integer(Int64(size))])
     }
 
     func addSliceReference(_ id: UInt64, size: UInt32) throws(MetaError) {
@@ -502,13 +502,13 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
     func setSliceReferences(_ id: UInt64, size: UInt32, refs: Int) throws(MetaError) {
         try run(
             "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,?) ON CONFLICT(chunkid) DO UPDATE SET refs=excluded.refs",
-            [.inode(id), .integer(Int64(size)), .integer(Int64(refs))])
+            [.unsigned(id), .integer(Int64(size)), .integer(Int64(refs))])
     }
 
     /// A slice with one reference (most) loses its row in one statement.
     func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
-        try run("DELETE FROM jfs_chunk_ref WHERE chunkid=? AND refs<=1", [.inode(id)])
-        if db.changes == 0 { try run("UPDATE jfs_chunk_ref SET refs=refs-1 WHERE chunkid=?", [.inode(id)]) }
+        try run("DELETE FROM jfs_chunk_ref WHERE chunkid=? AND refs<=1", [.unsigned(id)])
+        if db.changes == 0 { try run("UPDATE jfs_chunk_ref SET refs=refs-1 WHERE chunkid=?", [.unsigned(id)]) }
     }
 
     // MARK: - Counters, statistics, sessions
@@ -575,7 +575,9 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 }
 
 extension SQLiteValue {
-    static func inode(_ inode: Ino) -> SQLiteValue { .integer(Int64(bitPattern: inode)) }
+    static func inode(_ inode: Ino) -> SQLiteValue { .integer(Int64(bitPattern: inode.rawValue)) }
+    /// An unsigned 64-bit id (a slice's) as SQLite keeps it: the same bits, signed.
+    static func unsigned(_ value: UInt64) -> SQLiteValue { .integer(Int64(bitPattern: value)) }
 }
 
 extension MetaError: SQLiteFailure {

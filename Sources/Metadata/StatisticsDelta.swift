@@ -1,3 +1,4 @@
+import StorageFormat
 /// What the writes of an open SQLite group changed in the statistics nearly every namespace
 /// change touches: the `usedSpace` and `totalInodes` counters and the `jfs_dir_stats` rows.
 /// A grouped store sums them here and writes each row once, when the group commits.

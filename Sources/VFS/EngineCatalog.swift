@@ -13,13 +13,13 @@ public final class EngineCatalog: SliceCatalog {
 
     public func newSliceID() throws -> UInt64 { try engine.newSliceID() }
 
-    public func records(inode: UInt64, chunk: UInt32) throws -> [SliceRecord] { try engine.readChunk(inode, index: chunk) }
+    public func records(inode: Ino, chunk: UInt32) throws -> [SliceRecord] { try engine.readChunk(inode, index: chunk) }
 
-    public func append(_ record: SliceRecord, inode: UInt64, chunk: UInt32) throws {
+    public func append(_ record: SliceRecord, inode: Ino, chunk: UInt32) throws {
         try engine.appendSlice(inode, index: chunk, record: record, mtime: .now())
     }
 
-    public func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: UInt64, chunk: UInt32) throws -> Bool {
+    public func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: Ino, chunk: UInt32) throws -> Bool {
         try engine.replaceRecords(inode, index: chunk, replaced: replaced, with: replacement)
     }
 }

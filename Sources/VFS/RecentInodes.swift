@@ -1,4 +1,5 @@
 import Metadata
+import StorageFormat
 
 /// A set of at most `capacity` inodes that lets go of the earliest inserted first: a memory
 /// of what a mount did lately, kept without a bound on what it did overall.

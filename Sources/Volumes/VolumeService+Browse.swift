@@ -1,6 +1,7 @@
 import ChunkStore
 import Foundation
 import Metadata
+import StorageFormat
 import SystemPackage
 import VFS
 import VolumeModel

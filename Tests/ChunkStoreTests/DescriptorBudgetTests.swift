@@ -1,7 +1,8 @@
-@testable import ChunkStore
 import Foundation
 import Metadata
+import StorageFormat
 import Testing
+@testable import ChunkStore
 
 @Suite struct DescriptorBudgetTests {
     /// Writers streaming large blocks hold at most the budget's staged files open; the

@@ -176,7 +176,7 @@ import Testing
     private func compare(_ engine: NamespaceEngine, _ inode: Ino, _ entry: [String: Any], compared: inout Int) throws {
         let dumped = entry["attr"] as! [String: Any]
         let attr = try engine.getattr(inode)
-        #expect(Ino(dumped["inode"] as! Int) == inode)
+        #expect(Ino(UInt64(dumped["inode"] as! Int)) == inode)
         #expect(attr.type.dumpName == dumped["type"] as? String)
         #expect(Int(attr.mode) == dumped["mode"] as? Int)
         #expect(Int(attr.nlink) == dumped["nlink"] as? Int)

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Metadata
+import StorageFormat
 import SystemPackage
 
 /// Namespace throughput of each engine: create, lookup, getattr and readdir, on one thread

@@ -1,5 +1,6 @@
 import Foundation
 import Metadata
+import StorageFormat
 import SystemPackage
 import VFS
 import VolumeModel
