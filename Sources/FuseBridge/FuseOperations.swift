@@ -127,7 +127,8 @@ enum FuseOperations {
                 let clearingSetID = KernelChannel.currentRequestClearsSetID
                 info!.pointee.fh = try mount.fileSystem.open(
                     inode, write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0, append: flags & O_APPEND != 0,
-                    clearingSetID: clearingSetID)
+                    clearingSetID: clearingSetID
+                ).rawValue
                 // The kernel keeps the mode it cached across an O_TRUNC open.
                 if clearingSetID { mount.invalidateAttributes(inode) }
                 info!.pointee.keep_cache = 1
@@ -139,58 +140,58 @@ enum FuseOperations {
             reply(request) { mount throws(Errno) in
                 let (inode, attr, handle) = try mount.fileSystem.create(
                     parent: parent, name: bytes(name), mode: UInt16(mode & 0o7777), caller: caller(request), append: info!.pointee.flags & O_APPEND != 0)
-                info!.pointee.fh = handle
+                info!.pointee.fh = handle.rawValue
                 var entry = mount.entry(inode, attr)
                 fuse_reply_create(request, &entry, info)
             }
         }
         ops.read = { request, _, size, offset, info in
             reply(request) { mount throws(Errno) in
-                let data = try mount.fileSystem.read(info!.pointee.fh, at: UInt64(offset), count: size)
+                let data = try mount.fileSystem.read(handle(info), at: UInt64(offset), count: size)
                 data.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
             }
         }
         ops.write = { request, rawInode, buffer, size, offset, info in
             let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
-                if KernelChannel.currentRequestClearsSetID, try mount.fileSystem.clearSetIDForWrite(info!.pointee.fh) {
+                if KernelChannel.currentRequestClearsSetID, try mount.fileSystem.clearSetIDForWrite(handle(info)) {
                     mount.invalidateAttributes(inode)
                 }
                 // libfuse's request buffer, not a copy of it: the writer copies what it keeps
                 // before returning (a 1 MiB write was copied twice more on its way to a block).
                 let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: buffer!), count: size, deallocator: .none)
-                let written = try mount.fileSystem.write(info!.pointee.fh, at: UInt64(offset), bytes)
+                let written = try mount.fileSystem.write(handle(info), at: UInt64(offset), bytes)
                 fuse_reply_write(request, written)
             }
         }
         ops.flush = { request, _, info in
             reply(request) { mount throws(Errno) in
-                try mount.fileSystem.flush(info!.pointee.fh)
+                try mount.fileSystem.flush(handle(info))
                 fuse_reply_err(request, 0)
             }
         }
         ops.fsync = { request, _, _, info in
             reply(request) { mount throws(Errno) in
-                try mount.fileSystem.fsync(info!.pointee.fh)
+                try mount.fileSystem.fsync(handle(info))
                 fuse_reply_err(request, 0)
             }
         }
         ops.release = { request, _, info in
             reply(request) { mount throws(Errno) in
-                try mount.fileSystem.release(info!.pointee.fh)
+                try mount.fileSystem.release(handle(info))
                 fuse_reply_err(request, 0)
             }
         }
         ops.fallocate = { request, _, mode, offset, length, info in
             reply(request) { mount throws(Errno) in
-                try mount.fileSystem.fallocate(info!.pointee.fh, mode: mode, offset: UInt64(offset), length: UInt64(length))
+                try mount.fileSystem.fallocate(handle(info), mode: mode, offset: UInt64(offset), length: UInt64(length))
                 fuse_reply_err(request, 0)
             }
         }
         ops.copy_file_range = { request, _, sourceOffset, sourceInfo, _, destinationOffset, destinationInfo, length, _ in
             reply(request) { mount throws(Errno) in
                 let copied = try mount.fileSystem.copyRange(
-                    from: sourceInfo!.pointee.fh, at: UInt64(sourceOffset), to: destinationInfo!.pointee.fh, at: UInt64(destinationOffset), length: UInt64(length))
+                    from: handle(sourceInfo), at: UInt64(sourceOffset), to: handle(destinationInfo), at: UInt64(destinationOffset), length: UInt64(length))
                 fuse_reply_write(request, Int(copied))
             }
         }
@@ -198,19 +199,19 @@ enum FuseOperations {
             let inode = Ino(rawInode)
             reply(request) { mount throws(Errno) in
                 let handle = try mount.fileSystem.opendir(inode)
-                info!.pointee.fh = handle
+                info!.pointee.fh = handle.rawValue
                 fuse_reply_open(request, info)
                 mount.fileSystem.readAhead(handle, from: 0)
             }
         }
         ops.readdir = { request, _, size, offset, info in
-            reply(request) { mount throws(Errno) in try directoryPage(request, mount, info!.pointee.fh, size: size, offset: offset, plus: false) }
+            reply(request) { mount throws(Errno) in try directoryPage(request, mount, handle(info), size: size, offset: offset, plus: false) }
         }
         ops.readdirplus = { request, _, size, offset, info in
-            reply(request) { mount throws(Errno) in try directoryPage(request, mount, info!.pointee.fh, size: size, offset: offset, plus: true) }
+            reply(request) { mount throws(Errno) in try directoryPage(request, mount, handle(info), size: size, offset: offset, plus: true) }
         }
         ops.releasedir = { request, _, info in
-            FuseMount.from(request).fileSystem.releasedir(info!.pointee.fh)
+            FuseMount.from(request).fileSystem.releasedir(handle(info))
             fuse_reply_err(request, 0)
         }
         ops.fsyncdir = { request, _, _, _ in fuse_reply_err(request, 0) }
@@ -279,6 +280,11 @@ enum FuseOperations {
         return VolumeFileSystem.Caller(uid: context.uid, gid: context.gid, umask: UInt16(context.umask & 0o7777))
     }
 
+    /// The handle an open or opendir reply stored in the request's file info.
+    static func handle(_ info: UnsafeMutablePointer<fuse_file_info>?) -> FileHandleID {
+        FileHandleID(rawValue: info!.pointee.fh)
+    }
+
     static func stat(_ attr: Attr, inode: Ino) -> stat {
         var status = Glibc.stat()
         status.st_ino = UInt(inode.rawValue)
@@ -339,7 +345,7 @@ enum FuseOperations {
 
     /// One page of entries. A readdirplus entry with attributes gives the kernel a reference
     /// (as a lookup does), except `.` and `..`; the references of a page are counted at once.
-    private static func directoryPage(_ request: fuse_req_t?, _ mount: FuseMount, _ handle: UInt64, size: Int, offset: Int, plus: Bool) throws(Errno) {
+    private static func directoryPage(_ request: fuse_req_t?, _ mount: FuseMount, _ handle: FileHandleID, size: Int, offset: Int, plus: Bool) throws(Errno) {
         var buffer = [CChar](repeating: 0, count: size)
         var name = [CChar](repeating: 0, count: 256)
         var referenced: [Ino] = []

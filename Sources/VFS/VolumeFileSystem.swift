@@ -17,9 +17,9 @@ public final class VolumeFileSystem: @unchecked Sendable {
     private var readOnlyNow: Bool
     private var lookups: [Ino: UInt64] = [:]
     private var open: [Ino: OpenInode] = [:]
-    private var handles: [UInt64: FileHandle] = [:]
-    private var directories: [UInt64: DirectoryListing] = [:]
-    private var nextHandle: UInt64 = 1
+    private var handles: [FileHandleID: FileHandle] = [:]
+    private var directories: [FileHandleID: DirectoryListing] = [:]
+    private var nextHandle = FileHandleID(rawValue: 1)
     /// Inodes this mount created that have had no extended attribute since. The kernel asks
     /// every new file for `security.capability` at its first write; for these the answer is
     /// known without a read of the store.
@@ -150,19 +150,19 @@ public final class VolumeFileSystem: @unchecked Sendable {
     /// Opens a file; `truncate` is O_TRUNC, `append` O_APPEND; `clearingSetID` when the
     /// kernel marks a truncating caller as one whose truncation clears set-ID bits (see
     /// `AttrChanges.clearsSetID`). Returns the handle.
-    public func open(_ inode: Ino, write: Bool, truncate: Bool, append: Bool, clearingSetID: Bool = false) throws(Errno) -> UInt64 {
+    public func open(_ inode: Ino, write: Bool, truncate: Bool, append: Bool, clearingSetID: Bool = false) throws(Errno) -> FileHandleID {
         if write || truncate { try writable() }
         let attr = try call { () throws(MetaError) in try engine.getattr(inode) }
         return try open(inode, attr, truncate: truncate, append: append, clearingSetID: clearingSetID)
     }
 
     /// Creates and opens a regular file in one step (O_CREAT).
-    public func create(parent: Ino, name: [UInt8], mode: UInt16, caller: Caller, append: Bool) throws(Errno) -> (Ino, Attr, UInt64) {
+    public func create(parent: Ino, name: [UInt8], mode: UInt16, caller: Caller, append: Bool) throws(Errno) -> (Ino, Attr, FileHandleID) {
         let (inode, attr) = try mknod(parent: parent, name: name, type: .regular, mode: mode, rdev: 0, caller: caller)
         return (inode, attr, try open(inode, attr, truncate: false, append: append, clearingSetID: false))
     }
 
-    private func open(_ inode: Ino, _ attr: Attr, truncate: Bool, append: Bool, clearingSetID: Bool) throws(Errno) -> UInt64 {
+    private func open(_ inode: Ino, _ attr: Attr, truncate: Bool, append: Bool, clearingSetID: Bool) throws(Errno) -> FileHandleID {
         guard attr.type != .directory else { throw .isDirectory }
         try call { () throws(MetaError) in try engine.open(inode) }
         let clears = clearingSetID && attr.losesSetIDOnWrite
@@ -172,13 +172,13 @@ public final class VolumeFileSystem: @unchecked Sendable {
             state.handles += 1
             open[inode] = state
             let handle = nextHandle
-            nextHandle += 1
+            nextHandle = nextHandle.next
             handles[handle] = FileHandle(inode: inode, reader: chunks.reader(inode: inode), append: append)
             return handle
         }
     }
 
-    public func read(_ handle: UInt64, at offset: UInt64, count: Int) throws(Errno) -> Data {
+    public func read(_ handle: FileHandleID, at offset: UInt64, count: Int) throws(Errno) -> Data {
         let file = try fileHandle(handle)
         try commitPendingWrites(file.inode)
         let length = try call { () throws(MetaError) in try engine.getattr(file.inode) }.length
@@ -194,7 +194,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
     /// Clears the set-ID bits a write through `handle` drops, for a write the kernel marks as
     /// one by a caller without CAP_FSETID (see `AttrChanges.clearsSetID`). Returns whether
     /// the mode changed, which the kernel's cached attributes do not show.
-    public func clearSetIDForWrite(_ handle: UInt64) throws(Errno) -> Bool {
+    public func clearSetIDForWrite(_ handle: FileHandleID) throws(Errno) -> Bool {
         let inode = try fileHandle(handle).inode
         guard try call({ () throws(MetaError) in try engine.getattr(inode) }).losesSetIDOnWrite else { return false }
         try writable()
@@ -204,7 +204,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     /// Writes `data`, at the end of the file for an O_APPEND handle; returns the bytes written.
     /// Nothing keeps `data` past the call (its bytes may be the request buffer's).
-    public func write(_ handle: UInt64, at offset: UInt64, _ data: Data) throws(Errno) -> Int {
+    public func write(_ handle: FileHandleID, at offset: UInt64, _ data: Data) throws(Errno) -> Int {
         try writable()
         let file = try fileHandle(handle)
         guard let state = lock.withLock({ open[file.inode] }) else { throw .badFileDescriptor }
@@ -221,7 +221,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     /// fallocate(2): mode 0 (allocate, growing the file), punch-hole and zero-range, with
     /// or without KEEP_SIZE. Zeroed ranges become hole records; nothing is preallocated.
-    public func fallocate(_ handle: UInt64, mode: Int32, offset: UInt64, length: UInt64) throws(Errno) {
+    public func fallocate(_ handle: FileHandleID, mode: Int32, offset: UInt64, length: UInt64) throws(Errno) {
         try writable()
         let (keepSize, punchHole, zeroRange): (Int32, Int32, Int32) = (0x01, 0x02, 0x10)
         guard mode & ~(keepSize | punchHole | zeroRange) == 0, mode & punchHole == 0 || mode & keepSize != 0 else { throw .notSupported }
@@ -239,7 +239,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
     /// source's slices (each gaining a reference), so no byte is read or uploaded. Returns
     /// the bytes copied: fewer when the source ends first, and at most `copyLimit` a call
     /// (the caller asks again for the rest), so one call's work stays bounded.
-    public func copyRange(from source: UInt64, at sourceOffset: UInt64, to destination: UInt64, at destinationOffset: UInt64, length: UInt64) throws(Errno)
+    public func copyRange(from source: FileHandleID, at sourceOffset: UInt64, to destination: FileHandleID, at destinationOffset: UInt64, length: UInt64) throws(Errno)
         -> UInt64
     {
         try writable()
@@ -276,13 +276,13 @@ public final class VolumeFileSystem: @unchecked Sendable {
     static let copyLimit: UInt64 = 16 * ChunkGeometry.chunkSize
 
     /// close(2) of one descriptor: commits what was written.
-    public func flush(_ handle: UInt64) throws(Errno) {
+    public func flush(_ handle: FileHandleID) throws(Errno) {
         try commitPendingWrites(try fileHandle(handle).inode)
     }
 
     /// fsync(2): commits what was written, makes its staged blocks durable and persists
     /// the namespace changes so far.
-    public func fsync(_ handle: UInt64) throws(Errno) {
+    public func fsync(_ handle: FileHandleID) throws(Errno) {
         try flush(handle)
         do {
             try chunks.syncStaged()
@@ -293,7 +293,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
     }
 
     /// The last reference to a handle is gone.
-    public func release(_ handle: UInt64) throws(Errno) {
+    public func release(_ handle: FileHandleID) throws(Errno) {
         guard let file = lock.withLock({ handles.removeValue(forKey: handle) }) else { throw .badFileDescriptor }
         var failure: Errno?
         do {
@@ -314,7 +314,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     /// Opens a listing of the directory (see `DirectoryListing`); its entries are read as
     /// `readdir` and `readAhead` need them.
-    public func opendir(_ inode: Ino) throws(Errno) -> UInt64 {
+    public func opendir(_ inode: Ino) throws(Errno) -> FileHandleID {
         let attr = try call { () throws(MetaError) in try engine.getattr(inode) }
         guard attr.type == .directory else { throw .notDirectory }
         let leading = [
@@ -329,7 +329,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
         }
         return lock.withLock {
             let handle = nextHandle
-            nextHandle += 1
+            nextHandle = nextHandle.next
             directories[handle] = listing
             return handle
         }
@@ -337,14 +337,14 @@ public final class VolumeFileSystem: @unchecked Sendable {
 
     /// Entries from `offset` on; each entry's own offset is its index + 1. A readdirplus
     /// caller reports the entries the kernel accepted with `rememberEntries`.
-    public func readdir(_ handle: UInt64, offset: Int) throws(Errno) -> ArraySlice<DirectoryEntry> {
+    public func readdir(_ handle: FileHandleID, offset: Int) throws(Errno) -> ArraySlice<DirectoryEntry> {
         guard let listing = lock.withLock({ directories[handle] }) else { throw .badFileDescriptor }
         return try listing.entries(from: offset)
     }
 
     /// Reads the directory's next entries ahead of `offset`, the end of the reply just sent,
     /// while the kernel takes that reply in. Call after replying: it may take a millisecond.
-    public func readAhead(_ handle: UInt64, from offset: Int) {
+    public func readAhead(_ handle: FileHandleID, from offset: Int) {
         lock.withLock({ directories[handle] })?.readAhead(from: offset)
     }
 
@@ -353,7 +353,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
         lock.withLock { for inode in inodes { lookups[inode, default: 0] += 1 } }
     }
 
-    public func releasedir(_ handle: UInt64) {
+    public func releasedir(_ handle: FileHandleID) {
         _ = lock.withLock { directories.removeValue(forKey: handle) }
     }
 
@@ -420,7 +420,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
         }
     }
 
-    private func fileHandle(_ handle: UInt64) throws(Errno) -> FileHandle {
+    private func fileHandle(_ handle: FileHandleID) throws(Errno) -> FileHandle {
         guard let file = lock.withLock({ handles[handle] }) else { throw .badFileDescriptor }
         return file
     }
