@@ -408,7 +408,7 @@ public final class BlockCache: @unchecked Sendable {
 
     // Paths are built as strings: these run for every block.
     private func cacheDirectory(_ key: Key) -> String {
-        "\(directory.string)/\(key.space)/raw/\(key.block.sliceID / 1_000_000)/\(key.block.sliceID / 1000)"
+        "\(directory.string)/\(key.space)/raw/\(key.block.sliceID.rawValue / 1_000_000)/\(key.block.sliceID.rawValue / 1000)"
     }
 
     private func cachePath(_ key: Key) -> FilePath { FilePath(cacheDirectory(key) + "/" + key.block.name) }

@@ -14,7 +14,7 @@ public struct BlockLayout: Sendable, Hashable {
     }
 
     public func objectKey(_ block: BlockKey) -> String {
-        let id = block.sliceID
+        let id = block.sliceID.rawValue
         guard hashPrefix else { return "\(chunkPrefix)/chunks/\(id / 1_000_000)/\(id / 1000)/\(block.name)" }
         let digits = Array("0123456789ABCDEF")
         return "\(chunkPrefix)/chunks/\(digits[Int(id % 256) / 16])\(digits[Int(id % 16)])/\(id / 1_000_000)/\(block.name)"

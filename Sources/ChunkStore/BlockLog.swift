@@ -1,5 +1,6 @@
 import Cryptography
 import Foundation
+import StorageFormat
 import SystemBridge
 import SystemPackage
 
@@ -77,7 +78,7 @@ final class BlockLog: @unchecked Sendable {
         var record = Data(capacity: Self.headerSize + data.count + Self.trailerSize)
         Self.put(Self.magic, into: &record)
         record.append(state.rawValue)
-        Self.put(block.sliceID, into: &record)
+        Self.put(block.sliceID.rawValue, into: &record)
         Self.put(UInt32(block.index), into: &record)
         Self.put(UInt32(block.size), into: &record)
         record.append(data)
@@ -211,7 +212,7 @@ final class BlockLog: @unchecked Sendable {
         var offset: Int64 = 0
         while let header = BlockFile.read(descriptor, at: offset, count: Self.headerSize), Self.value(UInt32.self, header, at: 0) == Self.magic {
             let block = BlockKey(
-                sliceID: Self.value(UInt64.self, header, at: 5), index: Int(Self.value(UInt32.self, header, at: 13)),
+                sliceID: SliceID(Self.value(UInt64.self, header, at: 5)), index: Int(Self.value(UInt32.self, header, at: 13)),
                 size: Int(Self.value(UInt32.self, header, at: 17)))
             let length = Int64(Self.headerSize + block.size + Self.trailerSize)
             guard block.size > 0, let state = State(rawValue: header[4]), offset + length <= size else { return }
@@ -229,7 +230,7 @@ final class BlockLog: @unchecked Sendable {
     private static func verify(_ record: Data, _ block: BlockKey) -> Bool {
         let end = headerSize + block.size
         return record.count == end + trailerSize && value(UInt32.self, record, at: 0) == magic
-            && value(UInt64.self, record, at: 5) == block.sliceID && value(UInt32.self, record, at: 13) == UInt32(block.index)
+            && value(UInt64.self, record, at: 5) == block.sliceID.rawValue && value(UInt32.self, record, at: 13) == UInt32(block.index)
             && value(UInt32.self, record, at: 17) == UInt32(block.size)
             && CRC32C.checksum(record[5..<end]) == value(UInt32.self, record, at: end)
     }

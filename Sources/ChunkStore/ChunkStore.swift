@@ -102,7 +102,7 @@ public final class ChunkStore: @unchecked Sendable {
     }
 
     /// Slices nothing references any more: their blocks not yet uploaded never will be.
-    public func forget(sliceIDs: Set<UInt64>) {
+    public func forget(sliceIDs: Set<SliceID>) {
         uploads.forget(sliceIDs: sliceIDs)
     }
 
@@ -220,7 +220,7 @@ public final class ChunkStore: @unchecked Sendable {
     /// Opens the staged file a writer streams block `index` of slice `sliceID` into; `nil`
     /// when streaming writers hold their share of file descriptors (or none is left): the
     /// block then gathers in memory.
-    func beginBlockFile(sliceID: UInt64, index: Int) throws -> BlockFileWriter? {
+    func beginBlockFile(sliceID: SliceID, index: Int) throws -> BlockFileWriter? {
         do {
             return try cache.beginStaging(in: space, stem: "\(sliceID)_\(index)")
         } catch .tooManyOpenFiles, .tooManyOpenFilesInSystem {
@@ -251,7 +251,7 @@ public final class ChunkStore: @unchecked Sendable {
     }
 
     /// Drops the staged blocks of a slice that will never be committed.
-    func discardStaged(_ blocks: [BlockKey], sliceID: UInt64) {
+    func discardStaged(_ blocks: [BlockKey], sliceID: SliceID) {
         uploads.forget(sliceIDs: [sliceID])
         for block in blocks { cache.discardStaged(BlockCache.Key(space: space, block: block)) }
     }

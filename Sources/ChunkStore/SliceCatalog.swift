@@ -4,7 +4,7 @@ import StorageFormat
 /// chunk's records are read and where sealed slices are recorded.
 public protocol SliceCatalog: AnyObject, Sendable {
     /// A fresh id inside the writer's slice domain.
-    func newSliceID() throws -> UInt64
+    func newSliceID() throws -> SliceID
     /// A chunk's records in append order.
     func records(inode: Ino, chunk: UInt32) throws -> [SliceRecord]
     /// Appends a sealed slice's record and grows the file to cover it.

@@ -7,7 +7,7 @@ public struct ChunkSegment: Equatable, Sendable {
     public var position: UInt32
     public var length: UInt32
     /// `nil` for zeros.
-    public var slice: (id: UInt64, size: UInt32, offset: UInt32)?
+    public var slice: (id: SliceID, size: UInt32, offset: UInt32)?
 
     public static func == (lhs: ChunkSegment, rhs: ChunkSegment) -> Bool {
         lhs.position == rhs.position && lhs.length == rhs.length && lhs.slice?.id == rhs.slice?.id && lhs.slice?.size == rhs.slice?.size

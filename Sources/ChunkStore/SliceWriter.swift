@@ -11,7 +11,7 @@ import StorageFormat
 final class SliceWriter {
     let position: UInt32
     private(set) var length = 0
-    private(set) var id: UInt64?
+    private(set) var id: SliceID?
     private var buffer = Data()
     private var file: BlockFileWriter?
     private var gathersInMemory = false
@@ -137,7 +137,7 @@ final class SliceWriter {
     }
 
     /// The slice's id, allocated with its first block.
-    private func sliceID(_ store: ChunkStore) throws -> UInt64 {
+    private func sliceID(_ store: ChunkStore) throws -> SliceID {
         let sliceID = try id ?? store.catalog.newSliceID()
         id = sliceID
         return sliceID

@@ -1,5 +1,6 @@
 import Foundation
 import ObjectStorage
+import StorageFormat
 import SystemBridge
 
 /// Drains written blocks into the object store with at most `maxUploads` PUTs at once.
@@ -101,7 +102,7 @@ final class UploadPool: @unchecked Sendable {
     /// Drops every queued, not yet started block of these slices (`nil`: of all slices) and
     /// their staged files.
     /// Blocks already uploading finish; the caller only forgets slices nothing references.
-    func forget(sliceIDs: Set<UInt64>?) {
+    func forget(sliceIDs: Set<SliceID>?) {
         let dropped = condition.withLock { () -> [BlockKey] in
             let victims = queue.keys.filter { (sliceIDs?.contains($0.sliceID) ?? true) && !inFlight.contains($0) }
             for victim in victims { remove(victim) }

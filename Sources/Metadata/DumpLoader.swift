@@ -11,7 +11,7 @@ import SystemPackage
 /// and counters are recomputed.
 struct DumpLoader {
     private struct SliceKey: Hashable {
-        let id: UInt64
+        let id: SliceID
         let size: UInt32
     }
 
@@ -57,7 +57,7 @@ struct DumpLoader {
     private var usedSpace: Int64 = 0
     private var totalInodes: Int64 = 0
     private var maxInode: Ino = 1
-    private var maxSlice: UInt64 = 0
+    private var maxSlice: SliceID = 0
     private var maxTrash: Int64 = 0
 
     init(store: any MetaStore, descriptor: FileDescriptor, progress: @escaping (Int) -> Void) {
@@ -246,7 +246,7 @@ struct DumpLoader {
                         }
                         guard let id = fields["id"] ?? fields["chunkid"], let length = fields["len"] else { throw MetaError(.invalidArgument, "\(path): slice without id or len") }
                         let record = SliceRecord(
-                            pos: UInt32(truncatingIfNeeded: fields["pos"] ?? 0), id: UInt64(id), size: UInt32(truncatingIfNeeded: fields["size"] ?? 0),
+                            pos: UInt32(truncatingIfNeeded: fields["pos"] ?? 0), id: SliceID(UInt64(id)), size: UInt32(truncatingIfNeeded: fields["size"] ?? 0),
                             off: UInt32(truncatingIfNeeded: fields["off"] ?? 0), len: UInt32(truncatingIfNeeded: length))
                         records.append(record)
                         if record.id != 0 {
@@ -315,7 +315,7 @@ struct DumpLoader {
     private func counters() -> [String: Int64] {
         [
             "nextInode": max(Int64(maxInode.rawValue + 1), dumpedCounters["nextInodes"] ?? 0),
-            "nextChunk": max(Int64(maxSlice + 1), dumpedCounters["nextChunk"] ?? 0),
+            "nextChunk": max(Int64(maxSlice.rawValue + 1), dumpedCounters["nextChunk"] ?? 0),
             "nextTrash": max(maxTrash, dumpedCounters["nextTrash"] ?? 0),
             "nextSession": 0, "usedSpace": usedSpace, "totalInodes": totalInodes, "nextCleanupSlices": 0,
         ]

@@ -57,7 +57,7 @@ public protocol MetaEngine: AnyObject, Sendable {
     /// reference; `false` when the chunk changed.
     func replaceRecords(_ inode: Ino, index: UInt32, replaced: [SliceRecord], with replacement: SliceRecord) throws(MetaError) -> Bool
     /// A fresh slice id, never handed out before by this store.
-    func newSliceID() throws(MetaError) -> UInt64
+    func newSliceID() throws(MetaError) -> SliceID
     /// Moves slice allocation into `[n·2^32, (n+1)·2^32)`, a range this writer claimed in the bucket.
     func useSliceDomain(_ domain: UInt32) throws(MetaError)
 

@@ -50,13 +50,13 @@ protocol MetaTransaction {
     func chunks(of inode: Ino) throws(MetaError) -> [(index: UInt32, records: [UInt8])]
 
     /// A freshly written slice gets its first reference.
-    func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError)
+    func referenceNewSlice(_ id: SliceID, size: UInt32) throws(MetaError)
     /// One more record points at an existing slice.
-    func addSliceReference(_ id: UInt64, size: UInt32) throws(MetaError)
+    func addSliceReference(_ id: SliceID, size: UInt32) throws(MetaError)
     /// Records that `refs` chunk records reference a slice (a loader's recount).
-    func setSliceReferences(_ id: UInt64, size: UInt32, refs: Int) throws(MetaError)
+    func setSliceReferences(_ id: SliceID, size: UInt32, refs: Int) throws(MetaError)
     /// Drops one reference; a slice left without any loses its record (blocks stay for gc).
-    func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError)
+    func dereferenceSlice(_ id: SliceID, size: UInt32) throws(MetaError)
 
     func addCounter(_ name: String, _ delta: Int64) throws(MetaError)
     func addDirStat(_ inode: Ino, length: Int64, space: Int64, inodes: Int64) throws(MetaError)

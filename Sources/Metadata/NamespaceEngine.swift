@@ -163,9 +163,9 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
         return Ino(inodes.take()!)
     }
 
-    public func newSliceID() throws(MetaError) -> UInt64 {
-        try locked { () throws(MetaError) -> UInt64 in
-            if let id = slices.range.take() { return id }
+    public func newSliceID() throws(MetaError) -> SliceID {
+        try locked { () throws(MetaError) -> SliceID in
+            if let id = slices.range.take() { return SliceID(id) }
             if let batch = slices.nextDomainBatch() {
                 // Keep juicefs's invariant that nextChunk exceeds every id in use.
                 try store.raiseNextChunk(to: batch.upperBound)
@@ -173,7 +173,7 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
             } else {
                 slices.range.reset(try store.reserve(.chunk, count: ChunkGeometry.sliceBatch))
             }
-            return slices.range.take()!
+            return SliceID(slices.range.take()!)
         }
     }
 

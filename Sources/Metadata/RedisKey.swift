@@ -25,7 +25,7 @@ enum RedisKey {
     static func symlink(_ inode: Ino) -> [UInt8] { bytes("s\(inode)") }
     static func xattrs(_ inode: Ino) -> [UInt8] { bytes("x\(inode)") }
     static func sustained(_ session: Int64) -> [UInt8] { bytes("session\(session)") }
-    static func sliceRefField(_ id: UInt64, _ size: UInt32) -> [UInt8] { bytes("k\(id)_\(size)") }
+    static func sliceRefField(_ id: SliceID, _ size: UInt32) -> [UInt8] { bytes("k\(id)_\(size)") }
 
     /// Counters keep their SQL names except the three juicefs spells in lower case.
     static func counter(_ name: String) -> [UInt8] {

@@ -229,20 +229,20 @@ final class RedisTransaction: MetaTransaction {
     }
 
     /// A new slice's single reference is implicit in Redis: `sliceRef` keeps refs − 1.
-    func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError) {}
+    func referenceNewSlice(_ id: SliceID, size: UInt32) throws(MetaError) {}
 
     /// `sliceRef` keeps refs − 1, absent meaning one reference.
-    func addSliceReference(_ id: UInt64, size: UInt32) throws(MetaError) {
+    func addSliceReference(_ id: SliceID, size: UInt32) throws(MetaError) {
         let field = RedisKey.sliceRefField(id, size)
         let extra = try self.field(RedisKey.sliceRef, field).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
         setField(RedisKey.sliceRef, field, RedisKey.decimal(extra + 1))
     }
 
-    func setSliceReferences(_ id: UInt64, size: UInt32, refs: Int) throws(MetaError) {
+    func setSliceReferences(_ id: SliceID, size: UInt32, refs: Int) throws(MetaError) {
         setField(RedisKey.sliceRef, RedisKey.sliceRefField(id, size), refs > 1 ? RedisKey.decimal(refs - 1) : nil)
     }
 
-    func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
+    func dereferenceSlice(_ id: SliceID, size: UInt32) throws(MetaError) {
         let field = RedisKey.sliceRefField(id, size)
         guard let stored = try self.field(RedisKey.sliceRef, field) else { return }
         let extra = Int64(String(decoding: stored, as: UTF8.self)) ?? 0

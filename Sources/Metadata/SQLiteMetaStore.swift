@@ -489,26 +489,26 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
         }
     }
 
-    func referenceNewSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
+    func referenceNewSlice(_ id: SliceID, size: UInt32) throws(MetaError) {
         try run(
             "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,1) ON CONFLICT(chunkid) DO UPDATE SET refs=refs+1",
-            [.unsigned(id), .integer(Int64(size))])
+            [.slice(id), .integer(Int64(size))])
     }
 
-    func addSliceReference(_ id: UInt64, size: UInt32) throws(MetaError) {
+    func addSliceReference(_ id: SliceID, size: UInt32) throws(MetaError) {
         try referenceNewSlice(id, size: size)
     }
 
-    func setSliceReferences(_ id: UInt64, size: UInt32, refs: Int) throws(MetaError) {
+    func setSliceReferences(_ id: SliceID, size: UInt32, refs: Int) throws(MetaError) {
         try run(
             "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,?) ON CONFLICT(chunkid) DO UPDATE SET refs=excluded.refs",
-            [.unsigned(id), .integer(Int64(size)), .integer(Int64(refs))])
+            [.slice(id), .integer(Int64(size)), .integer(Int64(refs))])
     }
 
     /// A slice with one reference (most) loses its row in one statement.
-    func dereferenceSlice(_ id: UInt64, size: UInt32) throws(MetaError) {
-        try run("DELETE FROM jfs_chunk_ref WHERE chunkid=? AND refs<=1", [.unsigned(id)])
-        if db.changes == 0 { try run("UPDATE jfs_chunk_ref SET refs=refs-1 WHERE chunkid=?", [.unsigned(id)]) }
+    func dereferenceSlice(_ id: SliceID, size: UInt32) throws(MetaError) {
+        try run("DELETE FROM jfs_chunk_ref WHERE chunkid=? AND refs<=1", [.slice(id)])
+        if db.changes == 0 { try run("UPDATE jfs_chunk_ref SET refs=refs-1 WHERE chunkid=?", [.slice(id)]) }
     }
 
     // MARK: - Counters, statistics, sessions
@@ -576,8 +576,8 @@ final class SQLiteMetaStore: MetaStore, MetaTransaction {
 
 extension SQLiteValue {
     static func inode(_ inode: Ino) -> SQLiteValue { .integer(Int64(bitPattern: inode.rawValue)) }
-    /// An unsigned 64-bit id (a slice's) as SQLite keeps it: the same bits, signed.
-    static func unsigned(_ value: UInt64) -> SQLiteValue { .integer(Int64(bitPattern: value)) }
+    /// A slice id as SQLite keeps it: the same bits, signed.
+    static func slice(_ id: SliceID) -> SQLiteValue { .integer(Int64(bitPattern: id.rawValue)) }
 }
 
 extension MetaError: SQLiteFailure {

@@ -4,12 +4,12 @@ public struct SliceRecord: Sendable, Hashable {
     public static let encodedSize = 24
 
     public var pos: UInt32
-    public var id: UInt64
+    public var id: SliceID
     public var size: UInt32
     public var off: UInt32
     public var len: UInt32
 
-    public init(pos: UInt32, id: UInt64, size: UInt32, off: UInt32, len: UInt32) {
+    public init(pos: UInt32, id: SliceID, size: UInt32, off: UInt32, len: UInt32) {
         self.pos = pos
         self.id = id
         self.size = size
@@ -19,7 +19,7 @@ public struct SliceRecord: Sendable, Hashable {
 
     /// A hole of zeros over `[pos, pos+len)`.
     public static func hole(pos: UInt32, len: UInt32) -> SliceRecord {
-        SliceRecord(pos: pos, id: 0, size: 0, off: 0, len: len)
+        SliceRecord(pos: pos, id: .hole, size: 0, off: 0, len: len)
     }
 
     /// The 24-byte big-endian encoding shared by SQL, Redis and TKV stores.
@@ -27,7 +27,7 @@ public struct SliceRecord: Sendable, Hashable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Self.encodedSize)
         bytes.appendBigEndian(pos)
-        bytes.appendBigEndian(id)
+        bytes.appendBigEndian(id.rawValue)
         bytes.appendBigEndian(size)
         bytes.appendBigEndian(off)
         bytes.appendBigEndian(len)
@@ -39,7 +39,7 @@ public struct SliceRecord: Sendable, Hashable {
         guard bytes.count % encodedSize == 0 else { return nil }
         return stride(from: 0, to: bytes.count, by: encodedSize).map { start in
             var reader = BigEndianReader(bytes: bytes, offset: start)
-            return SliceRecord(pos: reader.read(), id: reader.read(), size: reader.read(), off: reader.read(), len: reader.read())
+            return SliceRecord(pos: reader.read(), id: SliceID(reader.read()), size: reader.read(), off: reader.read(), len: reader.read())
         }
     }
 }

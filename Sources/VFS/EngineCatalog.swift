@@ -11,7 +11,7 @@ public final class EngineCatalog: SliceCatalog {
         self.engine = engine
     }
 
-    public func newSliceID() throws -> UInt64 { try engine.newSliceID() }
+    public func newSliceID() throws -> SliceID { try engine.newSliceID() }
 
     public func records(inode: Ino, chunk: UInt32) throws -> [SliceRecord] { try engine.readChunk(inode, index: chunk) }
 

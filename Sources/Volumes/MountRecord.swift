@@ -43,7 +43,7 @@ struct MountRecord: Codable, Sendable {
     /// `staged` are the blocks its chunk prefix has staged in the cache, of any mount.
     func staleStatus(staged: [BlockKey]) -> MountStatus {
         let domains = Set(sliceDomains ?? [])
-        let own = staged.filter { domains.contains(UInt32(truncatingIfNeeded: $0.sliceID >> 32)) }
+        let own = staged.filter { domains.contains($0.sliceID.domain) }
         return MountStatus(
             mountPath: mountPath, mountID: id, volume: source.name, mode: options.readOnly || source.access == .ro ? .ro : .rw, state: .stale,
             metadataStoreType: source.metadataStoreType, lastVersion: head.producedBy?.locator, stagedBlocks: own.count,

@@ -1,12 +1,13 @@
-@testable import ChunkStore
 import Foundation
+import StorageFormat
 import SystemBridge
 import TestSupport
 import Testing
+@testable import ChunkStore
 
 @Suite struct BlockCacheTests {
     private func key(_ id: Int, size: Int = 256 << 10) -> BlockCache.Key {
-        BlockCache.Key(space: "bucket", block: BlockKey(sliceID: UInt64(id), index: 0, size: size))
+        BlockCache.Key(space: "bucket", block: BlockKey(sliceID: SliceID(UInt64(id)), index: 0, size: size))
     }
 
     @Test func leastRecentlyUsedBlocksGoFirstUnderASmallBudget() throws {

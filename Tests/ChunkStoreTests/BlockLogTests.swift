@@ -1,12 +1,13 @@
-@testable import ChunkStore
 import Foundation
+import StorageFormat
 import SystemPackage
 import TestSupport
 import Testing
+@testable import ChunkStore
 
 @Suite struct BlockLogTests {
     private func block(_ id: Int, size: Int = 4096) -> BlockKey {
-        BlockKey(sliceID: UInt64(id), index: 0, size: size)
+        BlockKey(sliceID: SliceID(UInt64(id)), index: 0, size: size)
     }
 
     private func bytes(_ id: Int, size: Int = 4096) -> Data {

@@ -39,7 +39,7 @@ import Testing
                 let slice = data.subdata(in: (data.startIndex + written)..<(data.startIndex + written + length))
                 for (block, start) in stride(from: 0, to: length, by: 4 << 20).enumerated() {
                     let bytes = slice.subdata(in: (slice.startIndex + start)..<(slice.startIndex + min(length, start + (4 << 20))))
-                    try store.put("\(name)/chunks/\(id / 1_000_000)/\(id / 1000)/\(id)_\(block)_\(bytes.count)", data: bytes)
+                    try store.put("\(name)/chunks/\(id.rawValue / 1_000_000)/\(id.rawValue / 1000)/\(id)_\(block)_\(bytes.count)", data: bytes)
                 }
                 try engine.appendSlice(inode, index: index, record: SliceRecord(pos: pos, id: id, size: UInt32(length), off: 0, len: UInt32(length)), mtime: .now())
                 written += length
@@ -190,7 +190,7 @@ import Testing
         for chunk in entry["chunks"] as? [[String: Any]] ?? [] {
             let expected = (chunk["slices"] as! [[String: Any]]).map { slice in
                 SliceRecord(
-                    pos: UInt32(slice["pos"] as? Int ?? 0), id: UInt64(slice["id"] as! Int), size: UInt32(slice["size"] as! Int),
+                    pos: UInt32(slice["pos"] as? Int ?? 0), id: SliceID(UInt64(slice["id"] as! Int)), size: UInt32(slice["size"] as! Int),
                     off: UInt32(slice["off"] as? Int ?? 0), len: UInt32(slice["len"] as! Int))
             }
             #expect(try engine.readChunk(inode, index: UInt32(chunk["index"] as! Int)) == expected)

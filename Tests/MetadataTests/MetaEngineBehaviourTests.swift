@@ -246,7 +246,7 @@ import Testing
         let (file, _) = try engine.mknod(parent: .root, name: [UInt8]("f"), type: .regular, mode: 0o644, owner: me, rdev: 0)
         let first = try engine.newSliceID()
         let second = try engine.newSliceID()
-        #expect(second == first + 1)
+        #expect(second.rawValue == first.rawValue + 1)
         try engine.appendSlice(file, index: 0, record: SliceRecord(pos: 0, id: first, size: 0x600000, off: 0, len: 0x600000), mtime: .now())
         try engine.appendSlice(file, index: 0, record: SliceRecord(pos: 0x2DC6C0, id: second, size: 16, off: 0, len: 16), mtime: .now())
         #expect(try engine.getattr(file).length == 0x600000)
@@ -347,10 +347,10 @@ import Testing
         let engine = try kind.makeFormatted()
         #expect(errno { try engine.useSliceDomain(0) } == .invalidArgument)
         try engine.useSliceDomain(12345)
-        var ids: [UInt64] = []
+        var ids: [SliceID] = []
         for _ in 0..<5000 { ids.append(try engine.newSliceID()) }
         let domain = (UInt64(12345) << 32)..<(UInt64(12346) << 32)
-        #expect(ids.allSatisfy { domain.contains($0) })
+        #expect(ids.allSatisfy { domain.contains($0.rawValue) && $0.domain == 12345 })
         #expect(Set(ids).count == ids.count)
     }
 

@@ -92,7 +92,7 @@ import Testing
         #expect(try store.read { (tx) throws(MetaError) in try tx.node(99) } == nil)
     }
 
-    private func slice(_ id: UInt64, at pos: UInt32) -> SliceRecord { SliceRecord(pos: pos, id: id, size: 4096, off: 0, len: 4096) }
+    private func slice(_ id: SliceID, at pos: UInt32) -> SliceRecord { SliceRecord(pos: pos, id: id, size: 4096, off: 0, len: 4096) }
 
     private func chunk(_ store: any MetaStore, _ inode: Ino, _ index: UInt32) throws -> [UInt8]? {
         try store.read { (tx) throws(MetaError) in try tx.chunk(inode, index: index) }
