@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-/// Layering follows DESIGN.md §1: thin C bridges at the bottom, one Swift target per
+/// Layering follows docs/ARCHITECTURE.md: thin C bridges at the bottom, one Swift target per
 /// layer above them, executables that only hold `main`.
 let package = Package(
     name: "volumed",

@@ -4,7 +4,7 @@ import StorageFormat
 import SystemPackage
 
 /// The data path of one volume: file bytes to slices and blocks and back, through the
-/// daemon-wide block cache and a background upload pool (JUICEFS-FORMAT.md §1).
+/// daemon-wide block cache and a background upload pool (docs/DATA-PATH.md).
 public final class ChunkStore: @unchecked Sendable {
     public let configuration: ChunkStoreConfiguration
     let catalog: any SliceCatalog
@@ -325,7 +325,7 @@ public final class ChunkStore: @unchecked Sendable {
         while !lock.withLock({ compacting.isEmpty }) { Thread.sleep(forTimeInterval: 0.005) }
     }
 
-    /// Compacts in the background when a chunk has crowded up (JUICEFS-FORMAT.md §1.7 triggers).
+    /// Compacts in the background when a chunk has crowded up (juicefs's triggers: docs/DATA-PATH.md).
     func compactIfCrowded(inode: Ino, chunk: UInt32) {
         guard let count = try? catalog.records(inode: inode, chunk: chunk).count, count % 100 == 99 || count > 350 else { return }
         let key = "\(inode)/\(chunk)"

@@ -1,7 +1,7 @@
 import StorageFormat
 
 extension Attr {
-    /// The binary attribute of Redis `i<ino>` values (JUICEFS-FORMAT.md §3.1), with the
+    /// The binary attribute of Redis `i<ino>` values (docs/FORMAT.md, "The index"), with the
     /// trailing zero byte juicefs itself leaves.
     var redisEncoded: [UInt8] {
         var bytes: [UInt8] = []

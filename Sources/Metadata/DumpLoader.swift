@@ -1,7 +1,7 @@
 import StorageFormat
 import SystemPackage
 
-/// Streams a `juicefs dump` into an empty store (JUICEFS-FORMAT.md §4) while it parses:
+/// Streams a `juicefs dump` into an empty store (docs/METADATA.md, "Dump and load") while it parses:
 /// nodes, edges, chunks and xattrs are written in batches as they come, and only what must
 /// be counted over the whole tree stays in memory (hard links, slice references, totals).
 ///

@@ -4,7 +4,7 @@ import SystemBridge
 import SystemPackage
 
 extension NamespaceEngine {
-    /// Writes the whole namespace as `juicefs dump` JSON (JUICEFS-FORMAT.md §4) to `path`,
+    /// Writes the whole namespace as `juicefs dump` JSON (docs/METADATA.md, "Dump and load") to `path`,
     /// streaming as it walks; the file appears complete or not at all. Secrets in the
     /// setting are replaced by "removed". `progress` receives the number of entries written.
     public func dump(to path: FilePath, progress: (Int) -> Void = { _ in }) throws(MetaError) {

@@ -1,6 +1,6 @@
 import StorageFormat
 
-/// Key names of the juicefs 1.4 Redis layout (JUICEFS-FORMAT.md §3), as bytes.
+/// Key names of the juicefs 1.4 Redis layout (docs/FORMAT.md, "The index"), as bytes.
 enum RedisKey {
     static let setting = bytes("setting")
     static let sliceRef = bytes("sliceRef")

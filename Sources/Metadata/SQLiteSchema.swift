@@ -1,4 +1,4 @@
-/// The tables juicefs 1.4 creates, verbatim (JUICEFS-FORMAT.md §2.2); `sqlite_sequence`
+/// The tables juicefs 1.4 creates, verbatim (docs/FORMAT.md, "The index"); `sqlite_sequence`
 /// is created by SQLite itself.
 enum SQLiteSchema {
     static let ddl = """

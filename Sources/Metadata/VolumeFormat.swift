@@ -1,7 +1,7 @@
 import Foundation
 
 /// The `format` setting: what a volume is and where its blocks live, in the JSON shape
-/// juicefs reads (field names and meaning of JUICEFS-FORMAT.md §2.5).
+/// juicefs reads (field names and meaning in docs/FORMAT.md, "The index").
 public struct VolumeFormat: Codable, Sendable, Equatable {
     public var name: String
     public var uuid: String
@@ -77,5 +77,6 @@ public struct VolumeFormat: Codable, Sendable, Equatable {
             throw refuse("Compression \"\(compression)\"", "its blocks are compressed, and volumed reads and writes uncompressed blocks")
         }
         if let shards, shards > 1 { throw refuse("Shards \(shards)", "its blocks are spread over \(shards) buckets, and volumed keeps a volume in one") }
+        if enableACL { throw refuse("EnableACL", "its files may carry POSIX ACLs, and volumed enforces mode bits only") }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The JSON-RPC 2.0 framing of the daemon protocol: one object per line, requests,
-/// responses, errors, and `progress` notifications tied to a request id (DESIGN.md §5).
+/// responses, errors, and `progress` notifications tied to a request id (proto/README.md).
 public enum RPCEnvelope {
     /// What every request carries besides its params.
     public struct Header: Decodable, Sendable {

@@ -2,7 +2,7 @@ import Foundation
 import StorageFormat
 
 /// The `flyte.volume/v1` descriptor: everything needed to mount, fork or trace one
-/// version of a volume, with no other state (DESIGN.md §3).
+/// version of a volume, with no other state (docs/FORMAT.md, "The descriptor").
 ///
 /// Decoding is lenient (unknown fields are ignored, `storage`, `chunk_prefix`,
 /// `metadata_store_type` and `access` have defaults) but every value that later becomes a

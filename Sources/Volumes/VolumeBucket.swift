@@ -45,7 +45,7 @@ struct VolumeBucket: Sendable {
     // MARK: - Slice domains
 
     /// Claims a slice-id domain nobody holds, by conditional create of
-    /// `<chunk_prefix>/domains/<n>` (DESIGN.md §4).
+    /// `<chunk_prefix>/domains/<n>` (docs/FORMAT.md, "Slice-domain claims").
     func claimSliceDomain(_ chunkPrefix: String, holder: String) throws(VolumeError) -> UInt32 {
         // The nonce makes the claim this call's own, which settles a create whose answer was lost.
         let claim = Data(

@@ -5,7 +5,7 @@ import VolumeModel
 
 extension VolumeFormat {
     /// The format setting of a new volume, with `Storage`/`Bucket` spelled the way the stock
-    /// juicefs client finds the same blocks (DESIGN.md §2). Credentials are never stored:
+    /// juicefs client finds the same blocks (docs/FORMAT.md, "The index"). Credentials are never stored:
     /// the published index must not carry them, and juicefs reads them from its environment.
     init(volume descriptor: VolumeDescriptor, uri: StorageURI, environment: [String: String]) {
         let bucket: String

@@ -9,7 +9,7 @@ import SystemPackage
 import VFS
 import VolumeModel
 
-/// The volume lifecycle of DESIGN.md §4: declare, mount, fork, migrate and trace volumes.
+/// The volume lifecycle: declare, mount, fork, migrate and trace volumes (docs/ARCHITECTURE.md).
 /// Commit, finalize and unmount belong to the `LiveVolume` a mount returns.
 ///
 /// One service holds every mount of a process and the block cache they share.

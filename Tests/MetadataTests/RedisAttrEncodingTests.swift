@@ -2,7 +2,7 @@
 import Testing
 
 @Suite struct RedisAttrEncodingTests {
-    /// The root attribute juicefs 1.4.2 writes at format (JUICEFS-FORMAT.md §3.1).
+    /// The root attribute juicefs 1.4.2 writes at format (docs/FORMAT.md, "The index").
     static let juicefsRoot: [UInt8] = hex(
         "00 21ff 00000000 00000000 000000006b060c58 00000000 000000006b060c58 00000000 000000006b060c58 00000000"
             + " 00000002 0000000000001000 00000000 0000000000000001 00")
