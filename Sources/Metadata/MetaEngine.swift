@@ -69,8 +69,21 @@ public protocol MetaEngine: AnyObject, Sendable {
     /// writes; fsync(2) and unmount call this).
     func persist() throws(MetaError)
 
-    /// A consistent copy of the whole store at `path`, taken while writes continue.
-    func snapshot(to path: FilePath) throws(MetaError)
+    /// Grows with every change to the namespace: equal counts mean nothing changed between them.
+    var changeCount: UInt64 { get }
+
+    /// A consistent copy of the whole store at `path`, taken while writes continue, with
+    /// what it holds and the change count it reflects, all read at the same instant (a
+    /// commit publishes these figures beside the snapshot).
+    func takeSnapshot(to path: FilePath) throws(MetaError) -> SnapshotSummary
+
+    /// Writes the whole namespace as `juicefs dump` JSON; `progress` gets entries written.
+    func dump(to path: FilePath, progress: (Int) -> Void) throws(MetaError)
+    /// Streams a `juicefs dump` into this empty store; `progress` gets entries read.
+    func load(from path: FilePath, progress: @escaping (Int) -> Void) throws(MetaError)
+    /// Points the stored slice counter at the start of a claimed domain, so that a client
+    /// allocating from the counter (a stock juicefs mount of this store) writes only there.
+    func pointSliceCounter(atDomain domain: UInt32) throws(MetaError)
 }
 
 /// Who creates a node.

@@ -138,12 +138,6 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     /// Grows with every change to the namespace: equal counts mean nothing changed between them.
     public var changeCount: UInt64 { locked { changes } }
 
-    public func snapshot(to path: FilePath) throws(MetaError) {
-        _ = try takeSnapshot(to: path)
-    }
-
-    /// A snapshot together with what it holds and the change count it reflects, all read
-    /// at the same instant (a commit publishes these figures beside the snapshot).
     public func takeSnapshot(to path: FilePath) throws(MetaError) -> SnapshotSummary {
         try locked { () throws(MetaError) -> SnapshotSummary in
             let summary = SnapshotSummary(
@@ -182,11 +176,11 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
         locked { slices.enter(domain: domain) }
     }
 
-    /// Raises the stored slice counter to the start of a claimed domain, so that a client
-    /// allocating from the counter (a stock juicefs mount of this store) writes only there.
-    public func raiseSliceCounter(toDomain domain: UInt32) throws(MetaError) {
+    /// Set, not raised: a domain below the counter's present one is as fresh, and a counter
+    /// left in an earlier writer's domain would hand out ids that writer may still use.
+    public func pointSliceCounter(atDomain domain: UInt32) throws(MetaError) {
         guard domain >= 1, domain < 1 << 31 else { throw MetaError(.invalidArgument, "slice domains are 1 ≤ n < 2^31") }
-        try locked { () throws(MetaError) in try store.raiseNextChunk(to: UInt64(domain) << 32) }
+        try locked { () throws(MetaError) in try store.setCounters(["nextChunk": Int64(domain) << 32]) }
     }
 
     /// This engine's session id, registered on first need (for open-but-unlinked inodes).

@@ -8,7 +8,7 @@ import VolumeModel
 final class LocalMetadata: @unchecked Sendable {
     let type: MetadataStoreType
     let directory: FilePath
-    let engine: NamespaceEngine
+    let engine: any MetaEngine
     private let redis: RedisServer?
 
     /// Where a downloaded index goes before the store opens it.
@@ -46,15 +46,6 @@ final class LocalMetadata: @unchecked Sendable {
                 throw VolumeError(error, while: "starting the private redis-server in \(directory)")
             }
             redis = server
-        }
-    }
-
-    /// A consistent copy of the store, taken while writes continue.
-    func snapshot(to file: FilePath) throws(VolumeError) {
-        do {
-            try engine.snapshot(to: file)
-        } catch {
-            throw VolumeError(error, while: "taking a metadata snapshot")
         }
     }
 

@@ -49,7 +49,7 @@ extension VolumeService {
         }
     }
 
-    private func browsing<Result>(_ volume: VolumeDescriptor, _ body: (NamespaceEngine, ChunkStore) throws(VolumeError) -> Result) throws(VolumeError) -> Result {
+    private func browsing<Result>(_ volume: VolumeDescriptor, _ body: (any MetaEngine, ChunkStore) throws(VolumeError) -> Result) throws(VolumeError) -> Result {
         try volume.validate()
         guard let index = volume.index else {
             throw VolumeError(.notFound, "\(volume.name) was never committed: there is nothing to browse", data: ["name": volume.name])
@@ -79,7 +79,7 @@ extension VolumeService {
     }
 
     /// Follows `path` from the root; `..` is refused rather than interpreted.
-    private static func resolve(_ path: String, in engine: NamespaceEngine) throws(VolumeError) -> (Ino, Attr) {
+    private static func resolve(_ path: String, in engine: any MetaEngine) throws(VolumeError) -> (Ino, Attr) {
         var inode = Ino.root
         do {
             var attr = try engine.getattr(.root)

@@ -289,7 +289,7 @@ public final class VolumeService: @unchecked Sendable {
                 try target.engine.load(from: dumpFile) { entries in progress(VolumeProgress(phase: "load", done: Int64(entries), unit: "entries")) }
             }
             let domain = try bucket.claimSliceDomain(volume.chunkPrefix, holder: "\(ProcessInfo.processInfo.hostName) migration of \(volume.name)")
-            try target.engine.raiseSliceCounter(toDomain: domain)
+            try target.engine.pointSliceCounter(atDomain: domain)
             summary = try target.engine.takeSnapshot(to: snapshotFile)
         } catch {
             throw VolumeError(wrapping: error, while: "loading the metadata of \(volume.name) into \(type.rawValue)")

@@ -11,7 +11,7 @@ import Testing
         defer { try? server.stop() }
         let engine = try NamespaceEngine.open(.redis(server.address()))
         try engine.format(VolumeFormat(name: "private", storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
-        try engine.snapshot(to: server.directory.appending("copy.rdb"))  // BGSAVE: what a restart reloads
+        _ = try engine.takeSnapshot(to: server.directory.appending("copy.rdb"))  // BGSAVE: what a restart reloads
         let pid = try #require(server.processID)
         kill(pid, SIGKILL)
         let deadline = Date().addingTimeInterval(20)
