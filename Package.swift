@@ -31,7 +31,7 @@ let package = Package(
 
         // Thin Swift bridges: the only places that touch unsafe pointers and C calls.
         .target(name: "SystemBridge", dependencies: ["CLinux", .product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "Cryptography", dependencies: ["CCrypto", "CChecksum"]),
+        .target(name: "Cryptography", dependencies: ["CCrypto", "CChecksum", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "Redis", dependencies: ["CHiredis"]),

@@ -73,7 +73,7 @@ public final class BlockCache: @unchecked Sendable {
         self.streams = streams
         self.unwrittenLimit = unwrittenLimit
         try FileSystem.createDirectories(directory)
-        let free = ((try? FileManager.default.attributesOfFileSystem(forPath: directory.string))?[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
+        let free = (try? FileSystem.freeSpace(directory)) ?? 0
         self.budget = budget ?? max(1 << 30, free / 2)
         self.memoryBudget = memoryBudget
         try scan()

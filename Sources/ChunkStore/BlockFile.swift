@@ -18,9 +18,8 @@ enum BlockFile {
     /// Exactly `count` bytes at `offset` of an open block file or log segment (pread(2));
     /// `nil` when the file is shorter.
     static func read(_ descriptor: FileDescriptor, at offset: Int64, count: Int) -> Data? {
-        var data = Data(count: count)
-        let read = data.withUnsafeMutableBytes { (try? descriptor.read(fromAbsoluteOffset: offset, into: $0)) ?? -1 }
-        return read == count ? data : nil
+        guard let data = try? descriptor.read(count: count, fromAbsoluteOffset: offset), data.count == count else { return nil }
+        return data
     }
 
     /// Makes a block file written without `durable` reach stable storage; `false` when it
@@ -42,7 +41,7 @@ enum BlockFile {
     /// The block's bytes, or `nil` when the file is missing, of the wrong size or fails its
     /// checksum (a torn or corrupted file, which the caller drops).
     static func read(_ path: FilePath, expectedSize: Int) -> Data? {
-        guard let contents = FileManager.default.contents(atPath: path.string), contents.count == expectedSize + 4 else { return nil }
+        guard let contents = (try? FileSystem.contents(of: path)) ?? nil, contents.count == expectedSize + 4 else { return nil }
         let data = contents.prefix(expectedSize)
         let stored = contents.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         guard CRC32C.checksum(data) == stored else { return nil }

@@ -60,7 +60,7 @@ final class BlockFileWriter: @unchecked Sendable {
         defer { budget?.giveBack() }
         do {
             do {
-                _ = try withUnsafeBytes(of: checksum.bigEndian) { try descriptor.writeAll(toAbsoluteOffset: Int64(count), $0) }
+                try descriptor.writeAll((0..<4).map { UInt8(truncatingIfNeeded: checksum >> (24 - 8 * $0)) }, toAbsoluteOffset: Int64(count))
                 if durable {
                     try descriptor.sync()
                 } else if count >= Self.writebackThreshold, !bypassesPageCache {

@@ -87,7 +87,7 @@ final class BlockLog: @unchecked Sendable {
         defer { lock.unlock() }
         let segment = try activeSegment()
         do {
-            _ = try record.withUnsafeBytes { try segment.descriptor.writeAll(toAbsoluteOffset: segment.tail, $0) }
+            try segment.descriptor.writeAll(record, toAbsoluteOffset: segment.tail)
         } catch {
             throw (error as? Errno) ?? .ioError
         }
@@ -122,11 +122,11 @@ final class BlockLog: @unchecked Sendable {
         // may close it meanwhile, and its number could then name another file.
         let written = lock.withLock { () -> Bool in
             guard let active, active.segment == location.segment else { return false }
-            _ = try? byte.withUnsafeBytes { try active.descriptor.writeAll(toAbsoluteOffset: location.offset + 4, $0) }
+            try? active.descriptor.writeAll(byte, toAbsoluteOffset: location.offset + 4)
             return true
         }
         guard !written, let other = try? FileDescriptor.open(path(location.segment), .writeOnly) else { return }
-        _ = try? byte.withUnsafeBytes { try other.writeAll(toAbsoluteOffset: location.offset + 4, $0) }
+        try? other.writeAll(byte, toAbsoluteOffset: location.offset + 4)
         try? other.close()
     }
 
@@ -236,7 +236,7 @@ final class BlockLog: @unchecked Sendable {
     }
 
     private static func put<Integer: FixedWidthInteger>(_ value: Integer, into data: inout Data) {
-        withUnsafeBytes(of: value.bigEndian) { data.append(contentsOf: $0) }
+        for shift in stride(from: Integer.bitWidth - 8, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: value >> shift)) }
     }
 
     private static func value<Integer: FixedWidthInteger>(_: Integer.Type, _ data: Data, at offset: Int) -> Integer {

@@ -17,7 +17,7 @@ struct DumpWriter {
 
     mutating func flush() throws(MetaError) {
         do {
-            _ = try buffer.withUnsafeBytes { try descriptor.writeAll($0) }
+            try descriptor.writeAll(buffer)
         } catch {
             throw MetaError((error as? Errno) ?? .ioError, "writing the dump: \(error)")
         }

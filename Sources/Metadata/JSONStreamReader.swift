@@ -206,7 +206,7 @@ struct JSONStreamReader {
         buffer = Array(repeating: 0, count: 1 << 20)
         let count: Int
         do {
-            count = try buffer.withUnsafeMutableBytes { try descriptor.read(into: $0) }
+            count = try descriptor.read(into: &buffer)
         } catch {
             throw MetaError((error as? Errno) ?? .ioError, "reading the dump: \(error)")
         }

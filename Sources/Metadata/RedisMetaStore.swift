@@ -1,6 +1,7 @@
 import Foundation
 import Redis
 import StorageFormat
+import SystemBridge
 import SystemPackage
 
 /// A volume's namespace in Redis, in the juicefs 1.4 key layout: a private `redis-server`
@@ -160,8 +161,7 @@ final class RedisMetaStore: MetaStore {
         let file = try configValue("dbfilename")
         let source = FilePath(directory).appending(file)
         do {
-            if FileManager.default.fileExists(atPath: path.string) { try FileManager.default.removeItem(atPath: path.string) }
-            try FileManager.default.copyItem(atPath: source.string, toPath: path.string)
+            try FileSystem.copyFile(source, to: path)
         } catch {
             throw MetaError(.notSupported, "cannot copy the RDB file \(source) of \(location) (is the server on another machine?): \(error)")
         }

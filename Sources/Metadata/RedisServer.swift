@@ -123,7 +123,7 @@ public final class RedisServer: @unchecked Sendable {
         let candidates = executable.contains("/")
             ? [executable]
             : (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/\(executable)" }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let found = candidates.first(where: { FileSystem.isExecutable(FilePath($0)) }) else {
             throw MetaError(.noSuchFileOrDirectory, "\(executable) not found on PATH (install the Debian package redis-server)")
         }
         return found

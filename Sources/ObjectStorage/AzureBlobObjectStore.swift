@@ -1,3 +1,4 @@
+import Cryptography
 import Foundation
 import HTTP
 import StorageFormat
@@ -39,7 +40,7 @@ public struct AzureBlobObjectStore: ObjectStore {
         }
     }
 
-    public func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError) {
+    public func put(_ key: String, contentsOf file: FilePath, digest: FileDigest?) throws(ObjectStoreError) {
         try ObjectKey.validate(key)
         let body = try CloudTransport.fileBody(file)
         _ = try transport.send("PUT \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in

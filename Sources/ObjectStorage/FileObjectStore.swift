@@ -1,3 +1,4 @@
+import Cryptography
 import Foundation
 import SystemBridge
 import SystemPackage
@@ -25,12 +26,12 @@ public struct FileObjectStore: ObjectStore {
     public func put(_ key: String, data: Data) throws(ObjectStoreError) {
         let path = try pathForWriting(key)
         let temporary = try writeTemporary(beside: path, key: key) { descriptor in
-            _ = try data.withUnsafeBytes { try descriptor.writeAll($0) }
+            try descriptor.writeAll(data)
         }
         try publish(temporary, as: path, key: key, exclusive: false)
     }
 
-    public func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError) {
+    public func put(_ key: String, contentsOf file: FilePath, digest: FileDigest?) throws(ObjectStoreError) {
         let path = try pathForWriting(key)
         let source: FileDescriptor
         do {
@@ -42,9 +43,9 @@ public struct FileObjectStore: ObjectStore {
         let temporary = try writeTemporary(beside: path, key: key) { descriptor in
             var buffer = [UInt8](repeating: 0, count: 1 << 20)
             while true {
-                let count = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+                let count = try source.read(into: &buffer)
                 if count == 0 { break }
-                _ = try buffer.withUnsafeBytes { try descriptor.writeAll(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                try descriptor.writeAll(buffer, count: count)
             }
         }
         try publish(temporary, as: path, key: key, exclusive: false)
@@ -53,7 +54,7 @@ public struct FileObjectStore: ObjectStore {
     public func create(_ key: String, data: Data) throws(ObjectStoreError) {
         let path = try pathForWriting(key)
         let temporary = try writeTemporary(beside: path, key: key) { descriptor in
-            _ = try data.withUnsafeBytes { try descriptor.writeAll($0) }
+            try descriptor.writeAll(data)
         }
         do {
             try publish(temporary, as: path, key: key, exclusive: true)
@@ -198,16 +199,7 @@ public struct FileObjectStore: ObjectStore {
                 let size = try descriptor.seek(offset: 0, from: .end)
                 let start = min(range?.lowerBound ?? 0, size)
                 let end = min(range?.upperBound ?? size, size)
-                var data = Data(count: Int(end - start))
-                var filled = 0
-                while filled < data.count {
-                    let count = try data.withUnsafeMutableBytes { raw in
-                        try descriptor.read(fromAbsoluteOffset: start + Int64(filled), into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
-                    }
-                    if count == 0 { break }
-                    filled += count
-                }
-                return data.prefix(filled)
+                return try descriptor.read(count: Int(end - start), fromAbsoluteOffset: start)
             }
         } catch let error as Errno where error == .noSuchFileOrDirectory || error == .notDirectory || error == .isDirectory {
             throw ObjectStoreError(.notFound, "no object \(key) in \(location)", status: 404)
@@ -218,7 +210,7 @@ public struct FileObjectStore: ObjectStore {
 
     private func collect(directory: String, into objects: inout [ObjectInfo]) throws(ObjectStoreError) {
         let path = directory.isEmpty ? root : root.appending(directory)
-        let entries: [DirectoryEntry]
+        let entries: [FileSystem.Entry]
         do {
             entries = try FileSystem.directoryEntries(path)
         } catch where error == .noSuchFileOrDirectory || error == .notDirectory {

@@ -1,6 +1,8 @@
+import Cryptography
 import Foundation
 import HTTP
 import StorageFormat
+import SystemBridge
 import SystemPackage
 
 /// Google Cloud Storage through its JSON API: media uploads, `alt=media` downloads with
@@ -29,7 +31,7 @@ public struct GCSObjectStore: ObjectStore {
         } else {
             baseURL = "https://storage.googleapis.com"
             let defaultFile = "\(home)/.config/gcloud/application_default_credentials.json"
-            guard let file = credentialsFile ?? (FileManager.default.fileExists(atPath: defaultFile) ? defaultFile : nil) else {
+            guard let file = credentialsFile ?? (FileSystem.exists(FilePath(defaultFile)) ? defaultFile : nil) else {
                 throw ObjectStoreError(
                     .accessDenied,
                     "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run `gcloud auth application-default login`")
@@ -44,7 +46,7 @@ public struct GCSObjectStore: ObjectStore {
         try upload(key, body: .bytes(data))
     }
 
-    public func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError) {
+    public func put(_ key: String, contentsOf file: FilePath, digest: FileDigest?) throws(ObjectStoreError) {
         try upload(key, body: try CloudTransport.fileBody(file))
     }
 

@@ -2,6 +2,8 @@ import Cryptography
 import Foundation
 import HTTP
 import Synchronization
+import SystemBridge
+import SystemPackage
 
 /// OAuth2 access tokens for the GCS JSON API, minted from a service-account key
 /// (an RS256-signed JWT exchanged at the key's `token_uri`) or from an authorized-user
@@ -20,7 +22,7 @@ public final class GoogleCredentials: Sendable {
 
     /// Loads a credentials JSON file (`type` `service_account` or `authorized_user`).
     public init(file: String, client: HTTPClient) throws(ObjectStoreError) {
-        guard let data = FileManager.default.contents(atPath: file),
+        guard let data = (try? FileSystem.contents(of: FilePath(file))) ?? nil,
             let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
         else {
             throw ObjectStoreError(.accessDenied, "cannot read Google credentials JSON from \(file)")

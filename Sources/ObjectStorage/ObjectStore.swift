@@ -1,3 +1,4 @@
+import Cryptography
 import Foundation
 import SystemPackage
 
@@ -13,8 +14,9 @@ public protocol ObjectStore: Sendable {
     var location: String { get }
 
     func put(_ key: String, data: Data) throws(ObjectStoreError)
-    /// Uploads a file's current contents without loading it into memory.
-    func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError)
+    /// Uploads a file's current contents without loading it into memory; `digest`, when the
+    /// caller has it, spares a backend that signs payloads (S3) reading the file twice.
+    func put(_ key: String, contentsOf file: FilePath, digest: FileDigest?) throws(ObjectStoreError)
     /// Creates the object only if no object has the key; otherwise fails with
     /// `.alreadyExists` and leaves the existing object untouched. An existing object holding
     /// exactly `data` is this call's own (an attempt whose answer was lost, then retried), so
@@ -36,6 +38,10 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    public func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError) {
+        try put(key, contentsOf: file, digest: nil)
+    }
+
     /// Every key under `prefix`, following pages.
     public func listAll(prefix: String = "", startAfter: String? = nil, pageSize: Int = 1000) throws(ObjectStoreError) -> [ObjectInfo] {
         var objects: [ObjectInfo] = []

@@ -66,11 +66,12 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
-    public func put(_ key: String, contentsOf file: FilePath) throws(ObjectStoreError) {
+    public func put(_ key: String, contentsOf file: FilePath, digest: FileDigest?) throws(ObjectStoreError) {
         try ObjectKey.validate(key)
-        let (length, hash) = try Self.hashFile(file)
+        let payload: FileDigest
+        if let digest { payload = digest } else { payload = try Self.digest(of: file) }
         _ = try transport.send("PUT \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
-            request("PUT", key: key, body: .file(path: file.string, length: length), payloadHash: hash)
+            request("PUT", key: key, body: .file(path: file.string, length: payload.size), payloadHash: payload.sha256)
         }
     }
 
@@ -166,22 +167,10 @@ public struct S3ObjectStore: ObjectStore {
             method: method, url: "\(scheme)://\(host)\(path)\(queryString.isEmpty ? "" : "?\(queryString)")", headers: signed, body: body)
     }
 
-    /// Length and SHA-256 of a file, streamed, so large uploads are signed without UNSIGNED-PAYLOAD.
-    private static func hashFile(_ file: FilePath) throws(ObjectStoreError) -> (Int64, String) {
+    /// Length and SHA-256 of a file, so large uploads are signed without UNSIGNED-PAYLOAD.
+    private static func digest(of file: FilePath) throws(ObjectStoreError) -> FileDigest {
         do {
-            let descriptor = try FileDescriptor.open(file, .readOnly, options: [.closeOnExec])
-            return try descriptor.closeAfter {
-                let hasher = SHA256()
-                var buffer = [UInt8](repeating: 0, count: 1 << 20)
-                var length: Int64 = 0
-                while true {
-                    let count = try buffer.withUnsafeMutableBytes { try descriptor.read(into: $0) }
-                    if count == 0 { break }
-                    buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-                    length += Int64(count)
-                }
-                return (length, Hex.encode(hasher.finalize()))
-            }
+            return try FileDigest.of(file)
         } catch {
             throw ObjectStoreError(.invalidArgument, "cannot read \(file): \(error)")
         }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Foundation
 import SystemPackage
 
 /// Path operations swift-system does not wrap, with `Errno` failures like the rest of it.
@@ -82,18 +83,109 @@ public enum FileSystem {
     }
 
     /// Names in a directory, without "." and "..", in no particular order.
-    public static func directoryEntries(_ path: FilePath) throws(Errno) -> [DirectoryEntry] {
+    public static func directoryEntries(_ path: FilePath) throws(Errno) -> [Entry] {
         guard let stream = path.withPlatformString({ opendir($0) }) else { throw Errno(rawValue: errno) }
         defer { closedir(stream) }
-        var entries: [DirectoryEntry] = []
+        var entries: [Entry] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             if name == "." || name == ".." { continue }
-            entries.append(DirectoryEntry(name: name, isDirectory: entry.pointee.d_type == UInt8(DT_DIR)))
+            entries.append(Entry(name: name, isDirectory: entry.pointee.d_type == UInt8(DT_DIR)))
         }
         return entries
+    }
+
+    /// Removes `path` and, for a directory, everything below it; symlinks are removed, never
+    /// followed. A missing path is not an error.
+    public static func removeTree(_ path: FilePath) throws(Errno) {
+        var info = stat()
+        guard path.withPlatformString({ fstatat(AT_FDCWD, $0, &info, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+            let error = Errno(rawValue: errno)
+            if error == .noSuchFileOrDirectory { return }
+            throw error
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { return try unlink(path) }
+        for entry in try directoryEntries(path) { try removeTree(path.appending(entry.name)) }
+        try removeDirectory(path)
+    }
+
+    /// The whole contents of a file, or `nil` when it does not exist.
+    public static func contents(of path: FilePath) throws(Errno) -> Data? {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+        } catch {
+            let error = (error as? Errno) ?? .ioError
+            if error == .noSuchFileOrDirectory { return nil }
+            throw error
+        }
+        defer { try? descriptor.close() }
+        var info = stat()
+        guard fstat(descriptor.rawValue, &info) == 0 else { throw Errno(rawValue: errno) }
+        // One read for the length it has now, then on until the end if it grew meanwhile.
+        var contents = try descriptor.read(count: Int(info.st_size), fromAbsoluteOffset: 0)
+        while true {
+            let more = try descriptor.read(count: 1 << 16, fromAbsoluteOffset: Int64(contents.count))
+            if more.isEmpty { return contents }
+            contents.append(more)
+        }
+    }
+
+    /// Whether anything exists at `path` (a dangling symlink does not count).
+    public static func exists(_ path: FilePath) -> Bool {
+        ((try? status(path)) ?? nil) != nil
+    }
+
+    /// Replaces `path` with `data` all at once: written beside it, synced, renamed over it.
+    public static func write(_ data: Data, atomicallyTo path: FilePath) throws(Errno) {
+        let temporary = FilePath(path.string + ".tmp-\(getpid())")
+        do {
+            let descriptor = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            do {
+                try descriptor.writeAll(data)
+                try descriptor.sync()
+            } catch {
+                try? descriptor.close()
+                throw error
+            }
+            try descriptor.close()
+            try rename(temporary, to: path)
+        } catch {
+            try? unlink(temporary)
+            throw (error as? Errno) ?? .ioError
+        }
+    }
+
+    /// Copies a regular file's contents to `destination`, replacing it.
+    public static func copyFile(_ source: FilePath, to destination: FilePath) throws(Errno) {
+        do {
+            let input = try FileDescriptor.open(source, .readOnly, options: [.closeOnExec])
+            defer { try? input.close() }
+            let output = try FileDescriptor.open(destination, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            defer { try? output.close() }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let count = try input.read(into: &buffer)
+                if count == 0 { return }
+                try output.writeAll(buffer, count: count)
+            }
+        } catch {
+            throw (error as? Errno) ?? .ioError
+        }
+    }
+
+    /// Bytes free for an unprivileged user on the file system holding `path` (statvfs(3)).
+    public static func freeSpace(_ path: FilePath) throws(Errno) -> Int64 {
+        var info = statvfs()
+        guard path.withPlatformString({ statvfs($0, &info) }) == 0 else { throw Errno(rawValue: errno) }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// Whether `path` is a file this process may execute (access(2) X_OK).
+    public static func isExecutable(_ path: FilePath) -> Bool {
+        path.withPlatformString { access($0, X_OK) } == 0 && !isDirectory(path)
     }
 
     private static func check(_ result: Int32) throws(Errno) {
@@ -109,7 +201,10 @@ public struct FileStatus: Sendable, Equatable {
     public let modificationTime: Double
 }
 
-public struct DirectoryEntry: Sendable, Equatable {
-    public let name: String
-    public let isDirectory: Bool
+extension FileSystem {
+    /// One name in a directory, from `directoryEntries`.
+    public struct Entry: Sendable, Equatable {
+        public let name: String
+        public let isDirectory: Bool
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import StorageFormat
+import SystemBridge
 import SystemPackage
 import VolumeModel
 
@@ -37,7 +38,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Reads and validates a configuration file.
     public static func load(from path: FilePath) throws(VolumeError) -> DaemonConfiguration {
-        guard let data = FileManager.default.contents(atPath: path.string) else {
+        guard let data = try? FileSystem.contents(of: path) else {
             throw VolumeError(.invalidParams, "cannot read the configuration file \(path)")
         }
         return try parse(data, source: path.string)

@@ -4,6 +4,7 @@ import FuseBridge
 import Metadata
 import ObjectStorage
 import StorageFormat
+import SystemBridge
 import SystemPackage
 import VFS
 import VolumeModel
@@ -254,7 +255,7 @@ public final class LiveVolume: @unchecked Sendable {
         }
         progress(VolumeProgress(phase: "snapshot"))
         let snapshotFile = directory.appending("snapshot.\(source.metadataStoreType.indexExtension)")
-        defer { try? FileManager.default.removeItem(atPath: snapshotFile.string) }
+        defer { try? FileSystem.removeTree(snapshotFile) }
         let summary: SnapshotSummary
         do {
             summary = try metadata.engine.takeSnapshot(to: snapshotFile)
@@ -303,7 +304,7 @@ public final class LiveVolume: @unchecked Sendable {
         }
         chunks.close()
         try? metadata.close()
-        try? FileManager.default.removeItem(atPath: directory.string)
+        try? FileSystem.removeTree(directory)
         setState(.unmounted)
         onUnmount(self)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Metadata
+import SystemBridge
 import SystemPackage
 import VolumeModel
 
@@ -24,7 +25,7 @@ final class LocalMetadata: @unchecked Sendable {
         self.type = type
         self.directory = directory
         do {
-            try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
+            try FileSystem.createDirectories(directory)
         } catch {
             throw VolumeError(.internalError, "cannot create the metadata directory \(directory): \(error)")
         }

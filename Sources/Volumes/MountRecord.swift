@@ -1,5 +1,6 @@
 import ChunkStore
 import Foundation
+import SystemBridge
 import SystemPackage
 import VolumeModel
 
@@ -28,14 +29,14 @@ struct MountRecord: Codable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         do {
-            try encoder.encode(self).write(to: URL(fileURLWithPath: directory.appending(Self.fileName).string), options: .atomic)
+            try FileSystem.write(try encoder.encode(self), atomicallyTo: directory.appending(Self.fileName))
         } catch {
             throw VolumeError(.internalError, "cannot record the mount in \(directory): \(error)")
         }
     }
 
     static func load(from directory: FilePath) -> MountRecord? {
-        guard let data = FileManager.default.contents(atPath: directory.appending(fileName).string) else { return nil }
+        guard let data = (try? FileSystem.contents(of: directory.appending(fileName))) ?? nil else { return nil }
         return try? JSONDecoder().decode(MountRecord.self, from: data)
     }
 

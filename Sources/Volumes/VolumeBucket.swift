@@ -1,6 +1,7 @@
 import Cryptography
 import Foundation
 import ObjectStorage
+import SystemBridge
 import StorageFormat
 import SystemPackage
 import VolumeModel
@@ -72,16 +73,21 @@ struct VolumeBucket: Sendable {
         _ descriptor: VolumeDescriptor, indexFile: FilePath, at locator: VersionLocator, progress: (VolumeProgress) -> Void
     ) throws(VolumeError) -> VolumeDescriptor {
         var published = descriptor
-        let digest = try Self.sha256(of: indexFile)
+        let digest: FileDigest
+        do {
+            digest = try FileDigest.of(indexFile)
+        } catch {
+            throw VolumeError(.internalError, "cannot read \(indexFile): \(error)")
+        }
         progress(VolumeProgress(phase: "upload_index", done: 0, total: digest.size, unit: "bytes"))
         let indexKey = locator.indexKey(descriptor.metadataStoreType)
         do {
-            try store.put(indexKey, contentsOf: indexFile)
+            try store.put(indexKey, contentsOf: indexFile, digest: digest)
         } catch {
             throw VolumeError(error, while: "uploading the index to \(locator.uri(ofKey: indexKey))")
         }
         progress(VolumeProgress(phase: "upload_index", done: digest.size, total: digest.size, unit: "bytes"))
-        published.index = IndexRef(path: locator.uri(ofKey: indexKey), size: digest.size, sha256: digest.hex)
+        published.index = IndexRef(path: locator.uri(ofKey: indexKey), size: digest.size, sha256: digest.sha256)
         published.indexBytes = digest.size
         try publishDescriptor(published, at: locator)
         return published
@@ -137,8 +143,11 @@ struct VolumeBucket: Sendable {
         let key = try key(of: index)
         let piece: Int64 = 8 << 20
         let hasher = SHA256()
-        guard FileManager.default.createFile(atPath: file.string, contents: nil), let output = FileHandle(forWritingAtPath: file.string) else {
-            throw VolumeError(.internalError, "cannot create \(file)")
+        let output: FileDescriptor
+        do {
+            output = try FileDescriptor.open(file, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch {
+            throw VolumeError(.internalError, "cannot create \(file): \(error)")
         }
         defer { try? output.close() }
         var offset: Int64 = 0
@@ -152,7 +161,7 @@ struct VolumeBucket: Sendable {
             }
             hasher.update(data)
             do {
-                try output.write(contentsOf: data)
+                try output.writeAll(data)
             } catch {
                 throw VolumeError(.internalError, "writing \(file): \(error)")
             }
@@ -168,22 +177,6 @@ struct VolumeBucket: Sendable {
     }
 
     // MARK: - Helpers
-
-    static func sha256(of file: FilePath) throws(VolumeError) -> (size: Int64, hex: String) {
-        guard let input = FileHandle(forReadingAtPath: file.string) else { throw VolumeError(.internalError, "cannot read \(file)") }
-        defer { try? input.close() }
-        let hasher = SHA256()
-        var size: Int64 = 0
-        do {
-            while let data = try input.read(upToCount: 4 << 20), !data.isEmpty {
-                hasher.update(data)
-                size += Int64(data.count)
-            }
-        } catch {
-            throw VolumeError(.internalError, "reading \(file): \(error)")
-        }
-        return (size, Hex.encode(hasher.finalize()))
-    }
 
     private static func jsonString(_ text: String) -> String {
         String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)

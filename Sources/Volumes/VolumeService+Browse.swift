@@ -2,6 +2,7 @@ import ChunkStore
 import Foundation
 import Metadata
 import StorageFormat
+import SystemBridge
 import SystemPackage
 import VFS
 import VolumeModel
@@ -56,9 +57,9 @@ extension VolumeService {
         }
         let bucket = try openBucket(of: volume)
         let directory = configuration.stateDirectory.appending("browse").appending(Self.randomID())
-        defer { try? FileManager.default.removeItem(atPath: directory.string) }
+        defer { try? FileSystem.removeTree(directory) }
         do {
-            try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
+            try FileSystem.createDirectories(directory)
         } catch {
             throw VolumeError(.internalError, "cannot create \(directory): \(error)")
         }

@@ -42,7 +42,7 @@ public final class VolumeService: @unchecked Sendable {
         objectStores = ObjectStoreFactory(environment: configuration.environment, retry: RetryPolicy.standard.reporting(to: storageEvents))
         let cacheDirectory = configuration.cacheDirectory ?? configuration.stateDirectory.appending("cache")
         do {
-            try FileManager.default.createDirectory(atPath: configuration.stateDirectory.appending("mounts").string, withIntermediateDirectories: true)
+            try FileSystem.createDirectories(configuration.stateDirectory.appending("mounts"))
             sharedBlockCache = try BlockCache(directory: cacheDirectory, budget: configuration.cacheBudget)
         } catch {
             throw VolumeError(.internalError, "cannot prepare the state directory \(configuration.stateDirectory) and cache \(cacheDirectory): \(error)")
@@ -108,7 +108,7 @@ public final class VolumeService: @unchecked Sendable {
             return try serve(record, bucket: bucket, events: events, directory: directory, uploadDelay: uploadDelay, resumed: false)
         } catch {
             release(mountpoint)
-            try? FileManager.default.removeItem(atPath: directory.string)
+            try? FileSystem.removeTree(directory)
             throw VolumeError(wrapping: error, while: "mounting \(volume.name) at \(mountpoint)")
         }
     }
@@ -135,7 +135,7 @@ public final class VolumeService: @unchecked Sendable {
         let metadataDirectory = directory.appending("meta")
         if abandon {
             if record.source.metadataStoreType == .redis { RedisServer.shutDownLeftover(in: metadataDirectory, save: false) }
-            try? FileManager.default.removeItem(atPath: directory.string)
+            try? FileSystem.removeTree(directory)
             return nil
         }
         let uploadDelay = try record.options.validated()
@@ -154,7 +154,7 @@ public final class VolumeService: @unchecked Sendable {
     private func leftoverRecords() -> [(record: MountRecord, directory: FilePath)] {
         let mounts = configuration.stateDirectory.appending("mounts")
         let served = Set(lock.withLock { live.values.map(\.id) })
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: mounts.string)) ?? []
+        let names = ((try? FileSystem.directoryEntries(mounts)) ?? []).map(\.name)
         return names.sorted().compactMap { name in
             let directory = mounts.appending(name)
             guard !served.contains(name), let record = MountRecord.load(from: directory), record.id == name else { return nil }
@@ -262,7 +262,7 @@ public final class VolumeService: @unchecked Sendable {
         }
         let bucket = try openBucket(of: volume)
         let directory = configuration.stateDirectory.appending("migrations").appending(Self.randomID())
-        defer { try? FileManager.default.removeItem(atPath: directory.string) }
+        defer { try? FileSystem.removeTree(directory) }
         let sourceDirectory = directory.appending("source")
         let targetDirectory = directory.appending("target")
         do {
