@@ -51,7 +51,7 @@ let package = Package(
             name: "ChunkStore",
             dependencies: ["ObjectStorage", "StorageFormat", "Cryptography", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", "StorageFormat", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "Volumes",

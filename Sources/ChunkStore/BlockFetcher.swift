@@ -102,7 +102,7 @@ final class BlockFetcher: @unchecked Sendable {
             let elapsed = ContinuousClock.now - start
             condition.withLock {
                 gets += 1
-                fetchSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                fetchSeconds += elapsed.inSeconds
             }
         }
         return try body()

@@ -9,7 +9,7 @@ import SystemPackage
 ///
 /// A small file's only block would otherwise cost an inode to stage it and a rename to
 /// cache it, and creating an inode is where ext4 is slowest (after many deletes it scans
-/// for reusable ones, 0.4–0.8 ms each here). A record is `magic, state, slice id, index,
+/// for reusable ones). A record is `magic, state, slice id, index,
 /// size, bytes, CRC-32C` (the CRC covers all but the magic and the state). Only the state
 /// byte ever changes in place (staged → cached when uploaded, → discarded), so a record is
 /// whole or torn, never half updated. Segments are appended to by this process only and
@@ -86,11 +86,7 @@ final class BlockLog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let segment = try activeSegment()
-        do {
-            try segment.descriptor.writeAll(record, toAbsoluteOffset: segment.tail)
-        } catch {
-            throw (error as? Errno) ?? .ioError
-        }
+        try segment.descriptor.writeAll(record, toAbsoluteOffset: segment.tail)
         let location = Location(segment: segment.segment, offset: segment.tail)
         active!.tail += Int64(record.count)
         sizes[segment.segment, default: 0] += Int64(record.count)

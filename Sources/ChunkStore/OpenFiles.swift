@@ -5,8 +5,8 @@ import SystemPackage
 /// block log segment).
 ///
 /// A random read asks for a few KiB of a 4 MiB block: opening its file for each read (a
-/// path built, six directories walked) and closing it again took a third of the daemon's
-/// time per request when the page was cached. What these files hold never changes while
+/// path built, six directories walked) and closing it again costs more than the read when
+/// the page is cached. What these files hold never changes while
 /// they exist, so a descriptor stays right until its file is deleted; the owner then calls
 /// `forget`, so that a deleted file's space is not held. A descriptor is closed only once
 /// no read uses it: a number closed under a reader could be reused by the next open.

@@ -13,8 +13,8 @@ import SystemBridge
 /// Staged blocks also wait while writers keep staging more, until `quietPeriod` passes
 /// without a new one or their backlog reaches `backlogLimit` bytes or `backlogBlockLimit`
 /// blocks: uploads would otherwise take the CPU and disk from the writes they follow (on a
-/// small machine, with the object store itself: `tar x` ran 1.7 times slower beside them),
-/// and the staging area holds them safely meanwhile. A drain starts them at once. Upload
+/// small machine, with the object store itself), and the staging area holds them safely
+/// meanwhile. A drain starts them at once. Upload
 /// threads run at a lower priority, so that what does run beside a writer yields to it.
 final class UploadPool: @unchecked Sendable {
     private struct Pending {
@@ -260,7 +260,7 @@ final class UploadPool: @unchecked Sendable {
         for key in retries { if let due = queue[key]?.notBefore { soonest = min(soonest ?? due, due) } }
         guard let soonest else { return 1 }
         let wait = soonest - now
-        return max(0.005, min(1, Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18))
+        return max(0.005, min(1, wait.inSeconds))
     }
 
     private func upload(_ pending: Pending) {
@@ -295,7 +295,7 @@ final class UploadPool: @unchecked Sendable {
             } else if remove(pending.block) {
                 uploadedBlocks += 1
                 uploadedBytes += Int64(pending.block.size)
-                uploadSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                uploadSeconds += elapsed.inSeconds
             }
             condition.broadcast()
         }

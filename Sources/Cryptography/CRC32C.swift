@@ -3,8 +3,7 @@ import Foundation
 
 /// CRC-32C (Castagnoli), for the trailer that proves a cached or staged block file whole.
 /// Every block written or fetched passes through it, so it uses the processor's CRC32
-/// instruction where there is one (about eight times faster than zlib's CRC-32 here),
-/// else a table.
+/// instruction where there is one, else a table.
 public enum CRC32C {
     /// `continuing` is the checksum of the bytes before these: a block written piece by
     /// piece is checksummed as it goes, while each piece is still in the processor's cache.

@@ -95,7 +95,7 @@ public final class FuseMount: @unchecked Sendable {
             // Without the privilege to unmount, libfuse asks fusermount3 (and closes the device early).
             fuse_session_unmount(session)
         }
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.inSeconds
         guard awaitWorkers(until: .now() + seconds) else {
             fuse_session_exit(session)
             return

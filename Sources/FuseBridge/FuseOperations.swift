@@ -158,7 +158,7 @@ enum FuseOperations {
                     mount.invalidateAttributes(inode)
                 }
                 // libfuse's request buffer, not a copy of it: the writer copies what it keeps
-                // before returning (a 1 MiB write was copied twice more on its way to a block).
+                // before returning, once, on its way to a block.
                 let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: buffer!), count: size, deallocator: .none)
                 let written = try mount.fileSystem.write(handle(info), at: UInt64(offset), bytes)
                 fuse_reply_write(request, written)

@@ -5,16 +5,13 @@ import Foundation
 /// made from them is released.
 ///
 /// A fresh 4 MiB allocation is mapped anew by malloc and every page of it faults and is
-/// zeroed on first touch: on a cold sequential read that cost a seventh of the daemon's
-/// CPU. Pooled buffers come back with their pages in place. A read stream keeps up to about
-/// 128 MiB of blocks alive (the cache's 64 MiB memory tier and 16 blocks of read-ahead);
-/// a pool that kept a quarter of that let most of a stream's blocks fault anew. At most
-/// `retainedBytes` wait in the pool, and none for much longer than `idleRelease`: once
-/// reading stops, the memory goes back to the system. A stream takes its buffers back
-/// within milliseconds; a pool still full seconds after a cold read only added its 128 MiB
-/// to the peak of the write that followed (272–294 MiB, against 80–153 with it emptied).
-/// Buffers are page-aligned, so a block received into one can go to the disk cache without
-/// passing through the page cache (O_DIRECT).
+/// zeroed on first touch, a large share of a cold read's CPU. Pooled buffers come back with
+/// their pages in place. The pool keeps what one read stream holds alive at once (the
+/// cache's memory tier and its read-ahead), at most `retainedBytes`, and none for much
+/// longer than `idleRelease`: a stream takes its buffers back within milliseconds, and a
+/// pool still full after reading stops would only add itself to the next write's peak
+/// (bench/README, "Memory under reads"). Buffers are page-aligned, so a block received into
+/// one can go to the disk cache without passing through the page cache (O_DIRECT).
 final class BodyBufferPool: @unchecked Sendable {
     static let shared = BodyBufferPool(retainedBytes: 128 << 20, idleRelease: .seconds(2))
 

@@ -6,7 +6,7 @@ import SystemPackage
 
 /// Azure Blob Storage through the Blob REST API, for both `wasb(s)://` and `abfs(s)://`
 /// URIs (an ADLS Gen2 account serves the same containers on its blob endpoint).
-public struct AzureBlobObjectStore: ObjectStore {
+public struct AzureBlobObjectStore: ObjectStore, RangedReads {
     public static let apiVersion = "2021-08-06"
 
     public let uri: StorageURI
@@ -56,20 +56,9 @@ public struct AzureBlobObjectStore: ObjectStore {
         }
     }
 
-    public func get(_ key: String) throws(ObjectStoreError) -> Data {
-        try read(key, range: nil)
-    }
-
-    public func get(_ key: String, range: Range<Int64>) throws(ObjectStoreError) -> Data {
-        try read(key, range: range)
-    }
-
     public func head(_ key: String) throws(ObjectStoreError) -> ObjectInfo {
         try ObjectKey.validate(key)
-        let response = try transport.send("HEAD \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
-            request("HEAD", key: key)
-        }
-        return CloudTransport.objectInfo(key: key, headers: response.headers)
+        return try transport.head("HEAD \(location)\(key)", key: key) { request("HEAD", key: key) }
     }
 
     /// Azure has no start-after; keys up to `startAfter` are skipped client-side.
@@ -107,7 +96,7 @@ public struct AzureBlobObjectStore: ObjectStore {
 
     // MARK: - Requests
 
-    private func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
+    func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
         try ObjectKey.validate(key)
         return try transport.read("GET \(location)\(key)", range: range) { byteRange in
             request("GET", key: key, headers: byteRange.map { [("x-ms-range", $0)] } ?? [])

@@ -68,6 +68,11 @@ struct CloudTransport: Sendable {
         return response.status == 416 ? Data() : response.body
     }
 
+    /// Size and modification time of `key` from the headers of the HEAD request `build` makes.
+    func head(_ operation: String, key: String, build: () throws(ObjectStoreError) -> HTTPRequest) throws(ObjectStoreError) -> ObjectInfo {
+        Self.objectInfo(key: key, headers: try send(operation, build: build).headers)
+    }
+
     /// Size and modification time from a HEAD response's headers.
     static func objectInfo(key: String, headers: [String: String]) -> ObjectInfo {
         ObjectInfo(

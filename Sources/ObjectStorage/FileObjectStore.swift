@@ -9,7 +9,7 @@ import SystemPackage
 /// Writes go to a hidden temporary file in the same directory, are fsynced, and only
 /// then become visible under their key (rename for `put`, link for `create`), so a crash
 /// never leaves a torn object under a final name.
-public struct FileObjectStore: ObjectStore {
+public struct FileObjectStore: ObjectStore, RangedReads {
     public let root: FilePath
 
     public init(root: FilePath) throws(ObjectStoreError) {
@@ -62,15 +62,6 @@ public struct FileObjectStore: ObjectStore {
             // The contract of every backend: an object holding exactly `data` is this call's own.
             guard (try? read(key, range: nil)) == data else { throw error }
         }
-    }
-
-    public func get(_ key: String) throws(ObjectStoreError) -> Data {
-        try read(key, range: nil)
-    }
-
-    public func get(_ key: String, range: Range<Int64>) throws(ObjectStoreError) -> Data {
-        if range.isEmpty { return Data() }
-        return try read(key, range: range)
     }
 
     public func head(_ key: String) throws(ObjectStoreError) -> ObjectInfo {
@@ -191,7 +182,7 @@ public struct FileObjectStore: ObjectStore {
         }
     }
 
-    private func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
+    func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
         let path = try self.path(for: key)
         do {
             let descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])

@@ -11,7 +11,7 @@ import SystemPackage
 /// `$STORAGE_EMULATOR_HOST` points it at an emulator (no credentials needed there);
 /// otherwise `$GOOGLE_APPLICATION_CREDENTIALS` or the gcloud application-default file
 /// supplies OAuth2 credentials.
-public struct GCSObjectStore: ObjectStore {
+public struct GCSObjectStore: ObjectStore, RangedReads {
     public let uri: StorageURI
     private let baseURL: String
     private let credentials: GoogleCredentials?
@@ -68,14 +68,6 @@ public struct GCSObjectStore: ObjectStore {
         }
     }
 
-    public func get(_ key: String) throws(ObjectStoreError) -> Data {
-        try read(key, range: nil)
-    }
-
-    public func get(_ key: String, range: Range<Int64>) throws(ObjectStoreError) -> Data {
-        try read(key, range: range)
-    }
-
     public func head(_ key: String) throws(ObjectStoreError) -> ObjectInfo {
         try ObjectKey.validate(key)
         let response = try transport.send("HEAD \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
@@ -117,7 +109,7 @@ public struct GCSObjectStore: ObjectStore {
 
     // MARK: - Requests
 
-    private func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
+    func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
         try ObjectKey.validate(key)
         return try transport.read("GET \(location)\(key)", range: range) { byteRange throws(ObjectStoreError) in
             try request("GET", "\(objectURL(key))?alt=media", headers: byteRange.map { [("Range", $0)] } ?? [])

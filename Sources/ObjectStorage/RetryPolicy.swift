@@ -1,4 +1,5 @@
 import Foundation
+import SystemBridge
 
 /// Exponential backoff with full jitter for transient failures, bounded both by attempts
 /// and by a total deadline so a dead endpoint fails in predictable time.
@@ -45,7 +46,7 @@ public struct RetryPolicy: Sendable {
                     throw attempt == 1 ? error : ObjectStoreError(error.kind, "\(error.message) (gave up after \(attempt) attempts)", status: error.status)
                 }
                 events?.retrying(name, attempt: attempt + 1, of: maxAttempts, after: error.message)
-                Thread.sleep(forTimeInterval: pause.seconds)
+                Thread.sleep(forTimeInterval: pause.inSeconds)
                 attempt += 1
             }
         }
@@ -53,14 +54,7 @@ public struct RetryPolicy: Sendable {
 
     /// Full jitter: uniform in [0, min(maxDelay, base·2^(attempt-2))].
     func delay(beforeAttempt attempt: Int) -> Duration {
-        let ceiling = min(maxDelay.seconds, baseDelay.seconds * pow(2, Double(max(0, attempt - 2))))
+        let ceiling = min(maxDelay.inSeconds, baseDelay.inSeconds * pow(2, Double(max(0, attempt - 2))))
         return .milliseconds(Int(Double.random(in: 0...ceiling) * 1000))
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
     }
 }

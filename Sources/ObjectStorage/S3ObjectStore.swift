@@ -9,7 +9,7 @@ import SystemPackage
 ///
 /// With a custom endpoint requests are path-style (`endpoint/bucket/key`), which every
 /// S3-compatible server accepts; against AWS proper they are virtual-host style.
-public struct S3ObjectStore: ObjectStore {
+public struct S3ObjectStore: ObjectStore, RangedReads {
     public let uri: StorageURI
     public let region: String
     private let scheme: String
@@ -83,20 +83,9 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
-    public func get(_ key: String) throws(ObjectStoreError) -> Data {
-        try read(key, range: nil)
-    }
-
-    public func get(_ key: String, range: Range<Int64>) throws(ObjectStoreError) -> Data {
-        try read(key, range: range)
-    }
-
     public func head(_ key: String) throws(ObjectStoreError) -> ObjectInfo {
         try ObjectKey.validate(key)
-        let response = try transport.send("HEAD \(location)\(key)") { () throws(ObjectStoreError) -> HTTPRequest in
-            request("HEAD", key: key)
-        }
-        return CloudTransport.objectInfo(key: key, headers: response.headers)
+        return try transport.head("HEAD \(location)\(key)", key: key) { request("HEAD", key: key) }
     }
 
     public func list(prefix: String, startAfter: String?, continuation: String?, limit: Int) throws(ObjectStoreError) -> ObjectListPage {
@@ -132,7 +121,7 @@ public struct S3ObjectStore: ObjectStore {
 
     // MARK: - Requests
 
-    private func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
+    func read(_ key: String, range: Range<Int64>?) throws(ObjectStoreError) -> Data {
         try ObjectKey.validate(key)
         return try transport.read("GET \(location)\(key)", range: range) { byteRange in
             request("GET", key: key, headers: byteRange.map { [("Range", $0)] } ?? [])

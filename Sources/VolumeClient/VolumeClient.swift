@@ -22,37 +22,27 @@ public struct VolumeClient: Sendable {
     }
 
     public func mount(_ params: RPCParams.Mount, progress: Progress? = nil) async throws(VolumeError) -> MountStatus {
-        var params = params
-        params.progress = progress != nil
-        return try await call(.volumeMount, params, progress: progress)
+        try await call(.volumeMount, reporting: params, to: progress)
     }
 
     public func commit(_ params: RPCParams.Commit, progress: Progress? = nil) async throws(VolumeError) -> VolumeDescriptor {
-        var params = params
-        params.progress = progress != nil
-        return try await call(.volumeCommit, params, progress: progress)
+        try await call(.volumeCommit, reporting: params, to: progress)
     }
 
     public func finalize(_ params: RPCParams.Commit, progress: Progress? = nil) async throws(VolumeError) -> VolumeDescriptor {
-        var params = params
-        params.progress = progress != nil
-        return try await call(.volumeFinalize, params, progress: progress)
+        try await call(.volumeFinalize, reporting: params, to: progress)
     }
 
     public func fork(_ params: RPCParams.Fork, progress: Progress? = nil) async throws(VolumeError) -> VolumeDescriptor {
-        var params = params
-        params.progress = progress != nil
-        return try await call(.volumeFork, params, progress: progress)
+        try await call(.volumeFork, reporting: params, to: progress)
     }
 
-    public func unmount(_ params: RPCParams.Unmount) async throws(VolumeError) -> MountStatus {
+    public func unmount(_ params: RPCParams.MountPath) async throws(VolumeError) -> MountStatus {
         try await call(.volumeUnmount, params)
     }
 
     public func migrate(_ params: RPCParams.Migrate, progress: Progress? = nil) async throws(VolumeError) -> VolumeDescriptor {
-        var params = params
-        params.progress = progress != nil
-        return try await call(.volumeMigrate, params, progress: progress)
+        try await call(.volumeMigrate, reporting: params, to: progress)
     }
 
     /// The version a locator (`<bucket>/versions/<id>/volume.json`) points at.
@@ -92,6 +82,15 @@ public struct VolumeClient: Sendable {
     }
 
     // MARK: - Calls
+
+    /// A long method, asking for progress notifications exactly when `progress` takes them.
+    private func call<Params: ProgressRequest, Result: Codable & Sendable>(
+        _ method: RPCMethod, reporting params: Params, to progress: Progress?
+    ) async throws(VolumeError) -> Result {
+        var params = params
+        params.progress = progress != nil
+        return try await call(method, params, progress: progress)
+    }
 
     /// Any method, off the caller's thread (the socket I/O blocks).
     public func call<Params: Encodable & Sendable, Result: Codable & Sendable>(

@@ -4,10 +4,10 @@ import SystemBridge
 /// Hands memory the daemon freed back to the system once it has stayed free a while.
 ///
 /// glibc keeps the pages of freed blocks for reuse (and, with several heaps, scattered
-/// among them): after a cold read of a few GiB or an unmount, the daemon used 50 MiB of
-/// the 200 it held. Trimming while a burst of work is still allocating would only make
-/// it fault the pages in again, so the trimmer waits until the free memory has been over
-/// its threshold for two looks in a row, `interval` apart.
+/// among them), so after a cold read or an unmount the daemon holds several times what it
+/// uses. Trimming while a burst of work is still allocating would only make it fault the
+/// pages in again, so the trimmer waits until the free memory has been over its threshold
+/// for two looks in a row, `interval` apart.
 final class HeapTrimmer: @unchecked Sendable {
     private let threshold: Int
     private let interval: TimeInterval

@@ -102,7 +102,7 @@ struct RPCDispatcher: Sendable {
                 throw VolumeError(.invalidParams, "volume.fork takes exactly one of mount_path (a live mount) and volume (a committed version)")
             }
         case .volumeUnmount:
-            let request = try params(RPCParams.Unmount.self)
+            let request = try params(RPCParams.MountPath.self)
             let mount = try live(request.mountPath)
             var status = mount.status
             try mount.unmount(abandon: request.abandon ?? false)

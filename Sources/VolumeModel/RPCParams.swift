@@ -27,7 +27,7 @@ public enum RPCParams {
         }
     }
 
-    public struct Mount: Codable, Sendable {
+    public struct Mount: ProgressRequest {
         public var volume: VolumeDescriptor
         public var mountPath: String
         public var options: MountOptions?
@@ -48,7 +48,7 @@ public enum RPCParams {
     }
 
     /// `volume.commit` and `volume.finalize`.
-    public struct Commit: Codable, Sendable {
+    public struct Commit: ProgressRequest {
         public var mountPath: String
         public var message: String?
         public var actor: ActionRef?
@@ -67,7 +67,7 @@ public enum RPCParams {
     }
 
     /// Exactly one of `mountPath` (a live mount) and `volume` (a committed version).
-    public struct Fork: Codable, Sendable {
+    public struct Fork: ProgressRequest {
         public var mountPath: String?
         public var volume: VolumeDescriptor?
         public var name: String?
@@ -92,21 +92,7 @@ public enum RPCParams {
         }
     }
 
-    public struct Unmount: Codable, Sendable {
-        public var mountPath: String
-        public var abandon: Bool?
-
-        enum CodingKeys: String, CodingKey {
-            case mountPath = "mount_path", abandon
-        }
-
-        public init(mountPath: String, abandon: Bool? = nil) {
-            self.mountPath = mountPath
-            self.abandon = abandon
-        }
-    }
-
-    public struct Migrate: Codable, Sendable {
+    public struct Migrate: ProgressRequest {
         public var volume: VolumeDescriptor
         public var to: MetadataStoreType
         public var actor: ActionRef?
@@ -138,7 +124,8 @@ public enum RPCParams {
         }
     }
 
-    /// `mount.status` and `mount.recover`.
+    /// `volume.unmount`, `mount.status` and `mount.recover`: a mount, and whether its working
+    /// copy is abandoned (`mount.status` ignores it).
     public struct MountPath: Codable, Sendable {
         public var mountPath: String
         public var abandon: Bool?
@@ -157,4 +144,9 @@ public enum RPCParams {
     public struct None: Codable, Sendable {
         public init() {}
     }
+}
+
+/// Params of a long call that sends `progress` notifications when asked to.
+public protocol ProgressRequest: Codable, Sendable {
+    var progress: Bool? { get set }
 }

@@ -148,11 +148,10 @@ public final class LiveVolume: @unchecked Sendable {
                 // Nothing changes on a read-only mount: fork the version it shows.
                 return try bucket.branch(lastVersion, name: name, as: access, actor: caller ?? actor)
             }
-            let (version, _) = try publishSnapshot(progress: progress) { (base) in
+            let (version, _) = try publishSnapshot(by: caller ?? actor, progress: progress) { (base) in
                 base.name = name
                 base.access = access
                 base.message = nil
-                base.producedBy = caller ?? actor
             }
             return version
         }
@@ -179,13 +178,7 @@ public final class LiveVolume: @unchecked Sendable {
     /// for a daemon that is shutting down: its next start offers the mount for recovery.
     public func suspend() throws(VolumeError) {
         try exclusively { () throws(VolumeError) in
-            setState(.unmounting)
-            do {
-                try fuse.unmount(timeout: .seconds(Int64(min(options.timeout, 60))))
-            } catch {
-                setState(.mounted)
-                throw VolumeError(.busy, "\(mountpoint) could not be unmounted: \(error)", data: ["mount_path": mountpoint.string])
-            }
+            try stopServing()
             let drained = Result { () throws in try chunks.drain(deadline: options.timeoutDuration) }
             chunks.close()
             let saved = Result { () throws(VolumeError) in try metadata.close() }
@@ -227,10 +220,9 @@ public final class LiveVolume: @unchecked Sendable {
         // message) gets the version the first one published, not a second copy of it.
         let last = lastVersion
         if last.producedBy?.locator != source.producedBy?.locator, last.message == message, !hasUncommittedChanges { return last }
-        let (version, summary) = try publishSnapshot(progress: progress) { (base) in
+        let (version, summary) = try publishSnapshot(by: caller ?? actor, progress: progress) { (base) in
             base.message = message
             base.access = .ro
-            base.producedBy = caller ?? actor
         }
         lock.withLock {
             head = version
@@ -240,9 +232,9 @@ public final class LiveVolume: @unchecked Sendable {
         return version
     }
 
-    /// Flush, snapshot, drain, publish. `shape` turns the head into the new descriptor
-    /// (its `producedBy` is the caller's stamp, completed here with the locator).
-    private func publishSnapshot(progress: (VolumeProgress) -> Void, shape: (inout VolumeDescriptor) -> Void) throws(VolumeError) -> (
+    /// Flush, snapshot, drain, publish, as `actor`'s work. `shape` turns the head into the
+    /// new descriptor.
+    private func publishSnapshot(by actor: ActionRef, progress: (VolumeProgress) -> Void, shape: (inout VolumeDescriptor) -> Void) throws(VolumeError) -> (
         VolumeDescriptor, SnapshotSummary
     ) {
         setState(.committing)
@@ -274,14 +266,11 @@ public final class LiveVolume: @unchecked Sendable {
                 .drainFailed, "the blocks of \(mountpoint) could not all be uploaded (\(error)); nothing was published and the mount keeps them staged",
                 data: ["mount_path": mountpoint.string])
         }
-        let parent = lastVersion
         var version = source
         version.usedBytes = summary.usedBytes
         version.inodeCount = summary.inodes
-        version.parentProducedBy = parent.producedBy
         shape(&version)
-        let locator = try VersionLocator.new(in: bucket.uri)
-        version.producedBy = (version.producedBy ?? ActionRef()).stamped(locator: locator.description)
+        let locator = try bucket.stamp(&version, asChildOf: lastVersion, by: actor)
         return (try bucket.publish(version, indexFile: snapshotFile, at: locator, progress: progress), summary)
     }
 
@@ -289,7 +278,8 @@ public final class LiveVolume: @unchecked Sendable {
         lock.withLock { currentState = state }
     }
 
-    private func tearDown(abandon: Bool) throws(VolumeError) {
+    /// Detaches the FUSE mount; a mount that cannot be detached yet stays mounted (`busy`).
+    private func stopServing() throws(VolumeError) {
         setState(.unmounting)
         do {
             try fuse.unmount(timeout: .seconds(Int64(min(options.timeout, 60))))
@@ -297,6 +287,10 @@ public final class LiveVolume: @unchecked Sendable {
             setState(.mounted)
             throw VolumeError(.busy, "\(mountpoint) could not be unmounted: \(error)", data: ["mount_path": mountpoint.string])
         }
+    }
+
+    private func tearDown(abandon: Bool) throws(VolumeError) {
+        try stopServing()
         if abandon {
             chunks.abandonPendingUploads()
         } else {

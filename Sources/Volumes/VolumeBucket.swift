@@ -103,11 +103,17 @@ struct VolumeBucket: Sendable {
         branch.name = name
         branch.access = access
         branch.message = nil
-        branch.parentProducedBy = version.producedBy
-        let locator = try VersionLocator.new(in: uri)
-        branch.producedBy = actor.stamped(locator: locator.description)
-        try publishDescriptor(branch, at: locator)
+        try publishDescriptor(branch, at: try stamp(&branch, asChildOf: version, by: actor))
         return branch
+    }
+
+    /// Makes `child` the next version after `parent` in the lineage, `actor`'s work, to be
+    /// published at the fresh locator in this bucket it returns.
+    func stamp(_ child: inout VolumeDescriptor, asChildOf parent: VolumeDescriptor, by actor: ActionRef) throws(VolumeError) -> VersionLocator {
+        let locator = try VersionLocator.new(in: uri)
+        child.parentProducedBy = parent.producedBy
+        child.producedBy = actor.stamped(locator: locator.description)
+        return locator
     }
 
     /// Writes a version's descriptor once; an existing one is never replaced.

@@ -298,9 +298,7 @@ public final class VolumeService: @unchecked Sendable {
         migrated.metadataStoreType = type
         migrated.usedBytes = summary.usedBytes
         migrated.inodeCount = summary.inodes
-        migrated.parentProducedBy = volume.producedBy
-        let locator = try VersionLocator.new(in: bucket.uri)
-        migrated.producedBy = actor.stamped(locator: locator.description)
+        let locator = try bucket.stamp(&migrated, asChildOf: volume, by: actor)
         return try bucket.publish(migrated, indexFile: snapshotFile, at: locator, progress: progress)
     }
 

@@ -36,7 +36,7 @@ struct MountCommand: AsyncParsableCommand {
         guard let text else { return nil }
         do {
             let duration = try DurationText.parse(text)
-            return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+            return duration.inSeconds
         } catch {
             throw VolumeError(.invalidParams, "\(option): \(error.description)")
         }

@@ -16,7 +16,7 @@ struct UnmountCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await Failure.reporting { () async throws(VolumeError) in
-            try await daemon.client.unmount(RPCParams.Unmount(mountPath: mountPath, abandon: abandon))
+            try await daemon.client.unmount(RPCParams.MountPath(mountPath: mountPath, abandon: abandon))
         }
         Terminal.line("unmounted \(status.volume) from \(status.mountPath)\(abandon ? " (uncommitted changes discarded)" : "")")
     }

@@ -50,7 +50,7 @@ import VolumeModel
         #expect(try String(contentsOfFile: "\(readOnlyPath)/model/weights.txt", encoding: .utf8) == "epoch 2")
         #expect(try await client.mounts().map(\.mountPath) == [readOnlyPath])
         #expect(try await client.status(of: readOnlyPath).mode == .ro)
-        _ = try await client.unmount(RPCParams.Unmount(mountPath: readOnlyPath))
+        _ = try await client.unmount(RPCParams.MountPath(mountPath: readOnlyPath))
         #expect(try await client.daemonStatus().mounts.isEmpty)
         #expect(try daemon.stop() == 0)
     }

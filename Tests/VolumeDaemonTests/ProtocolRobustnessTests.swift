@@ -102,7 +102,7 @@ import VolumeModel
         let locator = try #require(version, "the commit completed without its client")
         let committed = try await daemon.client.load(locator: locator)
         #expect(try await daemon.client.read(committed, path: "/big.bin") == payload)
-        _ = try await daemon.client.unmount(RPCParams.Unmount(mountPath: path))
+        _ = try await daemon.client.unmount(RPCParams.MountPath(mountPath: path))
         #expect(try daemon.stop() == 0)
     }
 }
