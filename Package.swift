@@ -101,7 +101,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "TestSupport", dependencies: ["Redis", "ObjectStorage", "HTTP", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Redis", "ObjectStorage", "HTTP", "StorageFormat", "VolumeClient", "VolumeModel", .product(name: "SystemPackage", package: "swift-system")], path: "Tests/TestSupport"),
         .testTarget(name: "CBindingTests", dependencies: ["CFuse", "CSQLite", "CHiredis", "CCurl", "CCrypto"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "ChunkStoreTests",
             dependencies: [
-                "ChunkStore", "Metadata", "VFS", "ObjectStorage", "StorageFormat", "SystemBridge", "TestSupport",
+                "ChunkStore", "ObjectStorage", "StorageFormat", "SystemBridge", "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -138,6 +138,7 @@ let package = Package(
             dependencies: ["Volumes", "VolumeModel", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
+        .testTarget(name: "VolumeClientTests", dependencies: ["VolumeClient", "VolumeModel", "volumed", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(
             name: "VolumeDaemonTests",
             dependencies: ["volumed", "volumectl", "VolumeDaemon", "VolumeClient", "VolumeModel", "SystemBridge", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]

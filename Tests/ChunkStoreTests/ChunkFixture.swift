@@ -1,22 +1,19 @@
 import ChunkStore
 import Foundation
-import Metadata
 import ObjectStorage
 import StorageFormat
 import SystemPackage
 import TestSupport
-import VFS
 
 enum Backend: String, CaseIterable, CustomStringConvertible {
     case file, s3
     var description: String { rawValue }
 }
 
-/// A formatted SQLite namespace, a bucket on `backend`, a block cache and a chunk store.
+/// A catalog in memory, a bucket on `backend`, a block cache and a chunk store.
 final class ChunkFixture: @unchecked Sendable {
     let directory: FilePath
-    let engine: NamespaceEngine
-    let catalog: EngineCatalog
+    let catalog = MemoryCatalog()
     let objects: any ObjectStore
     var cache: BlockCache
     var chunks: ChunkStore
@@ -24,10 +21,6 @@ final class ChunkFixture: @unchecked Sendable {
 
     init(_ backend: Backend, configuration: ChunkStoreConfiguration = ChunkStoreConfiguration(chunkPrefix: "vol"), cacheBudget: Int64 = 4 << 30, cacheDirectory: FilePath? = nil) throws {
         directory = try Scratch.directory("chunks")
-        engine = try NamespaceEngine.open(.sqlite(directory.appending("meta.db")))
-        try engine.format(VolumeFormat(name: configuration.chunkPrefix, storage: "file", bucket: directory.appending("bucket").string + "/"))
-        try engine.useSliceDomain(UInt32.random(in: 1..<(1 << 31)))
-        catalog = EngineCatalog(engine)
         switch backend {
         case .file: objects = try FileObjectStore(root: directory.appending("bucket"))
         case .s3: objects = try TestStores.s3(prefix: "chunks-\(UUID().uuidString.lowercased())")
@@ -46,9 +39,7 @@ final class ChunkFixture: @unchecked Sendable {
         chunks = ChunkStore(configuration: configuration, catalog: catalog, store: objects, cache: cache)
     }
 
-    func createFile(_ name: String = "file") throws -> Ino {
-        try engine.mknod(parent: .root, name: Array(name.utf8), type: .regular, mode: 0o644, owner: .root, rdev: 0).0
-    }
+    func createFile() throws -> Ino { catalog.newFile() }
 
     /// A new file holding `data` from offset 0, committed, and durable when `drain`.
     func writtenFile(_ data: Data, drain: Bool = true) throws -> Ino {
@@ -60,7 +51,7 @@ final class ChunkFixture: @unchecked Sendable {
         return inode
     }
 
-    func length(_ inode: Ino) throws -> UInt64 { try engine.getattr(inode).length }
+    func length(_ inode: Ino) throws -> UInt64 { catalog.length(inode) }
 
     func read(_ inode: Ino, _ offset: UInt64, _ count: Int, reader: FileReader? = nil) throws -> Data {
         try (reader ?? chunks.reader(inode: inode)).read(at: offset, count: count, fileLength: try length(inode))
@@ -78,7 +69,7 @@ final class ChunkFixture: @unchecked Sendable {
         var blocks: [String: Int64] = [:]
         let chunkCount = (try length(inode) + ChunkGeometry.chunkSize - 1) / ChunkGeometry.chunkSize
         for chunk in 0..<UInt32(chunkCount) {
-            for record in try engine.readChunk(inode, index: chunk) where record.id != 0 {
+            for record in try catalog.records(inode: inode, chunk: chunk) where record.id != 0 {
                 for block in BlockKey.blocks(sliceID: record.id, sliceSize: Int(record.size), blockSize: configuration.blockSize) {
                     blocks[configuration.layout.objectKey(block)] = Int64(block.size)
                 }

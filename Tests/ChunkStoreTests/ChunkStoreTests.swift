@@ -1,6 +1,5 @@
 import ChunkStore
 import Foundation
-import Metadata
 import ObjectStorage
 import StorageFormat
 import SystemPackage
@@ -40,7 +39,7 @@ import Testing
             case 60..<68:
                 let size = max(0, offsetNearABoundary() + Int.random(in: -50_000..<50_000, using: &random))
                 try writer.flush()
-                _ = try fixture.engine.setattr(inode, AttrChanges(size: UInt64(size)))
+                fixture.catalog.truncate(inode, to: UInt64(size))
                 if reference.count < size { reference.append(Data(count: size - reference.count)) } else { reference.removeSubrange(size...) }
             case 68..<95:
                 try writer.flush()
@@ -85,7 +84,7 @@ import Testing
         try fixture.chunks.drain { reported.append(($0, $1)) }
         #expect(reported.last.map { $0 == 0 && $1 == 0 } == true, "drain ends reporting nothing pending")
         #expect(try fixture.length(inode) == UInt64(size))
-        #expect(try fixture.engine.readChunk(inode, index: 0).count == 1, "one 64 MiB slice per full chunk")
+        #expect(try fixture.catalog.records(inode: inode, chunk: 0).count == 1, "one 64 MiB slice per full chunk")
         #expect(try fixture.bucketBlocks() == (try fixture.expectedBlocks(inode)))
 
         try fixture.coldCache()
@@ -180,8 +179,8 @@ import Testing
         let writer = fixture.chunks.writer(inode: inode)
         try writer.write(at: 0, pattern(at: 0, count: 9 << 20))
         try writer.flush()
-        let slices = Set(try fixture.engine.readChunk(inode, index: 0).map(\.id))
-        try fixture.engine.unlink(parent: .root, name: Array("file".utf8))
+        let slices = Set(try fixture.catalog.records(inode: inode, chunk: 0).map(\.id))
+        fixture.catalog.remove(inode)
         fixture.chunks.forget(sliceIDs: slices)
         Thread.sleep(forTimeInterval: 3)
         try fixture.chunks.drain()
@@ -239,7 +238,7 @@ import Testing
     @Test func stagedUploadsWaitForTheWriterToPause() throws {
         let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol"))
         for index in 0..<40 {
-            let writer = fixture.chunks.writer(inode: try fixture.createFile("f\(index)"))
+            let writer = fixture.chunks.writer(inode: try fixture.createFile())
             try writer.write(at: 0, pattern(at: UInt64(index), count: 4096))
             try writer.flush()
             Thread.sleep(forTimeInterval: 0.01)
@@ -257,7 +256,7 @@ import Testing
         let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", uploadDelay: .seconds(3600)))
         var files: [(Ino, Data)] = []
         for index in 0..<20 {
-            let inode = try fixture.createFile("f\(index)")
+            let inode = try fixture.createFile()
             let writer = fixture.chunks.writer(inode: inode)
             let data = pattern(at: UInt64(index), count: 100 + index * 1000)
             try writer.write(at: 0, data)
@@ -297,7 +296,7 @@ import Testing
         #expect(failure?.errno == .noSpace, "\(String(describing: failure))")
         try writer.flush()
         #expect(try fixture.length(inode) == 0, "the lost slice was not committed")
-        #expect(try fixture.engine.readChunk(inode, index: 0).isEmpty)
+        #expect(try fixture.catalog.records(inode: inode, chunk: 0).isEmpty)
         let left = FileManager.default.enumerator(atPath: small.string)?.compactMap { $0 as? String }.filter { $0.contains("/staging/") }
         #expect(left == [], "staged blocks and the half-written one removed")
         #expect(fixture.chunks.statistics.stagedBlocks == 0 && fixture.cache.usedBytes == 0)
@@ -342,10 +341,10 @@ import Testing
             reference.replaceSubrange(offset..<offset + data.count, with: data)
         }
         try writer.write(at: 0, Data(count: 0))
-        _ = try fixture.engine.setattr(inode, AttrChanges(size: 300 << 10))
-        #expect(try fixture.engine.readChunk(inode, index: 0).count > 50)
+        fixture.catalog.truncate(inode, to: 300 << 10)
+        #expect(try fixture.catalog.records(inode: inode, chunk: 0).count > 50)
         #expect(try fixture.chunks.compact(inode: inode, chunk: 0))
-        #expect(try fixture.engine.readChunk(inode, index: 0).count == 1)
+        #expect(try fixture.catalog.records(inode: inode, chunk: 0).count == 1)
         #expect(try fixture.read(inode, 0, 300 << 10) == reference)
         try fixture.chunks.drain()
         try fixture.coldCache()

@@ -1,5 +1,4 @@
 import Foundation
-import Metadata
 import StorageFormat
 import Testing
 @testable import ChunkStore
@@ -16,7 +15,7 @@ import Testing
         let half = 300 << 10
         var files: [(inode: Ino, writer: FileWriter, data: Data)] = []
         for index in 0..<8 {
-            let inode = try fixture.createFile("f\(index)")
+            let inode = try fixture.createFile()
             let writer = fixture.chunks.writer(inode: inode)
             let data = pattern(at: 0, count: 2 * half, seed: UInt64(index))
             try writer.write(at: 0, data.subdata(in: 0..<half))

@@ -1,18 +1,16 @@
 import Foundation
 import SystemPackage
-import Testing
-import TestSupport
 import VolumeClient
 import VolumeModel
 
 /// A real `volumed` process on a temporary socket, state directory and mount root, with
 /// the test S3 server's credentials in its environment. `close()` leaves nothing behind.
-final class DaemonFixture: @unchecked Sendable {
-    let root: FilePath
-    let socket: FilePath
-    let mountRoot: FilePath
-    let configPath: FilePath
-    let environment: [String: String]
+public final class DaemonFixture: @unchecked Sendable {
+    public let root: FilePath
+    public let socket: FilePath
+    public let mountRoot: FilePath
+    public let configPath: FilePath
+    public let environment: [String: String]
     private let logURL: URL
     private var process: Process?
 
@@ -21,7 +19,7 @@ final class DaemonFixture: @unchecked Sendable {
 
     /// `settings` overrides the config keys the fixture writes; `extraEnvironment` joins
     /// the daemon's environment; `launcher` starts it through another program that execs it.
-    init(settings: [String: Any] = [:], s3Bucket: Bool = false, extraEnvironment: [String: String] = [:], launcher: [String] = []) throws {
+    public init(settings: [String: Any] = [:], s3Bucket: Bool = false, extraEnvironment: [String: String] = [:], launcher: [String] = []) throws {
         self.launcher = launcher
         root = try Scratch.directory("daemon")
         socket = root.appending("volumed.sock")
@@ -40,15 +38,15 @@ final class DaemonFixture: @unchecked Sendable {
         try start()
     }
 
-    var client: VolumeClient { VolumeClient(socket: socket) }
-    var pid: Int32 { process?.processIdentifier ?? 0 }
-    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    public var client: VolumeClient { VolumeClient(socket: socket) }
+    public var pid: Int32 { process?.processIdentifier ?? 0 }
+    public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     /// A fresh mount path under the mount root.
-    func mountPath(_ name: String = "m-\(UUID().uuidString.prefix(8))") -> String { mountRoot.appending(name).string }
+    public func mountPath(_ name: String = "m-\(UUID().uuidString.prefix(8))") -> String { mountRoot.appending(name).string }
 
     /// Starts `volumed` and waits until it answers `daemon.status`.
-    func start() throws {
+    public func start() throws {
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logURL)
         handle.seekToEndOfFile()
@@ -72,7 +70,7 @@ final class DaemonFixture: @unchecked Sendable {
 
     /// SIGTERM, then the exit status (after at most `timeout` seconds).
     @discardableResult
-    func stop(timeout: TimeInterval = 120) throws -> Int32 {
+    public func stop(timeout: TimeInterval = 120) throws -> Int32 {
         guard let process, process.isRunning else { return process?.terminationStatus ?? 0 }
         process.terminate()
         let deadline = Date().addingTimeInterval(timeout)
@@ -83,7 +81,7 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     /// SIGKILL: the daemon dies with its mounts in place.
-    func kill() throws {
+    public func kill() throws {
         guard let process else { return }
         try Command.check(["kill", "-KILL", "\(process.processIdentifier)"])
         process.waitUntilExit()
@@ -91,12 +89,12 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     /// Runs the built `volumectl` against this daemon.
-    func volumectl(_ arguments: [String], input: Data? = nil) throws -> Command.Result {
+    public func volumectl(_ arguments: [String], input: Data? = nil) throws -> Command.Result {
         try Command.run([BuiltProduct.path("volumectl")] + arguments, environment: ["VOLUMED_SOCKET": socket.string], clean: true, input: input)
     }
 
     /// Stops the daemon and detaches anything still mounted under the mount root.
-    func close() {
+    public func close() {
         if let process, process.isRunning {
             process.terminate()
             let deadline = Date().addingTimeInterval(60)
@@ -111,8 +109,8 @@ final class DaemonFixture: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: root.string)
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
     }
 }
