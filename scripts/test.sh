@@ -18,8 +18,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The benchmark's own logic (its verdicts on the performance targets) first: seconds, no peers.
+# The benchmark's own logic (its verdicts on the performance targets) and the layering of
+# the sources (docs/ARCHITECTURE.md) first: seconds, no peers.
 python3 -m unittest discover -s bench -p '*_test.py'
+python3 scripts/check_layers.py
 swift build --build-tests
 python3 scripts/test_services.py start "$state"
 # shellcheck disable=SC1091
@@ -36,5 +38,6 @@ if [ "$status" -eq 0 ]; then
     exit 1
   fi
   echo "volumed: $count passed, 0 failed"
+  TMPDIR="$scratch" python3 scripts/soak.py || status=$?
 fi
 exit "$status"
