@@ -5,19 +5,21 @@ import StorageFormat
 /// answered with growing read-ahead.
 public final class FileReader: @unchecked Sendable {
     public let inode: Ino
-    private let store: ChunkStore
+    private let reader: ChunkReader
+    private let maxReadAhead: Int
     private let lock = NSLock()
     private var lastEnd: UInt64?
     private var streak = 0
     private var prefetchedUpTo: UInt64 = 0
 
-    init(inode: Ino, store: ChunkStore) {
+    init(inode: Ino, reader: ChunkReader, maxReadAhead: Int) {
         self.inode = inode
-        self.store = store
+        self.reader = reader
+        self.maxReadAhead = maxReadAhead
     }
 
     /// Up to `count` bytes at `offset`, never past `fileLength`.
-    public func read(at offset: UInt64, count: Int, fileLength: UInt64) throws -> Data {
+    public func read(at offset: UInt64, count: Int, fileLength: UInt64) throws(ChunkStoreError) -> Data {
         let end = min(offset + UInt64(max(0, count)), fileLength)
         guard offset < end else { return Data() }
         let sequential = lock.withLock { () -> Int in
@@ -25,7 +27,7 @@ public final class FileReader: @unchecked Sendable {
             lastEnd = streak > 1 ? max(lastEnd ?? end, end) : end
             return streak
         }
-        let data = try store.read(inode: inode, from: offset, to: end, wholeBlocks: sequential > 0)
+        let data = try reader.read(inode: inode, from: offset, to: end, wholeBlocks: sequential > 0)
         if sequential > 0 { prefetch(after: end, streak: sequential, fileLength: fileLength) }
         return data
     }
@@ -41,12 +43,12 @@ public final class FileReader: @unchecked Sendable {
     }
 
     private func prefetch(after end: UInt64, streak: Int, fileLength: UInt64) {
-        let blockSize = UInt64(store.configuration.blockSize)
-        let count = UInt64(min(1 << min(streak - 1, 16), store.configuration.maxReadAhead))
+        let blockSize = UInt64(reader.blockSize)
+        let count = UInt64(min(1 << min(streak - 1, 16), maxReadAhead))
         let start = lock.withLock { max(end, prefetchedUpTo) }
         let until = min(fileLength, end + count * blockSize)
         guard start < until else { return }
         lock.withLock { prefetchedUpTo = until }
-        store.prefetch(inode: inode, from: start, to: until)
+        reader.prefetch(inode: inode, from: start, to: until)
     }
 }

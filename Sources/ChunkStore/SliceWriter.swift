@@ -10,6 +10,8 @@ import StorageFormat
 /// so that a long write costs no copy into a block buffer and holds no block in memory.
 final class SliceWriter {
     let position: UInt32
+    private let pipeline: WritePipeline
+    private let catalog: any SliceCatalog
     private(set) var length = 0
     private(set) var id: SliceID?
     private var buffer = Data()
@@ -19,27 +21,31 @@ final class SliceWriter {
     private(set) var blocks: [BlockKey] = []
     private let staging = StagingBatch()
     /// Why a piece could not be staged: the slice is lost, like the blocks of a batch
-    /// whose staging failed (`StagingBatch.Failure`).
-    private var failure: (any Error)?
+    /// whose staging failed.
+    private var failure: ChunkStoreError?
+    /// Set when `seal` gave the slice up: its writer drops it rather than seal it again.
+    private(set) var isLost = false
     private(set) var lastWrite = ContinuousClock.now
     let created = ContinuousClock.now
 
-    init(position: UInt32) {
+    init(position: UInt32, pipeline: WritePipeline, catalog: any SliceCatalog) {
         self.position = position
+        self.pipeline = pipeline
+        self.catalog = catalog
     }
 
     var end: UInt32 { position + UInt32(length) }
 
-    func append(_ bytes: Data, store: ChunkStore) throws {
+    func append(_ bytes: Data) throws(ChunkStoreError) {
         if let failure { throw failure }
         var rest = bytes[...]
-        let blockSize = store.configuration.blockSize
+        let blockSize = pipeline.blockSize
         while !rest.isEmpty {
             let piece = rest.prefix(blockSize - blockLength)
             // The id first: failing to get one changes nothing, and the write may be retried.
-            if store.streamsBlock(ofSize: blockLength + piece.count) { _ = try sliceID(store) }
+            if pipeline.streamsBlock(ofSize: blockLength + piece.count) { _ = try sliceID() }
             do {
-                try fill(piece, store)
+                try fill(piece)
             } catch {
                 failure = error
                 throw error
@@ -47,7 +53,7 @@ final class SliceWriter {
             rest = rest.dropFirst(piece.count)
             length += piece.count
             blockLength += piece.count
-            if blockLength == blockSize { try emitBlock(store) }
+            if blockLength == blockSize { try emitBlock() }
         }
         lastWrite = .now
     }
@@ -56,14 +62,15 @@ final class SliceWriter {
     /// once every block is durable. The last block is written on the calling thread while
     /// the staging threads finish the others: the writer waits for it anyway, and a small
     /// file then costs no hand-off to a staging thread and back. A failed slice's staged
-    /// blocks are discarded: nothing will reference them.
-    func seal(_ store: ChunkStore) throws -> SliceRecord {
+    /// blocks are discarded (nothing will reference them) and it is marked `isLost`; any
+    /// other failure leaves it to be sealed again.
+    func seal() throws(ChunkStoreError) -> SliceRecord {
         var last: BlockKey?
         var lostBecause = failure
         if lostBecause == nil, blockLength > 0 {
-            _ = try sliceID(store)  // without one the slice stays, to be sealed again
+            _ = try sliceID()  // without one the slice stays, to be sealed again
             do {
-                last = try writeLastBlock(store)
+                last = try writeLastBlock()
             } catch {
                 lostBecause = error
             }
@@ -71,24 +78,25 @@ final class SliceWriter {
         do {
             try staging.wait()
         } catch {
-            lostBecause = lostBecause ?? error.underlying
+            lostBecause = lostBecause ?? error
         }
         if let lostBecause {
-            if let id { store.discardStaged(blocks + (last.map { [$0] } ?? []), sliceID: id) }
-            throw StagingBatch.Failure(underlying: lostBecause)
+            if let id { pipeline.discardStaged(blocks + (last.map { [$0] } ?? []), sliceID: id) }
+            isLost = true
+            throw lostBecause
         }
-        store.uploadStaged(blocks)
+        pipeline.uploadStaged(blocks)
         if let last { blocks.append(last) }
-        if !store.configuration.writeback { try store.waitDurable(blocks) }
+        if !pipeline.configuration.writeback { try pipeline.waitDurable(blocks) }
         return SliceRecord(pos: position, id: id!, size: UInt32(length), off: 0, len: UInt32(length))
     }
 
     /// Adds a piece to the block being filled, moving the block to its staged file once it
     /// outgrows the memory it may use (it stays in memory if no file can be opened for it).
-    private func fill(_ piece: Data, _ store: ChunkStore) throws {
-        if file == nil, !gathersInMemory, store.streamsBlock(ofSize: blockLength + piece.count) {
-            if let opened = try store.beginBlockFile(sliceID: try sliceID(store), index: blocks.count) {
-                if !buffer.isEmpty { try store.append(buffer, to: opened) }
+    private func fill(_ piece: Data) throws(ChunkStoreError) {
+        if file == nil, !gathersInMemory, pipeline.streamsBlock(ofSize: blockLength + piece.count) {
+            if let opened = try pipeline.beginBlockFile(sliceID: try sliceID(), index: blocks.count) {
+                if !buffer.isEmpty { try pipeline.append(buffer, to: opened) }
                 buffer = Data()
                 file = opened
             } else {
@@ -96,30 +104,30 @@ final class SliceWriter {
             }
         }
         if let file {
-            try store.append(piece, to: file)
+            try pipeline.append(piece, to: file)
         } else {
             buffer.append(piece)
         }
     }
 
-    private func emitBlock(_ store: ChunkStore) throws {
-        let block = try nextBlock(store)
+    private func emitBlock() throws(ChunkStoreError) {
+        let block = try nextBlock()
         if let file {
-            store.finishBlockFile(file, as: block, staging: staging)
+            pipeline.finishBlockFile(file, as: block, staging: staging)
         } else {
-            store.writeBlock(block, buffer, staging: staging)
+            pipeline.writeBlock(block, buffer, staging: staging)
         }
         blocks.append(block)
         clearBlock()
     }
 
-    private func writeLastBlock(_ store: ChunkStore) throws -> BlockKey {
-        let block = try nextBlock(store)
+    private func writeLastBlock() throws(ChunkStoreError) -> BlockKey {
+        let block = try nextBlock()
         defer { clearBlock() }
         if let file {
-            try store.finishBlockFile(file, as: block)
+            try pipeline.finishBlockFile(file, as: block)
         } else {
-            try store.writeBlock(block, buffer)
+            try pipeline.writeBlock(block, buffer)
         }
         return block
     }
@@ -132,13 +140,14 @@ final class SliceWriter {
     }
 
     /// The key of the block being filled.
-    private func nextBlock(_ store: ChunkStore) throws -> BlockKey {
-        BlockKey(sliceID: try sliceID(store), index: blocks.count, size: blockLength)
+    private func nextBlock() throws(ChunkStoreError) -> BlockKey {
+        BlockKey(sliceID: try sliceID(), index: blocks.count, size: blockLength)
     }
 
     /// The slice's id, allocated with its first block.
-    private func sliceID(_ store: ChunkStore) throws -> SliceID {
-        let sliceID = try id ?? store.catalog.newSliceID()
+    private func sliceID() throws(ChunkStoreError) -> SliceID {
+        if let id { return id }
+        let sliceID = try catalog.newSliceID()
         id = sliceID
         return sliceID
     }

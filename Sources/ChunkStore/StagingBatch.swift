@@ -5,24 +5,19 @@ import Foundation
 final class StagingBatch: @unchecked Sendable {
     private let group = DispatchGroup()
     private let lock = NSLock()
-    private var failure: (any Error)?
+    private var failure: ChunkStoreError?
 
     func begin() { group.enter() }
 
-    func end(_ error: (any Error)?) {
+    func end(_ error: ChunkStoreError?) {
         if let error { lock.withLock { failure = failure ?? error } }
         group.leave()
     }
 
-    /// A block of the batch never reached the disk: the slice is lost, as a local file
-    /// system loses the pages whose writeback failed.
-    struct Failure: Error {
-        let underlying: any Error
-    }
-
-    /// Returns once every block begun is staged.
-    func wait() throws(Failure) {
+    /// Returns once every block begun is staged; a block of the batch that never reached the
+    /// disk loses the slice, as a local file system loses the pages whose writeback failed.
+    func wait() throws(ChunkStoreError) {
         group.wait()
-        if let failure = lock.withLock({ failure }) { throw Failure(underlying: failure) }
+        if let failure = lock.withLock({ failure }) { throw failure }
     }
 }

@@ -11,15 +11,28 @@ public final class EngineCatalog: SliceCatalog {
         self.engine = engine
     }
 
-    public func newSliceID() throws -> SliceID { try engine.newSliceID() }
-
-    public func records(inode: Ino, chunk: UInt32) throws -> [SliceRecord] { try engine.readChunk(inode, index: chunk) }
-
-    public func append(_ record: SliceRecord, inode: Ino, chunk: UInt32) throws {
-        try engine.appendSlice(inode, index: chunk, record: record, mtime: .now())
+    public func newSliceID() throws(ChunkStoreError) -> SliceID {
+        try adapted { () throws(MetaError) in try engine.newSliceID() }
     }
 
-    public func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: Ino, chunk: UInt32) throws -> Bool {
-        try engine.replaceRecords(inode, index: chunk, replaced: replaced, with: replacement)
+    public func records(inode: Ino, chunk: UInt32) throws(ChunkStoreError) -> [SliceRecord] {
+        try adapted { () throws(MetaError) in try engine.readChunk(inode, index: chunk) }
+    }
+
+    public func append(_ record: SliceRecord, inode: Ino, chunk: UInt32) throws(ChunkStoreError) {
+        try adapted { () throws(MetaError) in try engine.appendSlice(inode, index: chunk, record: record, mtime: .now()) }
+    }
+
+    public func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: Ino, chunk: UInt32) throws(ChunkStoreError) -> Bool {
+        try adapted { () throws(MetaError) in try engine.replaceRecords(inode, index: chunk, replaced: replaced, with: replacement) }
+    }
+
+    /// An engine failure as the chunk store reports it, errno kept.
+    private func adapted<Result>(_ body: () throws(MetaError) -> Result) throws(ChunkStoreError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw ChunkStoreError(error.errno, error.detail)
+        }
     }
 }

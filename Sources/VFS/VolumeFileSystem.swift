@@ -187,7 +187,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
             // past the limit can hold data, and chunk indexes end there.
             return try file.reader.read(at: offset, count: count, fileLength: min(length, ChunkGeometry.maxFileLength))
         } catch {
-            throw Errno(error)
+            throw error.errno
         }
     }
 
@@ -213,7 +213,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
         do {
             try state.writer.write(at: position, data)
         } catch {
-            throw Errno(error)
+            throw error.errno
         }
         lock.withLock { state.writtenLength = max(state.writtenLength, position + UInt64(data.count)) }
         return data.count
@@ -287,7 +287,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
         do {
             try chunks.syncStaged()
         } catch {
-            throw Errno(error)
+            throw error.errno
         }
         try call { () throws(MetaError) in try engine.persist() }
     }
@@ -399,7 +399,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
             do {
                 try writer.flush()
             } catch {
-                throw Errno(error)
+                throw error.errno
             }
         }
     }
@@ -430,7 +430,7 @@ public final class VolumeFileSystem: @unchecked Sendable {
         do {
             try state.writer.flush()
         } catch {
-            throw Errno(error)
+            throw error.errno
         }
     }
 

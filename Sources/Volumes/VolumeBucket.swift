@@ -103,7 +103,8 @@ struct VolumeBucket: Sendable {
         branch.name = name
         branch.access = access
         branch.message = nil
-        try publishDescriptor(branch, at: try stamp(&branch, asChildOf: version, by: actor))
+        let locator = try stamp(&branch, asChildOf: version, by: actor)
+        try publishDescriptor(branch, at: locator)
         return branch
     }
 

@@ -287,9 +287,9 @@ import Testing
         let writer = fixture.chunks.writer(inode: inode)
         var failure: ChunkStoreError?
         for offset in stride(from: 0, to: 16 << 20, by: 1 << 20) where failure == nil {
-            do {
+            do throws(ChunkStoreError) {
                 try writer.write(at: UInt64(offset), pattern(at: UInt64(offset), count: 1 << 20))
-            } catch let error as ChunkStoreError {
+            } catch {
                 failure = error
             }
         }

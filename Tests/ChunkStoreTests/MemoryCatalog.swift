@@ -48,18 +48,18 @@ final class MemoryCatalog: SliceCatalog, @unchecked Sendable {
 
     // MARK: - SliceCatalog
 
-    func newSliceID() throws -> SliceID {
+    func newSliceID() throws(ChunkStoreError) -> SliceID {
         lock.withLock {
             nextSlice += 1
             return SliceID(nextSlice)
         }
     }
 
-    func records(inode: Ino, chunk: UInt32) throws -> [SliceRecord] {
+    func records(inode: Ino, chunk: UInt32) throws(ChunkStoreError) -> [SliceRecord] {
         lock.withLock { chunks[inode]?[chunk] ?? [] }
     }
 
-    func append(_ record: SliceRecord, inode: Ino, chunk: UInt32) throws {
+    func append(_ record: SliceRecord, inode: Ino, chunk: UInt32) throws(ChunkStoreError) {
         lock.withLock {
             chunks[inode, default: [:]][chunk, default: []].append(record)
             let end = UInt64(chunk) * ChunkGeometry.chunkSize + UInt64(record.pos) + UInt64(record.len)
@@ -67,7 +67,7 @@ final class MemoryCatalog: SliceCatalog, @unchecked Sendable {
         }
     }
 
-    func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: Ino, chunk: UInt32) throws -> Bool {
+    func replace(_ replaced: [SliceRecord], with replacement: SliceRecord, inode: Ino, chunk: UInt32) throws(ChunkStoreError) -> Bool {
         lock.withLock {
             guard let current = chunks[inode]?[chunk], current.starts(with: replaced) else { return false }
             chunks[inode]![chunk] = [replacement] + current.dropFirst(replaced.count)
