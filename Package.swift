@@ -135,7 +135,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VolumesTests",
-            dependencies: ["Volumes", "VolumeModel", "Metadata", "ObjectStorage", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "Volumes", "VolumeModel", "StorageFormat", "Metadata", "ObjectStorage", "Cryptography", "SystemBridge", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         .testTarget(name: "volumectlTests", dependencies: ["volumectl", "TestSupport"]),
         .testTarget(name: "VolumeClientTests", dependencies: ["VolumeClient", "VolumeModel", "volumed", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),

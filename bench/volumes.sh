@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lifecycle latencies (commit, commit after one change, fork, mount) and index sizes for
-# volumes of 1k, 10k and 100k files on a SeaweedFS S3 server started for the run.
-# VOLUMEBENCH_FILES sets the sizes (default 1000,10000,100000).
+# Versions at scale on a SeaweedFS S3 server started for the run: index size, what a commit of
+# one change uploads and costs, a cold read-only mount's first stat, what N+1 fetches after N,
+# and peak memory, for volumes of 10k, 100k and 1M files. VOLUMEBENCH_FILES sets the sizes.
 exec bash "$(dirname "$0")/with-services.sh" volumebench

@@ -1,4 +1,5 @@
 import Foundation
+import SQLite
 import StorageFormat
 import SystemPackage
 
@@ -41,6 +42,12 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
         case .sqlite(let path): NamespaceEngine(store: try SQLiteMetaStore(path: path, groupWrites: window != nil), persistWindow: window ?? .zero)
         case .redis(let address): NamespaceEngine(store: try RedisMetaStore(address), persistWindow: .zero)
         }
+    }
+
+    /// An engine over a committed SQLite database that `source` holds, read in place: only
+    /// the pages a call touches are read, and every write is refused.
+    public static func open(readingFrom source: any SQLiteByteSource, shownAs name: String) throws(MetaError) -> NamespaceEngine {
+        NamespaceEngine(store: try SQLiteMetaStore(readingFrom: source, shownAs: name), persistWindow: .zero)
     }
 
     /// The window a mount's live store persists its grouped writes within.

@@ -43,6 +43,18 @@ final class SQLiteMetaStore: MetaStore {
         }
     }
 
+    /// Reads a committed database in place, page by page from `source`: no journal, no
+    /// writes, a page cache of its own so that hot pages are not fetched again.
+    init(readingFrom source: any SQLiteByteSource, shownAs name: String) throws(MetaError) {
+        groupsWrites = false
+        do {
+            db = try SQLiteConnection(readingFrom: source, shownAs: name)
+            try db.execute("PRAGMA query_only=1; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY")
+        } catch {
+            throw MetaError(sqlite: error)
+        }
+    }
+
     var location: String { db.path }
 
     /// A page is a range of the edge index: about a millisecond of rows, so that a lister

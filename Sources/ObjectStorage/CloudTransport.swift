@@ -30,14 +30,16 @@ struct CloudTransport: Sendable {
         do throws(ObjectStoreError) {
             _ = try send(operation, build: build)
         } catch where error.kind == .alreadyExists || error.isRetryable {
+            let failure = error
             let existing: Data
             do throws(ObjectStoreError) {
                 existing = try readBack()
             } catch {
-                throw error.kind == .notFound ? error : ObjectStoreError(.transient, "\(operation): the outcome is unknown (\(error.message))")
+                // Not there: the create did not happen, and its own failure says why.
+                throw error.kind == .notFound ? failure : ObjectStoreError(.transient, "\(operation): the outcome is unknown (\(error.message))")
             }
             guard existing == data else {
-                throw error.kind == .alreadyExists ? error : ObjectStoreError(.alreadyExists, "\(operation): another writer created the object", status: 412)
+                throw failure.kind == .alreadyExists ? failure : ObjectStoreError(.alreadyExists, "\(operation): another writer created the object", status: 412)
             }
             retry.events?.resolved(operation)
         }

@@ -9,12 +9,31 @@ public final class SQLiteConnection {
     private var statements: [String: SQLiteStatement] = [:]
     public let path: String
 
+    /// The `SQLiteSourceVFS` token of a connection that reads a byte source.
+    private let sourceToken: UInt64?
+
     /// Opens (creating if needed) the database at `path`.
-    public init(path: String, readOnly: Bool = false) throws(SQLiteError) {
+    public convenience init(path: String, readOnly: Bool = false) throws(SQLiteError) {
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        try self.init(opening: path, flags: flags, shownAs: path, sourceToken: nil)
+    }
+
+    /// Opens a read-only connection to a database held by `source`, whose pages SQLite
+    /// reads as its queries need them (see `SQLiteSourceVFS`).
+    public convenience init(readingFrom source: any SQLiteByteSource, shownAs name: String) throws(SQLiteError) {
+        let (uri, token) = try SQLiteSourceVFS.attach(source)
+        do {
+            try self.init(opening: uri, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, shownAs: name, sourceToken: token)
+        } catch {
+            SQLiteSourceVFS.detach(token)
+            throw error
+        }
+    }
+
+    private init(opening name: String, flags: Int32, shownAs path: String, sourceToken: UInt64?) throws(SQLiteError) {
         _ = Self.configured
         var handle: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
-        let result = sqlite3_open_v2(path, &handle, flags, nil)
+        let result = sqlite3_open_v2(name, &handle, flags, nil)
         guard result == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(handle)
@@ -22,6 +41,7 @@ public final class SQLiteConnection {
         }
         self.handle = handle
         self.path = path
+        self.sourceToken = sourceToken
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, 5000)
     }
@@ -32,6 +52,7 @@ public final class SQLiteConnection {
     deinit {
         statements.removeAll()
         sqlite3_close_v2(handle)
+        if let sourceToken { SQLiteSourceVFS.detach(sourceToken) }
     }
 
     /// Runs one or more statements that return no rows.

@@ -40,8 +40,11 @@ public struct VersionLocator: Sendable, Hashable, CustomStringConvertible {
     /// Keys relative to the bucket.
     public var directoryKey: String { "versions/\(id)" }
     public var descriptorKey: String { "\(directoryKey)/volume.json" }
-    /// The index beside the descriptor: `index.db` (SQLite) or `index.rdb` (Redis).
+    /// The one-file index of a version published before index pieces: `index.db` (SQLite)
+    /// or `index.rdb` (Redis).
     public func indexKey(fileExtension: String) -> String { "\(directoryKey)/index.\(fileExtension)" }
+    /// The manifest listing the pieces of the version's index.
+    public var manifestKey: String { "\(directoryKey)/index.manifest" }
 
     public var description: String { uri(ofKey: descriptorKey) }
 

@@ -138,14 +138,15 @@ public enum FileSystem {
         ((try? status(path)) ?? nil) != nil
     }
 
-    /// Replaces `path` with `data` all at once: written beside it, synced, renamed over it.
-    public static func write(_ data: Data, atomicallyTo path: FilePath) throws(Errno) {
-        let temporary = FilePath(path.string + ".tmp-\(getpid())")
+    /// Replaces `path` with `data` all at once: written beside it, synced unless not
+    /// `durable` (a cache's file, checked when read back), renamed over it.
+    public static func write(_ data: Data, atomicallyTo path: FilePath, durable: Bool = true) throws(Errno) {
+        let temporary = FilePath(path.string + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do {
             let descriptor = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
             do {
                 try descriptor.writeAll(data)
-                try descriptor.sync()
+                if durable { try descriptor.sync() }
             } catch {
                 try? descriptor.close()
                 throw error
@@ -160,20 +161,41 @@ public enum FileSystem {
 
     /// Copies a regular file's contents to `destination`, replacing it.
     public static func copyFile(_ source: FilePath, to destination: FilePath) throws(Errno) {
+        let output: FileDescriptor
+        do {
+            output = try FileDescriptor.open(destination, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch {
+            throw (error as? Errno) ?? .ioError
+        }
+        defer { try? output.close() }
+        _ = try copy(source, into: output)
+    }
+
+    /// Appends a file's contents to `output` at its position; the bytes copied.
+    public static func copy(_ source: FilePath, into output: FileDescriptor) throws(Errno) -> Int64 {
         do {
             let input = try FileDescriptor.open(source, .readOnly, options: [.closeOnExec])
             defer { try? input.close() }
-            let output = try FileDescriptor.open(destination, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
-            defer { try? output.close() }
             var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var copied: Int64 = 0
             while true {
                 let count = try input.read(into: &buffer)
-                if count == 0 { return }
+                if count == 0 { return copied }
                 try output.writeAll(buffer, count: count)
+                copied += Int64(count)
             }
         } catch {
             throw (error as? Errno) ?? .ioError
         }
+    }
+
+    /// Whether a descriptor someone handed over is an empty regular file open for writing:
+    /// the only kind an export may fill.
+    public static func isEmptyWritableFile(_ descriptor: FileDescriptor) -> Bool {
+        var status = stat()
+        guard fstat(descriptor.rawValue, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size == 0 else { return false }
+        let flags = fcntl(descriptor.rawValue, F_GETFL)
+        return flags >= 0 && (flags & O_ACCMODE == O_WRONLY || flags & O_ACCMODE == O_RDWR)
     }
 
     /// Bytes free for an unprivileged user on the file system holding `path` (statvfs(3)).

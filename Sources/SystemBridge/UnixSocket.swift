@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import Foundation
 import SystemPackage
 
@@ -44,6 +45,32 @@ public final class UnixSocket: @unchecked Sendable {
         while true {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, maximum) }
             if count >= 0 { return Array(buffer.prefix(count)) }
+            if errno != EINTR { throw Errno(rawValue: errno) }
+        }
+    }
+
+    /// Up to `maximum` bytes and the descriptors the peer passed with them (SCM_RIGHTS),
+    /// which the caller then owns; empty bytes at end of stream.
+    public func receive(maximum: Int = 65536) throws(Errno) -> (bytes: [UInt8], descriptors: [FileDescriptor]) {
+        var buffer = [UInt8](repeating: 0, count: maximum)
+        var passed = [Int32](repeating: -1, count: 16)
+        var count: Int32 = 0
+        while true {
+            let received = buffer.withUnsafeMutableBytes { bytes in
+                passed.withUnsafeMutableBufferPointer { clinux_receive_with_descriptors(descriptor, bytes.baseAddress, maximum, $0.baseAddress, 16, &count) }
+            }
+            if received >= 0 { return (Array(buffer.prefix(received)), passed.prefix(Int(count)).map { FileDescriptor(rawValue: $0) }) }
+            if errno != EINTR { throw Errno(rawValue: errno) }
+        }
+    }
+
+    /// Writes every byte, passing `descriptor` with the first of them (SCM_RIGHTS): the
+    /// peer gets its own copy, open as the sender opened it.
+    public func write(_ bytes: [UInt8], passing descriptor: FileDescriptor) throws(Errno) {
+        precondition(!bytes.isEmpty, "a descriptor travels with at least one byte")
+        while true {
+            let count = bytes.withUnsafeBytes { clinux_send_with_descriptor(self.descriptor, $0.baseAddress, bytes.count, descriptor.rawValue) }
+            if count >= 0 { return try write(Array(bytes[count...])) }
             if errno != EINTR { throw Errno(rawValue: errno) }
         }
     }

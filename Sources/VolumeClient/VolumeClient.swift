@@ -64,6 +64,28 @@ public struct VolumeClient: Sendable {
         return data
     }
 
+    /// Writes a version's namespace to `file` (replacing it) as the stock juicefs client takes
+    /// it. This process opens the file and passes the descriptor, so the export lands only
+    /// where the caller may write; a failed export removes the file.
+    public func exportMetadata(_ params: RPCParams.ExportMetadata, to file: FilePath, progress: Progress? = nil) async throws(VolumeError) -> MetadataExport {
+        let output: FileDescriptor
+        do {
+            output = try FileDescriptor.open(
+                file, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch {
+            throw VolumeError(.invalidParams, "cannot write \(file): \(error)", data: ["field": "file"])
+        }
+        defer { try? output.close() }
+        var params = params
+        params.progress = progress != nil
+        do {
+            return try await call(.volumeExportMetadata, params, passing: output, progress: progress)
+        } catch {
+            try? FileSystem.unlink(file)
+            throw error
+        }
+    }
+
     public func mounts() async throws(VolumeError) -> [MountStatus] {
         try await call(.mountList, RPCParams.None())
     }
@@ -92,13 +114,14 @@ public struct VolumeClient: Sendable {
         return try await call(method, params, progress: progress)
     }
 
-    /// Any method, off the caller's thread (the socket I/O blocks).
+    /// Any method, off the caller's thread (the socket I/O blocks); `descriptor` travels
+    /// with the request for the methods that take one.
     public func call<Params: Encodable & Sendable, Result: Codable & Sendable>(
-        _ method: RPCMethod, _ params: Params, progress: Progress? = nil
+        _ method: RPCMethod, _ params: Params, passing descriptor: FileDescriptor? = nil, progress: Progress? = nil
     ) async throws(VolumeError) -> Result {
         let outcome: Swift.Result<Result, VolumeError> = await withCheckedContinuation { continuation in
             let worker = Thread {
-                continuation.resume(returning: Swift.Result { () throws(VolumeError) -> Result in try callBlocking(method, params, progress: progress) })
+                continuation.resume(returning: Swift.Result { () throws(VolumeError) -> Result in try callBlocking(method, params, passing: descriptor, progress: progress) })
             }
             worker.name = "volumed-client"
             worker.start()
@@ -108,7 +131,7 @@ public struct VolumeClient: Sendable {
 
     /// Any method, on this thread.
     public func callBlocking<Params: Encodable & Sendable, Result: Codable & Sendable>(
-        _ method: RPCMethod, _ params: Params, progress: Progress? = nil
+        _ method: RPCMethod, _ params: Params, passing descriptor: FileDescriptor? = nil, progress: Progress? = nil
     ) throws(VolumeError) -> Result {
         let connection: UnixSocket
         do {
@@ -121,7 +144,8 @@ public struct VolumeClient: Sendable {
         defer { connection.close() }
         let id = RPCID.number(Int64.random(in: 1..<Int64.max))
         do {
-            try connection.write(Array(RPCEnvelope.line(RPCEnvelope.Request(id: id, method: method.rawValue, params: params))))
+            let request = Array(RPCEnvelope.line(RPCEnvelope.Request(id: id, method: method.rawValue, params: params)))
+            if let descriptor { try connection.write(request, passing: descriptor) } else { try connection.write(request) }
         } catch {
             throw VolumeError(.internalError, "volumed closed the connection: \(error)")
         }

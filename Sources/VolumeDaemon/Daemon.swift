@@ -35,7 +35,8 @@ public final class Daemon: @unchecked Sendable {
         service = try VolumeService(
             VolumeServiceConfiguration(
                 stateDirectory: configuration.stateDir, cacheDirectory: configuration.cacheDir,
-                cacheBudget: configuration.cacheSizeMB.map { Int64($0) << 20 }, defaultBucket: configuration.defaultBucket,
+                cacheBudget: configuration.cacheSizeMB.map { Int64($0) << 20 },
+                indexCacheBudget: Int64(configuration.indexCacheMB) << 20, defaultBucket: configuration.defaultBucket,
                 defaultMetadataStore: configuration.metadataStoreType, defaultMaxUploads: configuration.maxUploads,
                 environment: environment))
         do {

@@ -16,6 +16,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var cacheDir: FilePath?
     /// The cache budget; half the free space (at least 1 GiB) when absent.
     public var cacheSizeMB: Int?
+    /// The budget of the cache of index pieces that lets a mount fetch only what changed.
+    public var indexCacheMB = 1024
     /// Mount paths must resolve under this directory.
     public var mountRoot = FilePath("/mnt/volumes")
     /// Where `new` puts volumes without a bucket; `file://<state_dir>/bucket` when absent.
@@ -30,7 +32,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Every key the file may hold.
     public static let keys: Set<String> = [
-        "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "mount_root", "default_bucket", "metadata_store_type",
+        "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "index_cache_mb", "mount_root", "default_bucket", "metadata_store_type",
         "max_uploads", "allowed_uids", "allowed_gids", "log_level",
     ]
 
@@ -86,6 +88,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if let value = object["cache_size_mb"] {
             guard let number = value as? NSNumber, number.intValue > 0 else { throw invalid("cache_size_mb", "a positive number of MiB") }
             configuration.cacheSizeMB = number.intValue
+        }
+        if let value = object["index_cache_mb"] {
+            guard let number = value as? NSNumber, number.intValue > 0 else { throw invalid("index_cache_mb", "a positive number of MiB") }
+            configuration.indexCacheMB = number.intValue
         }
         if let root = try absolutePath("mount_root") { configuration.mountRoot = root }
         if let value = object["default_bucket"], !(value is NSNull) {

@@ -1,5 +1,6 @@
 import Foundation
 import SystemBridge
+import SystemPackage
 import VolumeModel
 
 /// One client: newline-delimited requests in, lines out, handled in order on the
@@ -18,20 +19,35 @@ final class RPCConnection: @unchecked Sendable {
         self.dispatcher = dispatcher
     }
 
-    /// Reads and answers requests until the client closes or misbehaves.
+    /// Reads and answers requests until the client closes or misbehaves. A descriptor the
+    /// client passes belongs to the request whose line holds the byte it came with; the
+    /// request may use the first, and every one is closed once the request is answered.
     func serve() {
-        defer { socket.close() }
         var buffer = LineBuffer()
+        var received = 0
+        var consumed = 0
+        var passed: [(at: Int, descriptor: FileDescriptor)] = []
+        defer {
+            for (_, descriptor) in passed { try? descriptor.close() }
+            socket.close()
+        }
         while true {
             if let line = buffer.nextLine() {
-                if !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { dispatcher.handle(line, send: send) }
+                consumed += line.count + 1
+                let owned = passed.prefix { $0.at < consumed }.map(\.descriptor)
+                passed.removeFirst(owned.count)
+                if !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { dispatcher.handle(line, descriptor: owned.first, send: send) }
+                for descriptor in owned { try? descriptor.close() }
                 continue
             }
             guard buffer.pendingCount <= Self.maximumLine else {
                 send(RPCEnvelope.errorLine(id: nil, VolumeError(.invalidRequest, "request line longer than \(Self.maximumLine) bytes; closing the connection")))
                 return
             }
-            guard let bytes = try? socket.read(), !bytes.isEmpty else { return }
+            guard let (bytes, descriptors) = try? socket.receive() else { return }
+            passed += descriptors.map { (received, $0) }
+            guard !bytes.isEmpty else { return }
+            received += bytes.count
             buffer.append(bytes)
         }
     }

@@ -16,8 +16,9 @@ struct RPCDispatcher: Sendable {
     let log: Logger
 
     /// Handles a request; `send` writes a line to the client (failures are the client's
-    /// business: the operation goes on without it).
-    func handle(_ line: Data, send: @escaping (Data) -> Void) {
+    /// business: the operation goes on without it). `descriptor` is a file the client passed
+    /// with the request, which the caller closes afterwards.
+    func handle(_ line: Data, descriptor: FileDescriptor? = nil, send: @escaping (Data) -> Void) {
         let header: RPCEnvelope.Header
         do {
             header = try JSONDecoder().decode(RPCEnvelope.Header.self, from: line)
@@ -38,7 +39,7 @@ struct RPCDispatcher: Sendable {
         }
         let started = Date()
         do {
-            let result = try perform(method, line: line, id: header.id, send: send)
+            let result = try perform(method, line: line, id: header.id, descriptor: descriptor, send: send)
             log.info("\(name) ok in \(String(format: "%.3f", Date().timeIntervalSince(started))) s")
             // A notification (no id) gets no response.
             if header.id != nil { send(result) }
@@ -48,7 +49,9 @@ struct RPCDispatcher: Sendable {
         }
     }
 
-    private func perform(_ method: RPCMethod, line: Data, id: RPCID?, send: @escaping (Data) -> Void) throws(VolumeError) -> Data {
+    private func perform(_ method: RPCMethod, line: Data, id: RPCID?, descriptor: FileDescriptor?, send: @escaping (Data) -> Void) throws(VolumeError)
+        -> Data
+    {
         func params<Value: Decodable & Sendable>(_ type: Value.Type) throws(VolumeError) -> Value {
             guard let value = try RPCEnvelope.params(type, from: line) else {
                 throw VolumeError(.invalidParams, "\(method.rawValue) needs params")
@@ -123,6 +126,15 @@ struct RPCDispatcher: Sendable {
             guard let path = request.path else { throw VolumeError(.invalidParams, "volume.cat needs a path", data: ["field": "path"]) }
             let data = try service.read(request.volume, path: path)
             return reply(FileContent(path: path, size: data.count, contentBase64: data.base64EncodedString()))
+        case .volumeExportMetadata:
+            let request = try params(RPCParams.ExportMetadata.self)
+            guard let descriptor else {
+                throw VolumeError(
+                    .invalidParams,
+                    "volume.export_metadata writes into a file the caller opened: pass its descriptor with the request (SCM_RIGHTS), as volumectl export-metadata does",
+                    data: ["field": "descriptor"])
+            }
+            return reply(try service.exportMetadata(request.volume, into: descriptor, as: request.format ?? .sqlite, progress: progress(request.progress)))
         case .mountList:
             return reply(mounts())
         case .mountStatus:

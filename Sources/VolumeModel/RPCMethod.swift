@@ -11,6 +11,7 @@ public enum RPCMethod: String, CaseIterable, Sendable {
     case volumeLineage = "volume.lineage"
     case volumeLs = "volume.ls"
     case volumeCat = "volume.cat"
+    case volumeExportMetadata = "volume.export_metadata"
     case mountList = "mount.list"
     case mountStatus = "mount.status"
     case mountRecover = "mount.recover"

@@ -124,6 +124,20 @@ public enum RPCParams {
         }
     }
 
+    /// `volume.export_metadata`: a version's namespace in a form the stock juicefs client
+    /// takes, written into the file whose descriptor travels with the request.
+    public struct ExportMetadata: ProgressRequest {
+        public var volume: VolumeDescriptor
+        public var format: MetadataExportFormat?
+        public var progress: Bool?
+
+        public init(volume: VolumeDescriptor, format: MetadataExportFormat? = nil, progress: Bool? = nil) {
+            self.volume = volume
+            self.format = format
+            self.progress = progress
+        }
+    }
+
     /// `volume.unmount`, `mount.status` and `mount.recover`: a mount, and whether its working
     /// copy is abandoned (`mount.status` ignores it).
     public struct MountPath: Codable, Sendable {

@@ -49,11 +49,15 @@ public final class LiveVolume: @unchecked Sendable {
     private var committedChanges: UInt64
     /// The version `finalize` published, once it has.
     private(set) var finalVersion: VolumeDescriptor?
+    /// Index pieces the bucket holds already (those of the version this mount last fetched
+    /// or published): the next commit uploads the others.
+    private var knownPieces: Set<String>
 
     init(
         id: String, mountpoint: FilePath, options: MountOptions, source: VolumeDescriptor, sliceDomain: UInt32?, directory: FilePath,
         bucket: VolumeBucket, metadata: LocalMetadata, chunks: ChunkStore, fileSystem: VolumeFileSystem, fuse: FuseMount, storageEvents: StorageEvents,
-        actor: ActionRef, head: VolumeDescriptor, writtenDomains: [UInt32], assumeChanged: Bool, onUnmount: @escaping @Sendable (LiveVolume) -> Void
+        actor: ActionRef, head: VolumeDescriptor, knownPieces: Set<String>, writtenDomains: [UInt32], assumeChanged: Bool,
+        onUnmount: @escaping @Sendable (LiveVolume) -> Void
     ) {
         self.id = id
         self.mountpoint = mountpoint
@@ -69,6 +73,7 @@ public final class LiveVolume: @unchecked Sendable {
         self.storageEvents = storageEvents
         self.actor = actor
         self.writtenDomains = writtenDomains
+        self.knownPieces = knownPieces
         self.onUnmount = onUnmount
         mountedAt = Date()
         self.head = head
@@ -271,7 +276,10 @@ public final class LiveVolume: @unchecked Sendable {
         version.inodeCount = summary.inodes
         shape(&version)
         let locator = try bucket.stamp(&version, asChildOf: lastVersion, by: actor)
-        return (try bucket.publish(version, indexFile: snapshotFile, at: locator, progress: progress), summary)
+        let (published, manifest) = try bucket.publish(
+            version, indexFile: snapshotFile, at: locator, known: lock.withLock { knownPieces }, progress: progress)
+        lock.withLock { knownPieces = Set(manifest.pieces.map(\.sha256)) }
+        return (published, summary)
     }
 
     private func setState(_ state: State) {

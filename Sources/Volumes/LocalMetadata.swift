@@ -11,6 +11,8 @@ final class LocalMetadata: @unchecked Sendable {
     let directory: FilePath
     let engine: any MetaEngine
     private let redis: RedisServer?
+    /// The pieces an index read in place comes from; its failure explains an engine's I/O error.
+    let source: IndexPieceSource?
 
     /// Where a downloaded index goes before the store opens it.
     static func indexFile(type: MetadataStoreType, in directory: FilePath) -> FilePath {
@@ -24,6 +26,7 @@ final class LocalMetadata: @unchecked Sendable {
     init(type: MetadataStoreType, directory: FilePath, redisExecutable: String) throws(VolumeError) {
         self.type = type
         self.directory = directory
+        source = nil
         do {
             try FileSystem.createDirectories(directory)
         } catch {
@@ -47,6 +50,20 @@ final class LocalMetadata: @unchecked Sendable {
                 throw VolumeError(error, while: "starting the private redis-server in \(directory)")
             }
             redis = server
+        }
+    }
+
+    /// Reads a committed SQLite index in place from its pieces, for a read-only mount or a
+    /// browse: nothing is downloaded up front and nothing is written.
+    init(reading source: IndexPieceSource, of index: IndexRef, directory: FilePath) throws(VolumeError) {
+        type = .sqlite
+        self.directory = directory
+        redis = nil
+        self.source = source
+        do {
+            engine = try NamespaceEngine.open(readingFrom: source, shownAs: index.path)
+        } catch {
+            throw source.failure ?? VolumeError(error, while: "opening the index \(index.path)")
         }
     }
 

@@ -12,10 +12,13 @@ struct VolumeBucket: Sendable {
     let store: any ObjectStore
     /// The bucket URI as descriptors spell it, without a trailing slash.
     let uri: String
+    /// Where index pieces this machine fetched or published are kept, if anywhere.
+    let pieceCache: IndexPieceCache?
 
-    init(store: any ObjectStore, uri: String) {
+    init(store: any ObjectStore, uri: String, pieceCache: IndexPieceCache? = nil) {
         self.store = store
         self.uri = uri.hasSuffix("/") ? String(uri.dropLast()) : uri
+        self.pieceCache = pieceCache
     }
 
     // MARK: - Format
@@ -67,30 +70,60 @@ struct VolumeBucket: Sendable {
 
     // MARK: - Versions
 
-    /// Uploads the index, then the descriptor (so a descriptor never names a missing
-    /// index), returning the descriptor with its `index` and locator filled in.
+    /// Uploads the index as pieces (those in `known` are in the bucket already and are not
+    /// sent again), then its manifest, then the descriptor (so a descriptor never names a
+    /// missing index), returning the descriptor with its `index` and locator filled in, and
+    /// the manifest. Pieces uploaded for a version whose descriptor never comes are garbage
+    /// for the collector; a published object is never rewritten.
     func publish(
-        _ descriptor: VolumeDescriptor, indexFile: FilePath, at locator: VersionLocator, progress: (VolumeProgress) -> Void
-    ) throws(VolumeError) -> VolumeDescriptor {
+        _ descriptor: VolumeDescriptor, indexFile: FilePath, at locator: VersionLocator, known: Set<String>, progress: (VolumeProgress) -> Void
+    ) throws(VolumeError) -> (VolumeDescriptor, IndexManifest) {
         var published = descriptor
-        let digest: FileDigest
+        let manifest = try uploadPieces(of: indexFile, engine: descriptor.metadataStoreType, known: known, progress: progress)
+        let data = manifest.encoded
         do {
-            digest = try FileDigest.of(indexFile)
+            try store.put(locator.manifestKey, data: data)
         } catch {
-            throw VolumeError(.internalError, "cannot read \(indexFile): \(error)")
+            throw VolumeError(error, while: "uploading the index manifest to \(locator.uri(ofKey: locator.manifestKey))")
         }
-        progress(VolumeProgress(phase: "upload_index", done: 0, total: digest.size, unit: "bytes"))
-        let indexKey = locator.indexKey(descriptor.metadataStoreType)
-        do {
-            try store.put(indexKey, contentsOf: indexFile, digest: digest)
-        } catch {
-            throw VolumeError(error, while: "uploading the index to \(locator.uri(ofKey: indexKey))")
-        }
-        progress(VolumeProgress(phase: "upload_index", done: digest.size, total: digest.size, unit: "bytes"))
-        published.index = IndexRef(path: locator.uri(ofKey: indexKey), size: digest.size, sha256: digest.sha256)
-        published.indexBytes = digest.size
+        published.index = IndexRef(path: locator.uri(ofKey: locator.manifestKey), size: Int64(data.count), sha256: Hex.encode(SHA256.hash(data)))
+        published.indexBytes = manifest.size
         try publishDescriptor(published, at: locator)
-        return published
+        return (published, manifest)
+    }
+
+    /// Cuts the index into pieces, uploads those the bucket lacks (and keeps them in the
+    /// machine's piece cache, since a later mount here wants them), and lists them all.
+    /// Progress is reported from the calling thread, as pieces are handed to the uploads.
+    private func uploadPieces(
+        of file: FilePath, engine: MetadataStoreType, known: Set<String>, progress: (VolumeProgress) -> Void
+    ) throws(VolumeError) -> IndexManifest {
+        let total = ((try? FileSystem.status(file)) ?? nil)?.size ?? 0
+        let uploads = ParallelWork()
+        let sent = Counter()
+        var pieces: [IndexManifest.Piece] = []
+        var size: Int64 = 0
+        var queued = known
+        progress(VolumeProgress(phase: "upload_index", done: 0, total: total, unit: "bytes"))
+        try IndexSplitter.forEngine(engine).split(file) { (data) throws(VolumeError) in
+            let sha256 = Hex.encode(SHA256.hash(data))
+            pieces.append(IndexManifest.Piece(sha256: sha256, size: data.count))
+            size += Int64(data.count)
+            guard queued.insert(sha256).inserted else { return }
+            uploads.submit { [self] () throws(VolumeError) in
+                do throws(ObjectStoreError) {
+                    try store.put(IndexManifest.key(of: sha256), data: data)
+                } catch {
+                    throw VolumeError(error, while: "uploading index piece \(sha256) to \(uri)")
+                }
+                pieceCache?.keep(sha256, data)
+                sent.add(Int64(data.count))
+            }
+            progress(VolumeProgress(phase: "upload_index", done: sent.total, total: total, unit: "bytes"))
+        }
+        try uploads.finish()
+        progress(VolumeProgress(phase: "upload_index", done: total, total: total, unit: "bytes"))
+        return IndexManifest(engine: engine, size: size, pieces: pieces)
     }
 
     /// Publishes a branch of a committed version without touching its data: a new name
@@ -145,11 +178,16 @@ struct VolumeBucket: Sendable {
         return key
     }
 
-    /// Downloads an index in pieces, checking its size and SHA-256 before it is used.
-    func download(_ index: IndexRef, to file: FilePath, progress: (VolumeProgress) -> Void) throws(VolumeError) {
-        let key = try key(of: index)
-        let piece: Int64 = 8 << 20
-        let hasher = SHA256()
+    /// Whether an index is stored in pieces (a manifest) rather than as one file.
+    func isPieced(_ index: IndexRef) throws(VolumeError) -> Bool {
+        try key(of: index).hasSuffix("/index.manifest")
+    }
+
+    /// Downloads an index to `file`: its pieces through the machine's piece cache, each
+    /// checked against its hash (a version published before pieces: the one file, checked
+    /// against its size and SHA-256). Returns the manifest, `nil` for a one-file index.
+    @discardableResult
+    func download(_ index: IndexRef, to file: FilePath, progress: (VolumeProgress) -> Void) throws(VolumeError) -> IndexManifest? {
         let output: FileDescriptor
         do {
             output = try FileDescriptor.open(file, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
@@ -157,6 +195,86 @@ struct VolumeBucket: Sendable {
             throw VolumeError(.internalError, "cannot create \(file): \(error)")
         }
         defer { try? output.close() }
+        return try download(index, into: output, named: file.string, progress: progress)
+    }
+
+    /// Downloads an index into an empty file open for writing (`name` says which, in errors).
+    @discardableResult
+    func download(_ index: IndexRef, into output: FileDescriptor, named file: String, progress: (VolumeProgress) -> Void) throws(VolumeError) -> IndexManifest? {
+        guard try isPieced(index) else {
+            try downloadWhole(index, key: try key(of: index), into: output, named: file, progress: progress)
+            return nil
+        }
+        let manifest = try self.manifest(of: index)
+        let fetches = ParallelWork()
+        let fetched = Counter()
+        progress(VolumeProgress(phase: "download_index", done: 0, total: manifest.size, unit: "bytes"))
+        var offset: Int64 = 0
+        for piece in manifest.pieces {
+            let at = offset
+            offset += Int64(piece.size)
+            fetches.submit { [self] () throws(VolumeError) in
+                let data = try self.piece(piece, of: index)
+                do {
+                    try output.writeAll(data, toAbsoluteOffset: at)
+                } catch {
+                    throw VolumeError(.internalError, "writing \(file): \(error)")
+                }
+                fetched.add(Int64(data.count))
+            }
+            progress(VolumeProgress(phase: "download_index", done: fetched.total, total: manifest.size, unit: "bytes"))
+        }
+        try fetches.finish()
+        progress(VolumeProgress(phase: "download_index", done: manifest.size, total: manifest.size, unit: "bytes"))
+        return manifest
+    }
+
+    /// The manifest an index names, checked against the size and SHA-256 the descriptor
+    /// promises.
+    func manifest(of index: IndexRef) throws(VolumeError) -> IndexManifest {
+        let key = try key(of: index)
+        let data: Data
+        do {
+            data = try store.get(key)
+        } catch {
+            throw VolumeError(error, while: "reading the index manifest \(index.path)")
+        }
+        let digest = Hex.encode(SHA256.hash(data))
+        guard Int64(data.count) == index.size, digest == index.sha256.lowercased() else {
+            throw VolumeError(
+                .integrityError, "the index manifest \(index.path) is \(data.count) bytes with SHA-256 \(digest), but the descriptor promises \(index.size) bytes with \(index.sha256)",
+                data: ["path": index.path])
+        }
+        return try IndexManifest.decode(data, path: index.path)
+    }
+
+    /// A piece from the cache, else from the bucket; either way checked against its hash.
+    func piece(_ piece: IndexManifest.Piece, of index: IndexRef) throws(VolumeError) -> Data {
+        if let cached = pieceCache?.piece(piece.sha256), cached.count == piece.size { return cached }
+        let data: Data
+        do {
+            data = try store.get(IndexManifest.key(of: piece.sha256))
+        } catch where error.kind == .notFound {
+            throw VolumeError(
+                .storageError, "index piece \(piece.sha256) of \(index.path) is missing from \(uri)", data: ["path": index.path, "piece": piece.sha256])
+        } catch {
+            throw VolumeError(error, while: "fetching index piece \(piece.sha256) of \(index.path)")
+        }
+        guard data.count == piece.size, Hex.encode(SHA256.hash(data)) == piece.sha256 else {
+            throw VolumeError(
+                .integrityError, "index piece \(piece.sha256) of \(index.path) does not match its hash (\(data.count) bytes, \(piece.size) expected)",
+                data: ["path": index.path, "piece": piece.sha256])
+        }
+        pieceCache?.keep(piece.sha256, data)
+        return data
+    }
+
+    /// Downloads a one-file index in ranges, checking its size and SHA-256 before it is used.
+    private func downloadWhole(_ index: IndexRef, key: String, into output: FileDescriptor, named file: String, progress: (VolumeProgress) -> Void)
+        throws(VolumeError)
+    {
+        let piece: Int64 = 8 << 20
+        let hasher = SHA256()
         var offset: Int64 = 0
         while true {
             progress(VolumeProgress(phase: "download_index", done: offset, total: index.size, unit: "bytes"))
@@ -187,5 +305,17 @@ struct VolumeBucket: Sendable {
 
     private static func jsonString(_ text: String) -> String {
         String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}
+
+/// A running total that upload and fetch threads add to, read for progress.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sum: Int64 = 0
+
+    var total: Int64 { lock.withLock { sum } }
+
+    func add(_ amount: Int64) {
+        lock.withLock { sum += amount }
     }
 }

@@ -63,8 +63,13 @@ extension VolumeService {
         } catch {
             throw VolumeError(.internalError, "cannot create \(directory): \(error)")
         }
-        try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: directory)) { _ in }
-        let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory, redisExecutable: configuration.redisExecutable)
+        let metadata: LocalMetadata
+        if let inPlace = try inPlaceIndex(of: volume, readOnly: true, in: bucket) {
+            metadata = try LocalMetadata(reading: inPlace, of: index, directory: directory)
+        } else {
+            try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: directory)) { _ in }
+            metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory, redisExecutable: configuration.redisExecutable)
+        }
         defer { try? metadata.close() }
         let format: VolumeFormat
         do {
@@ -76,7 +81,11 @@ extension VolumeService {
             configuration: ChunkStoreConfiguration(volume: volume, format: format), catalog: EngineCatalog(metadata.engine), store: bucket.store,
             cache: sharedBlockCache)
         defer { chunks.close() }
-        return try body(metadata.engine, chunks)
+        do {
+            return try body(metadata.engine, chunks)
+        } catch {
+            throw metadata.source?.failure ?? error
+        }
     }
 
     /// Follows `path` from the root; `..` is refused rather than interpreted.

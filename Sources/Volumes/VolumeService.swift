@@ -20,6 +20,8 @@ public final class VolumeService: @unchecked Sendable {
     public let storageEvents = StorageEvents()
     private let objectStores: ObjectStoreFactory
     let sharedBlockCache: BlockCache
+    /// Index pieces fetched or published on this machine, shared by every version.
+    let indexPieces: IndexPieceCache
     private let lock = NSLock()
     private var live: [FilePath: LiveVolume] = [:]
     /// Mount paths being mounted right now.
@@ -44,6 +46,7 @@ public final class VolumeService: @unchecked Sendable {
         do {
             try FileSystem.createDirectories(configuration.stateDirectory.appending("mounts"))
             sharedBlockCache = try BlockCache(directory: cacheDirectory, budget: configuration.cacheBudget)
+            indexPieces = try IndexPieceCache(directory: cacheDirectory.appending("index-pieces"), budget: configuration.indexCacheBudget)
         } catch {
             throw VolumeError(.internalError, "cannot prepare the state directory \(configuration.stateDirectory) and cache \(cacheDirectory): \(error)")
         }
@@ -102,10 +105,14 @@ public final class VolumeService: @unchecked Sendable {
             let bucket = try openBucket(of: volume, events: events)
             let metadataDirectory = directory.appending("meta")
             try FileSystem.createDirectories(metadataDirectory, permissions: FilePermissions.ownerReadWriteExecute)
-            if let index = volume.index {
-                try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: metadataDirectory), progress: progress)
+            var known: Set<String> = []
+            let inPlace = try inPlaceIndex(of: volume, readOnly: options.readOnly, in: bucket)
+            if let index = volume.index, inPlace == nil {
+                let manifest = try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: metadataDirectory), progress: progress)
+                known = Set(manifest?.pieces.map(\.sha256) ?? [])
             }
-            return try serve(record, bucket: bucket, events: events, directory: directory, uploadDelay: uploadDelay, resumed: false)
+            return try serve(
+                record, bucket: bucket, events: events, directory: directory, uploadDelay: uploadDelay, resumed: false, knownPieces: known, inPlace: inPlace)
         } catch {
             release(mountpoint)
             try? FileSystem.removeTree(directory)
@@ -142,9 +149,12 @@ public final class VolumeService: @unchecked Sendable {
         _ = try prepareMountpoint(mountpoint)
         do {
             let events = StorageEvents(parent: storageEvents)
+            let bucket = try openBucket(of: record.source, events: events)
+            // What the bucket holds of the head's index spares the next commit re-sending it.
+            let known = record.head.index.flatMap { try? bucket.manifest(of: $0) }.map { Set($0.pieces.map(\.sha256)) } ?? []
+            let inPlace = try inPlaceIndex(of: record.source, readOnly: record.options.readOnly, in: bucket)
             return try serve(
-                record, bucket: try openBucket(of: record.source, events: events), events: events, directory: directory, uploadDelay: uploadDelay,
-                resumed: true)
+                record, bucket: bucket, events: events, directory: directory, uploadDelay: uploadDelay, resumed: true, knownPieces: known, inPlace: inPlace)
         } catch {
             release(mountpoint)
             throw VolumeError(wrapping: error, while: "recovering \(record.source.name) at \(mountpoint)")
@@ -162,15 +172,28 @@ public final class VolumeService: @unchecked Sendable {
         }
     }
 
-    /// Opens the metadata in the mount's directory, formats a fresh volume, claims a slice
-    /// domain when writable, and mounts.
+    /// The index of a read-only SQLite mount or browse, read in place from its pieces;
+    /// `nil` when the metadata must be local (writable, Redis, or a one-file index).
+    func inPlaceIndex(of volume: VolumeDescriptor, readOnly: Bool, in bucket: VolumeBucket) throws(VolumeError) -> IndexPieceSource? {
+        guard readOnly, volume.metadataStoreType == .sqlite, let index = volume.index, try bucket.isPieced(index) else { return nil }
+        return IndexPieceSource(manifest: try bucket.manifest(of: index), of: index, in: bucket)
+    }
+
+    /// Opens the metadata (in the mount's directory, or in place), formats a fresh volume,
+    /// claims a slice domain when writable, and mounts.
     private func serve(
-        _ record: MountRecord, bucket: VolumeBucket, events: StorageEvents, directory: FilePath, uploadDelay: Duration, resumed: Bool
+        _ record: MountRecord, bucket: VolumeBucket, events: StorageEvents, directory: FilePath, uploadDelay: Duration, resumed: Bool,
+        knownPieces: Set<String>, inPlace: IndexPieceSource?
     ) throws -> LiveVolume {
         var record = record
         let volume = record.source
         let options = record.options
-        let metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory.appending("meta"), redisExecutable: configuration.redisExecutable)
+        let metadata =
+            if let inPlace, let index = volume.index {
+                try LocalMetadata(reading: inPlace, of: index, directory: directory.appending("meta"))
+            } else {
+                try LocalMetadata(type: volume.metadataStoreType, directory: directory.appending("meta"), redisExecutable: configuration.redisExecutable)
+            }
         do {
             let engine = metadata.engine
             let writable = !options.readOnly
@@ -221,7 +244,7 @@ public final class VolumeService: @unchecked Sendable {
             let live = LiveVolume(
                 id: record.id, mountpoint: mountpoint, options: options, source: volume, sliceDomain: domain, directory: directory, bucket: bucket,
                 metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, storageEvents: events, actor: record.actor, head: record.head,
-                writtenDomains: record.sliceDomains ?? [], assumeChanged: resumed
+                knownPieces: knownPieces, writtenDomains: record.sliceDomains ?? [], assumeChanged: resumed
             ) { [weak self] unmounted in self?.release(unmounted.mountpoint, finalVersion: unmounted.finalVersion) }
             lock.withLock {
                 reserved.remove(mountpoint)
@@ -263,31 +286,12 @@ public final class VolumeService: @unchecked Sendable {
         let bucket = try openBucket(of: volume)
         let directory = configuration.stateDirectory.appending("migrations").appending(Self.randomID())
         defer { try? FileSystem.removeTree(directory) }
-        let sourceDirectory = directory.appending("source")
-        let targetDirectory = directory.appending("target")
-        do {
-            try FileSystem.createDirectories(sourceDirectory, permissions: FilePermissions.ownerReadWriteExecute)
-        } catch {
-            throw VolumeError(wrapping: error, while: "creating \(sourceDirectory)")
-        }
-        try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: sourceDirectory), progress: progress)
-        let dumpFile = directory.appending("dump.json")
-        let source = try LocalMetadata(type: volume.metadataStoreType, directory: sourceDirectory, redisExecutable: configuration.redisExecutable)
-        do {
-            try source.engine.dump(to: dumpFile) { entries in progress(VolumeProgress(phase: "dump", done: Int64(entries), unit: "entries")) }
-        } catch {
-            try? source.close()
-            throw VolumeError(error, while: "dumping the metadata of \(volume.name)")
-        }
-        try? source.close()
-        let target = try LocalMetadata(type: type, directory: targetDirectory, redisExecutable: configuration.redisExecutable)
+        let dumpFile = try dumpNamespace(of: volume, index: index, from: bucket, in: directory, progress: progress)
+        let target = try loadNamespace(from: dumpFile, into: type, in: directory.appending("target"), progress: progress)
         defer { try? target.close() }
         let snapshotFile = directory.appending("index.\(type.indexExtension)")
         let summary: SnapshotSummary
         do {
-            try withoutActuallyEscaping(progress) { progress in
-                try target.engine.load(from: dumpFile) { entries in progress(VolumeProgress(phase: "load", done: Int64(entries), unit: "entries")) }
-            }
             let domain = try bucket.claimSliceDomain(volume.chunkPrefix, holder: "\(ProcessInfo.processInfo.hostName) migration of \(volume.name)")
             try target.engine.pointSliceCounter(atDomain: domain)
             summary = try target.engine.takeSnapshot(to: snapshotFile)
@@ -299,7 +303,46 @@ public final class VolumeService: @unchecked Sendable {
         migrated.usedBytes = summary.usedBytes
         migrated.inodeCount = summary.inodes
         let locator = try bucket.stamp(&migrated, asChildOf: volume, by: actor)
-        return try bucket.publish(migrated, indexFile: snapshotFile, at: locator, progress: progress)
+        return try bucket.publish(migrated, indexFile: snapshotFile, at: locator, known: [], progress: progress).0
+    }
+
+    /// Fetches a version's index into `directory/source` and writes its namespace to
+    /// `directory/dump.json` in juicefs's dump format.
+    func dumpNamespace(of volume: VolumeDescriptor, index: IndexRef, from bucket: VolumeBucket, in directory: FilePath, progress: (VolumeProgress) -> Void)
+        throws(VolumeError) -> FilePath
+    {
+        let sourceDirectory = directory.appending("source")
+        do {
+            try FileSystem.createDirectories(sourceDirectory, permissions: FilePermissions.ownerReadWriteExecute)
+        } catch {
+            throw VolumeError(wrapping: error, while: "creating \(sourceDirectory)")
+        }
+        try bucket.download(index, to: LocalMetadata.indexFile(type: volume.metadataStoreType, in: sourceDirectory), progress: progress)
+        let dumpFile = directory.appending("dump.json")
+        let source = try LocalMetadata(type: volume.metadataStoreType, directory: sourceDirectory, redisExecutable: configuration.redisExecutable)
+        defer { try? source.close() }
+        do {
+            try source.engine.dump(to: dumpFile) { entries in progress(VolumeProgress(phase: "dump", done: Int64(entries), unit: "entries")) }
+        } catch {
+            throw VolumeError(error, while: "dumping the metadata of \(volume.name)")
+        }
+        return dumpFile
+    }
+
+    /// A fresh store of `type` in `directory` holding a dumped namespace.
+    func loadNamespace(from dumpFile: FilePath, into type: MetadataStoreType, in directory: FilePath, progress: (VolumeProgress) -> Void)
+        throws(VolumeError) -> LocalMetadata
+    {
+        let target = try LocalMetadata(type: type, directory: directory, redisExecutable: configuration.redisExecutable)
+        do {
+            try withoutActuallyEscaping(progress) { progress in
+                try target.engine.load(from: dumpFile) { entries in progress(VolumeProgress(phase: "load", done: Int64(entries), unit: "entries")) }
+            }
+        } catch {
+            try? target.close()
+            throw VolumeError(wrapping: error, while: "loading the metadata into \(type.rawValue)")
+        }
+        return target
     }
 
     // MARK: - Lineage
@@ -338,7 +381,9 @@ public final class VolumeService: @unchecked Sendable {
     func openBucket(of volume: VolumeDescriptor, events: StorageEvents? = nil) throws(VolumeError) -> VolumeBucket {
         let uri = try volume.storageURI
         do {
-            return VolumeBucket(store: try objectStores.open(uri, endpoint: volume.endpoint, region: volume.region, events: events), uri: volume.bucket)
+            return VolumeBucket(
+                store: try objectStores.open(uri, endpoint: volume.endpoint, region: volume.region, events: events), uri: volume.bucket,
+                pieceCache: indexPieces)
         } catch {
             throw VolumeError(error, while: "opening the bucket \(volume.bucket)")
         }

@@ -10,6 +10,8 @@ public struct VolumeServiceConfiguration: Sendable {
     public var cacheDirectory: FilePath?
     /// Bytes the shared cache may hold; half the free space (at least 1 GiB) when `nil`.
     public var cacheBudget: Int64?
+    /// Bytes the index piece cache (beside the block cache) may hold.
+    public var indexCacheBudget: Int64
     /// Where `new` puts volumes without a bucket; `$VOLUME_BUCKET` overrides it, and
     /// `file://<state>/bucket` is the last resort.
     public var defaultBucket: String?
@@ -21,13 +23,15 @@ public struct VolumeServiceConfiguration: Sendable {
     public var redisExecutable: String
 
     public init(
-        stateDirectory: FilePath, cacheDirectory: FilePath? = nil, cacheBudget: Int64? = nil, defaultBucket: String? = nil,
+        stateDirectory: FilePath, cacheDirectory: FilePath? = nil, cacheBudget: Int64? = nil, indexCacheBudget: Int64 = 1 << 30,
+        defaultBucket: String? = nil,
         defaultMetadataStore: MetadataStoreType? = nil, defaultMaxUploads: Int = 50, environment: [String: String] = ProcessInfo.processInfo.environment,
         redisExecutable: String = "redis-server"
     ) {
         self.stateDirectory = stateDirectory
         self.cacheDirectory = cacheDirectory
         self.cacheBudget = cacheBudget
+        self.indexCacheBudget = indexCacheBudget
         self.defaultBucket = defaultBucket
         self.defaultMetadataStore = defaultMetadataStore
         self.defaultMaxUploads = defaultMaxUploads

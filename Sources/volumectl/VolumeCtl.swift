@@ -14,6 +14,6 @@ struct VolumeCtl: AsyncParsableCommand {
         subcommands: [
             NewCommand.self, MountCommand.self, CommitCommand.self, FinalizeCommand.self, ForkCommand.self, UnmountCommand.self,
             MigrateCommand.self, StatusCommand.self, LsCommand.self, CatCommand.self, LogCommand.self, RecoverCommand.self,
-            WarmupCommand.self, StorageCommand.self,
+            WarmupCommand.self, StorageCommand.self, ExportMetadataCommand.self,
         ])
 }

@@ -41,6 +41,14 @@ public struct FaultProxy: Sendable {
         return rules.filter { ($0["contains"] as? String) == text }.reduce(0) { $0 + (($1["times"] as? Int) ?? 0) }
     }
 
+    /// How many requests of `method` whose path contains `text` the proxy has seen.
+    public func requests(_ method: String, containing text: String) throws -> Int {
+        let response = try TestStores.client.send(HTTPRequest(method: "GET", url: "\(origin)/__stats", headers: [], body: .empty))
+        let stats = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let requests = stats?["requests"] as? [String: Int] ?? [:]
+        return requests.filter { $0.key.hasPrefix(method + " ") && $0.key.contains(text) }.values.reduce(0, +)
+    }
+
     /// Scheme, host and port: the control endpoints live at the root.
     private var origin: String {
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return url }

@@ -36,6 +36,47 @@ import VolumeModel
         #expect(try daemon.stop() == 0)
     }
 
+    /// The export lands in the file the client opened; without a descriptor the daemon
+    /// refuses, and a failed export leaves no file behind.
+    @Test func exportMetadataWritesIntoTheCallersFile() async throws {
+        let daemon = try DaemonFixture()
+        defer { daemon.close() }
+        let client = daemon.client
+        let path = daemon.mountPath()
+        _ = try await client.mount(RPCParams.Mount(volume: try await client.new(), mountPath: path))
+        try Data("exported".utf8).write(to: URL(fileURLWithPath: "\(path)/f"))
+        let version = try await client.finalize(RPCParams.Commit(mountPath: path, message: "to export"))
+        let directory = daemon.root.appending("exports")
+        try FileManager.default.createDirectory(atPath: directory.string, withIntermediateDirectories: true)
+
+        let database = directory.appending("meta.db")
+        let phases = Phases()
+        let export = try await client.exportMetadata(RPCParams.ExportMetadata(volume: version), to: database, progress: phases.record)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: database.string))
+        #expect(export == MetadataExport(format: .sqlite, bytes: Int64(bytes.count)) && bytes.starts(with: Data("SQLite format 3\0".utf8)))
+        #expect(phases.seen.contains("download_index"), "\(phases.seen)")
+        let dump = directory.appending("meta.json")
+        _ = try await client.exportMetadata(RPCParams.ExportMetadata(volume: version, format: .dump), to: dump)
+        let tree = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dump.string))) as? [String: Any]
+        #expect(tree?["FSTree"] != nil && tree?["Setting"] != nil)
+
+        do {
+            let _: MetadataExport = try await client.call(.volumeExportMetadata, RPCParams.ExportMetadata(volume: version))
+            Issue.record("an export without a descriptor was accepted")
+        } catch {
+            #expect(error.code == .invalidParams && error.data["field"] == "descriptor", "\(error)")
+        }
+        let never = directory.appending("never.db")
+        do {
+            _ = try await client.exportMetadata(RPCParams.ExportMetadata(volume: try await client.new()), to: never)
+            Issue.record("an export of a volume never committed was accepted")
+        } catch {
+            #expect(error.code == .notFound, "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: never.string), "a failed export leaves no file")
+        #expect(try daemon.stop() == 0)
+    }
+
     @Test func errorsKeepTheirCodeAndData() async throws {
         let daemon = try DaemonFixture()
         defer { daemon.close() }

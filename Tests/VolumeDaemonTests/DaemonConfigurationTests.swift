@@ -27,6 +27,7 @@ import VolumeModel
         (#"{"socket": "relative.sock"}"#, "socket must be an absolute path"),
         (#"{"state_dir": "/var/../etc"}"#, "state_dir must be an absolute path without '..'"),
         (#"{"cache_size_mb": 0}"#, "cache_size_mb must be a positive number of MiB"),
+        (#"{"index_cache_mb": -1}"#, "index_cache_mb must be a positive number of MiB"),
         (#"{"default_bucket": "ftp://x"}"#, "default_bucket must be a bucket URI"),
         (#"{"metadata_store_type": "mysql"}"#, "metadata_store_type must be sqlite or redis"),
         (#"{"max_uploads": 0}"#, "max_uploads must be between 1 and 1024"),

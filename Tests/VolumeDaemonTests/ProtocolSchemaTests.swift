@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import Testing
 import TestSupport
 import VolumeModel
@@ -41,6 +42,11 @@ import VolumeModel
         try transcript.call("volume.ls", ["volume": version, "path": "/dir"])
         try transcript.call("volume.cat", ["volume": version, "path": "/dir/file.txt"])
         try transcript.call("volume.migrate", ["volume": version, "to": "redis", "actor": actor, "progress": true])
+        let export = daemon.root.appending("export.db")
+        let output = try FileDescriptor.open(export, .writeOnly, options: [.create, .truncate], permissions: .ownerReadWrite)
+        defer { try? output.close() }
+        try transcript.call("volume.export_metadata", ["volume": version, "format": "sqlite", "progress": true], passing: output)
+        try transcript.call("volume.export_metadata", ["volume": version, "format": "dump"])
         try write("schema 2", to: "\(path)/dir/file.txt")
         try transcript.call("volume.finalize", ["mount_path": path, "message": "v2", "progress": true])
 
@@ -84,12 +90,12 @@ final class Transcript {
     }
 
     @discardableResult
-    func call(_ method: String, _ params: [String: Any]? = nil, malformed: Bool = false) throws -> [String: Any] {
+    func call(_ method: String, _ params: [String: Any]? = nil, passing descriptor: FileDescriptor? = nil, malformed: Bool = false) throws -> [String: Any] {
         var request: [String: Any] = ["jsonrpc": "2.0", "id": nextID, "method": method]
         nextID += 1
         if let params { request["params"] = params }
         let connection = try RawConnection(daemon.socket)
-        try connection.send(String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self) + "\n")
+        try connection.send(String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self) + "\n", passing: descriptor)
         var replies: [[String: Any]] = []
         while let reply = try connection.receive() {
             replies.append(reply)

@@ -16,7 +16,10 @@ final class RawConnection {
 
     deinit { socket.close() }
 
-    func send(_ text: String) throws { try socket.write(Array(text.utf8)) }
+    /// Sends text, with `descriptor` attached to its first byte when given.
+    func send(_ text: String, passing descriptor: FileDescriptor? = nil) throws {
+        if let descriptor { try socket.write(Array(text.utf8), passing: descriptor) } else { try socket.write(Array(text.utf8)) }
+    }
 
     /// The next line as a JSON object; `nil` when the daemon closed the connection.
     func receive() throws -> [String: Any]? {

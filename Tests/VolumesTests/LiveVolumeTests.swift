@@ -30,7 +30,7 @@ import Volumes
             #expect(version.producedBy?.locator?.hasSuffix("/volume.json") == true)
             #expect(version.parentProducedBy == versions.last?.producedBy)
             #expect((version.inodeCount ?? 0) >= Int64(epoch + 4))
-            #expect((version.usedBytes ?? 0) > 0 && version.indexBytes == version.index?.size)
+            #expect((version.usedBytes ?? 0) > 0 && (version.indexBytes ?? 0) > (version.index?.size ?? 0), "the index is larger than the manifest that lists its pieces")
             versions.append(version)
             expected.append(try VolumeFixture.files(under: live.mountpoint))
             #expect(expected.last?.count == epoch + 2 && expected.last?["model/weights.txt"] == "weights after epoch \(epoch)\n")

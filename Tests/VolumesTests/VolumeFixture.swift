@@ -54,6 +54,17 @@ final class VolumeFixture: @unchecked Sendable {
         service = try VolumeService(VolumeServiceConfiguration(stateDirectory: state, defaultBucket: bucketURI, environment: environment))
     }
 
+    /// Another machine on the same bucket: its own state directory and caches.
+    init(reusingBucketOf other: VolumeFixture) throws {
+        state = try Scratch.directory("volumes")
+        peer = other.peer
+        endpoint = other.endpoint
+        bucketPrefix = other.bucketPrefix
+        bucketURI = other.bucketURI
+        environment = other.environment
+        service = try VolumeService(VolumeServiceConfiguration(stateDirectory: state, defaultBucket: bucketURI, environment: environment))
+    }
+
     deinit {
         for live in service.mounts { try? live.unmount(abandon: true) }
     }
