@@ -81,7 +81,8 @@ let package = Package(
             name: "fsbench", dependencies: ["FuseBridge", "VFS", "ChunkStore", "Metadata", "ObjectStorage", .product(name: "SystemPackage", package: "swift-system")],
             path: "bench/fsbench"),
         .executableTarget(
-            name: "volumebench", dependencies: ["Volumes", "VFS", "Metadata", "VolumeModel", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")],
+            name: "volumebench",
+            dependencies: ["Volumes", "VFS", "Metadata", "VolumeModel", "StorageFormat", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")],
             path: "bench/volumebench"),
         .executableTarget(name: "metabench", dependencies: ["Metadata", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")], path: "bench/metabench"),
 

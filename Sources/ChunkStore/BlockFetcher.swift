@@ -10,16 +10,18 @@ final class BlockFetcher: @unchecked Sendable {
 
     private let store: any ObjectStore
     private let cache: BlockCache
-    private let space: String
+    private let staging: StagingArea
+    private let space: CacheSpace
     private let layout: BlockLayout
     private let condition = NSCondition()
     private var flights: [BlockKey: Flight] = [:]
     private var gets = 0
     private var fetchSeconds: Double = 0
 
-    init(store: any ObjectStore, cache: BlockCache, space: String, layout: BlockLayout) {
+    init(store: any ObjectStore, cache: BlockCache, staging: StagingArea, space: CacheSpace, layout: BlockLayout) {
         self.store = store
         self.cache = cache
+        self.staging = staging
         self.space = space
         self.layout = layout
     }
@@ -28,15 +30,16 @@ final class BlockFetcher: @unchecked Sendable {
     /// into the page cache instead, so a warm sequential read does not wait for the disk
     /// one FUSE read at a time.
     func prefetch(_ block: BlockKey) {
-        let key = BlockCache.Key(space: space, block: block)
+        let key = CacheKey(space: space, block: block)
         guard !cache.contains(key) else { return cache.warm(key) }
+        guard !staging.contains(key) else { return }
         _ = try? self.block(block)
     }
 
     /// The whole block, fetched and cached if needed.
     func block(_ block: BlockKey) throws(ObjectStoreError) -> Data {
-        let key = BlockCache.Key(space: space, block: block)
-        if let data = cache.lookup(key) { return data }
+        let key = CacheKey(space: space, block: block)
+        if let data = cache.lookup(key) ?? staging.data(key) { return data }
         condition.lock()
         // A flight that ended between the lookup and the lock has cached the block already.
         if flights[block] == nil, cache.contains(key) {
@@ -80,7 +83,8 @@ final class BlockFetcher: @unchecked Sendable {
     /// in memory is a slice of it, not a copy: its indices start at `range.lowerBound`.
     func bytes(_ block: BlockKey, _ range: Range<Int>, wholeBlock: Bool) throws(ObjectStoreError) -> Data {
         if range == 0..<block.size { return try self.block(block) }
-        if let data = cache.lookup(BlockCache.Key(space: space, block: block), range: range) { return data }
+        let key = CacheKey(space: space, block: block)
+        if let data = cache.lookup(key, range: range) ?? staging.data(key, range: range) { return data }
         if wholeBlock { return try self.block(block)[range] }
         let data = try timed { () throws(ObjectStoreError) in
             try store.get(layout.objectKey(block), range: Int64(range.lowerBound)..<Int64(range.upperBound))

@@ -1,15 +1,22 @@
 import StorageFormat
 /// One block of a slice, named `{id}_{index}_{size}` (its object key is `BlockLayout`'s).
-/// The name carries the block's exact length.
+/// The name carries the block's exact length. Sixteen bytes: the cache and the upload queue
+/// hold one per block, a million of them for a million small files.
 public struct BlockKey: Hashable, Sendable, CustomStringConvertible {
     public let sliceID: SliceID
-    public let index: Int
-    public let size: Int
+    private let storedIndex: UInt32
+    private let storedSize: UInt32
 
+    /// The block's place in its slice.
+    public var index: Int { Int(storedIndex) }
+    /// The block's length in bytes.
+    public var size: Int { Int(storedSize) }
+
+    /// `index` and `size` fit 32 bits: a slice is at most a chunk (64 MiB) long.
     public init(sliceID: SliceID, index: Int, size: Int) {
         self.sliceID = sliceID
-        self.index = index
-        self.size = size
+        storedIndex = UInt32(index)
+        storedSize = UInt32(size)
     }
 
     /// The blocks of a slice of `sliceSize` bytes: full blocks, then a short last one.
@@ -26,8 +33,8 @@ public struct BlockKey: Hashable, Sendable, CustomStringConvertible {
     /// Parses a file or object name; `nil` for anything else.
     public init?(name: String) {
         let parts = name.split(separator: "_")
-        guard parts.count == 3, let id = UInt64(parts[0]), let index = Int(parts[1]), let size = Int(parts[2]), index >= 0, size > 0 else { return nil }
-        self.init(sliceID: SliceID(id), index: index, size: size)
+        guard parts.count == 3, let id = UInt64(parts[0]), let index = UInt32(parts[1]), let size = UInt32(parts[2]), size > 0 else { return nil }
+        self.init(sliceID: SliceID(id), index: Int(index), size: Int(size))
     }
 
     public var description: String { name }

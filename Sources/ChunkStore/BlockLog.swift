@@ -16,9 +16,18 @@ import SystemPackage
 /// rotated at `segmentLimit`; reopening replays them all, a torn tail ending its segment.
 /// A segment is deleted once no live record remains in it and it is no longer appended to.
 final class BlockLog: @unchecked Sendable {
+    /// Eight bytes: a segment is rotated at `segmentLimit` (at most 64 MiB), so an offset
+    /// fits 32 bits.
     struct Location: Hashable, Sendable {
         let segment: UInt32
-        let offset: Int64
+        private let storedOffset: UInt32
+
+        var offset: Int64 { Int64(storedOffset) }
+
+        init(segment: UInt32, offset: Int64) {
+            self.segment = segment
+            storedOffset = UInt32(offset)
+        }
     }
 
     enum State: UInt8 {
@@ -211,7 +220,7 @@ final class BlockLog: @unchecked Sendable {
                 sliceID: SliceID(Self.value(UInt64.self, header, at: 5)), index: Int(Self.value(UInt32.self, header, at: 13)),
                 size: Int(Self.value(UInt32.self, header, at: 17)))
             let length = Int64(Self.headerSize + block.size + Self.trailerSize)
-            guard block.size > 0, let state = State(rawValue: header[4]), offset + length <= size else { return }
+            guard block.size > 0, let state = State(rawValue: header[4]), offset + length <= size, offset <= Int64(UInt32.max) else { return }
             if state == .staged {
                 guard let record = BlockFile.read(descriptor, at: offset, count: Int(length)), Self.verify(record, block) else { return }
             }

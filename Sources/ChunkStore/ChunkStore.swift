@@ -12,8 +12,8 @@ import SystemPackage
 public final class ChunkStore: @unchecked Sendable {
     public let configuration: ChunkStoreConfiguration
     private let catalog: any SliceCatalog
-    private let cache: BlockCache
-    private let space: String
+    private let cache: CacheDirectory
+    private let space: CacheSpace
     private let fetcher: BlockFetcher
     private let uploads: UploadPool
     private let reading: ChunkReader
@@ -21,24 +21,24 @@ public final class ChunkStore: @unchecked Sendable {
     private let compactor: Compactor
     private let sealer: IdleSealer
 
-    public init(configuration: ChunkStoreConfiguration, catalog: any SliceCatalog, store: any ObjectStore, cache: BlockCache) {
+    public init(configuration: ChunkStoreConfiguration, catalog: any SliceCatalog, store: any ObjectStore, cache: CacheDirectory) {
         self.configuration = configuration
         self.catalog = catalog
         self.cache = cache
         space = Self.cacheSpace(of: store, chunkPrefix: configuration.chunkPrefix)
-        fetcher = BlockFetcher(store: store, cache: cache, space: space, layout: configuration.layout)
+        fetcher = BlockFetcher(store: store, cache: cache.blocks, staging: cache.staging, space: space, layout: configuration.layout)
         uploads = UploadPool(
-            store: store, cache: cache, space: space, layout: configuration.layout, maxUploads: configuration.maxUploads,
+            store: store, cache: cache.blocks, staging: cache.staging, space: space, layout: configuration.layout, maxUploads: configuration.maxUploads,
             delay: configuration.uploadDelay)
         reading = ChunkReader(blockSize: configuration.blockSize, catalog: catalog, fetcher: fetcher)
-        pipeline = WritePipeline(configuration: configuration, cache: cache, space: space, uploads: uploads)
+        pipeline = WritePipeline(configuration: configuration, cache: cache.blocks, staging: cache.staging, space: space, uploads: uploads)
         compactor = Compactor(catalog: catalog, reader: reading, pipeline: pipeline)
         sealer = IdleSealer(idle: configuration.idleSeal)
     }
 
     /// The cache space of a chunk prefix in a bucket: where its blocks are cached and staged.
-    public static func cacheSpace(of store: any ObjectStore, chunkPrefix: String) -> String {
-        BlockCache.space(for: store.location + "|" + chunkPrefix)
+    public static func cacheSpace(of store: any ObjectStore, chunkPrefix: String) -> CacheSpace {
+        CacheSpace(location: store.location + "|" + chunkPrefix)
     }
 
     /// Stops background work; call `drain` first to keep every staged block.
@@ -47,7 +47,7 @@ public final class ChunkStore: @unchecked Sendable {
         compactor.close()
         pipeline.waitForStaging()
         uploads.stop()
-        cache.finishWrites()
+        cache.blocks.finishWrites()
     }
 
     public func writer(inode: Ino) -> FileWriter {
@@ -64,7 +64,7 @@ public final class ChunkStore: @unchecked Sendable {
     /// returns how many. `drain` then makes them durable.
     @discardableResult
     public func recoverStagedBlocks() -> Int {
-        let blocks = cache.stagedBlocks(space: space)
+        let blocks = cache.staging.blocks(in: space)
         for block in blocks { uploads.enqueueStaged(block, delayed: false) }
         return blocks.count
     }
@@ -73,7 +73,7 @@ public final class ChunkStore: @unchecked Sendable {
     public func syncStaged() throws(ChunkStoreError) {
         guard configuration.writeback else { return }
         do {
-            try cache.syncStaged()
+            try cache.staging.sync()
         } catch {
             throw ChunkStoreError(error, "cannot sync staged blocks in \(cache.directory)")
         }
@@ -112,9 +112,9 @@ public final class ChunkStore: @unchecked Sendable {
         var statistics = ChunkStoreStatistics()
         uploads.statistics(into: &statistics)
         fetcher.statistics(into: &statistics)
-        statistics.cacheBytes = cache.usedBytes
+        statistics.cacheBytes = cache.blocks.usedBytes
         statistics.cacheBudget = cache.budget
-        (statistics.cacheHits, statistics.cacheMisses) = cache.counts
+        (statistics.cacheHits, statistics.cacheMisses) = cache.blocks.counts
         return statistics
     }
 }

@@ -30,7 +30,8 @@ final class UploadPool: @unchecked Sendable {
 
     private let store: any ObjectStore
     private let cache: BlockCache
-    private let space: String
+    private let staging: StagingArea
+    private let space: CacheSpace
     private let layout: BlockLayout
     private let maxUploads: Int
     private let workers: WorkerPool
@@ -62,13 +63,23 @@ final class UploadPool: @unchecked Sendable {
     /// that a commit after a long stream of small files finds at most about this many left
     /// (some seconds of PUTs; a `tar x` of /usr/include stays below it).
     private static let backlogBlockLimit = 20_000
+    /// Past this many queued blocks, writers wait for uploads (`waitForRoom`).
+    private let queueLimit: Int
     private var draining = 0
+    /// While drains wait, blocks of this epoch and before (the latest drain's) start
+    /// regardless of their delay.
+    private var drainMark: UInt64?
     private var epoch: UInt64 = 0
     private var pendingByEpoch: [UInt64: (blocks: Int, bytes: Int64)] = [:]
 
-    init(store: any ObjectStore, cache: BlockCache, space: String, layout: BlockLayout, maxUploads: Int, delay: Duration) {
+    init(
+        store: any ObjectStore, cache: BlockCache, staging: StagingArea, space: CacheSpace, layout: BlockLayout, maxUploads: Int, delay: Duration,
+        queueLimit: Int = 100_000
+    ) {
+        self.queueLimit = queueLimit
         self.store = store
         self.cache = cache
+        self.staging = staging
         self.space = space
         self.layout = layout
         self.maxUploads = max(1, maxUploads)
@@ -87,6 +98,18 @@ final class UploadPool: @unchecked Sendable {
     /// A writer staged a block: staged uploads hold back a little longer.
     func noteStaging() {
         condition.withLock { lastStaged = clock.now }
+    }
+
+    /// Returns once fewer than `queueLimit` blocks are queued. Each queued block costs an
+    /// entry here and in the staging area, so a burst of a million small files goes at the
+    /// pace of its uploads instead of holding a million entries, as a local file system's
+    /// writers wait for its dirty pages. A mount with an upload delay asked for the staging
+    /// area as its buffer and never waits.
+    func waitForRoom() {
+        guard delay == .zero else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        while !stopped, queue.count >= queueLimit { _ = condition.wait(until: Date().addingTimeInterval(1)) }
     }
 
     /// Queues a block staged in the cache.
@@ -109,7 +132,11 @@ final class UploadPool: @unchecked Sendable {
             condition.broadcast()
             return victims
         }
-        for block in dropped { cache.discardStaged(BlockCache.Key(space: space, block: block)) }
+        for block in dropped {
+            let key = CacheKey(space: space, block: block)
+            staging.discard(key)
+            cache.forgetMemory(key)
+        }
     }
 
     /// Waits until none of `blocks` is pending; throws the last upload error if `deadline` passes.
@@ -136,8 +163,12 @@ final class UploadPool: @unchecked Sendable {
         }
         let mark = epoch
         epoch += 1
+        drainMark = max(drainMark ?? mark, mark)
+        defer { if draining == 1 { drainMark = nil } }
+        // Delays end for the blocks pending now (by epoch: no pass over a queue that may
+        // hold a million small blocks); retries wait no longer for their backoff.
         let now = clock.now
-        for key in queue.keys { queue[key]!.notBefore = min(queue[key]!.notBefore, now) }
+        for key in retries { queue[key]?.notBefore = now }
         condition.broadcast()
         while true {
             let (blocks, bytes) = pendingByEpoch.filter { $0.key <= mark }.values.reduce((0, Int64(0))) { ($0.0 + $1.blocks, $0.1 + $1.bytes) }
@@ -244,7 +275,7 @@ final class UploadPool: @unchecked Sendable {
                 head += 1
                 continue
             }
-            guard pending.notBefore <= now, pending.data != nil || stagedAllowed else { break }
+            guard isDue(pending, now), pending.data != nil || stagedAllowed else { break }
             head += 1
             return pending
         }
@@ -255,8 +286,13 @@ final class UploadPool: @unchecked Sendable {
         return nil
     }
 
+    /// Whether a new block's delay is over, or a drain waits for it.
+    private func isDue(_ pending: Pending, _ now: ContinuousClock.Instant) -> Bool {
+        pending.notBefore <= now || drainMark.map { pending.epoch <= $0 } ?? false
+    }
+
     private func secondsUntilNextDue(_ now: ContinuousClock.Instant) -> Double {
-        var soonest = head < fifo.count ? queue[fifo[head]].map { max($0.notBefore, $0.data == nil ? stagedUploadsAllowed(now) : now) } : nil
+        var soonest = head < fifo.count ? queue[fifo[head]].map { max(isDue($0, now) ? now : $0.notBefore, $0.data == nil ? stagedUploadsAllowed(now) : now) } : nil
         for key in retries { if let due = queue[key]?.notBefore { soonest = min(soonest ?? due, due) } }
         guard let soonest else { return 1 }
         let wait = soonest - now
@@ -264,10 +300,10 @@ final class UploadPool: @unchecked Sendable {
     }
 
     private func upload(_ pending: Pending) {
-        let key = BlockCache.Key(space: space, block: pending.block)
+        let key = CacheKey(space: space, block: pending.block)
         let started = clock.now
         var failure: ObjectStoreError?
-        if let data = pending.data ?? cache.memoryCopy(key) ?? cache.stagedData(key) {
+        if let data = pending.data ?? cache.memoryCopy(key) ?? staging.data(key) {
             do {
                 try store.put(layout.objectKey(pending.block), data: data)
             } catch {
@@ -279,7 +315,7 @@ final class UploadPool: @unchecked Sendable {
         let elapsed = clock.now - started
         // The block joins the ordinary cache before anyone waiting on it is told.
         if failure == nil {
-            if let data = pending.data { cache.insert(key, data) } else { cache.promote(key) }
+            if let data = pending.data { cache.insert(key, data) } else { cache.adopt(key, from: staging) }
         }
         condition.withLock {
             inFlight.remove(pending.block)

@@ -9,15 +9,17 @@ import SystemPackage
 final class WritePipeline: @unchecked Sendable {
     let configuration: ChunkStoreConfiguration
     private let cache: BlockCache
-    private let space: String
+    private let staging: StagingArea
+    private let space: CacheSpace
     private let uploads: UploadPool
     private let workers = WorkerPool(name: "volumed-staging", limit: 4)
     private let slots = DispatchSemaphore(value: 4)
     private let running = DispatchGroup()
 
-    init(configuration: ChunkStoreConfiguration, cache: BlockCache, space: String, uploads: UploadPool) {
+    init(configuration: ChunkStoreConfiguration, cache: BlockCache, staging: StagingArea, space: CacheSpace, uploads: UploadPool) {
         self.configuration = configuration
         self.cache = cache
+        self.staging = staging
         self.space = space
         self.uploads = uploads
     }
@@ -54,7 +56,7 @@ final class WritePipeline: @unchecked Sendable {
     /// Whether a block growing to `size` bytes streams into its staged file rather than
     /// gathering in memory: with writeback, once it is too large for the block log.
     func streamsBlock(ofSize size: Int) -> Bool {
-        configuration.writeback && size > BlockCache.loggedBlockLimit
+        configuration.writeback && size > StagingArea.loggedBlockLimit
     }
 
     /// Opens the staged file a writer streams block `index` of slice `sliceID` into; `nil`
@@ -62,11 +64,11 @@ final class WritePipeline: @unchecked Sendable {
     /// block then gathers in memory.
     func beginBlockFile(sliceID: SliceID, index: Int) throws(ChunkStoreError) -> BlockFileWriter? {
         do {
-            return try cache.beginStaging(in: space, stem: "\(sliceID)_\(index)")
+            return try staging.begin(in: space, stem: "\(sliceID)_\(index)")
         } catch .tooManyOpenFiles, .tooManyOpenFilesInSystem {
             return nil
         } catch {
-            throw ChunkStoreError(error, "cannot stage a block of slice \(sliceID) in \(cache.directory)")
+            throw ChunkStoreError(error, "cannot stage a block of slice \(sliceID) in \(staging.directory)")
         }
     }
 
@@ -74,7 +76,7 @@ final class WritePipeline: @unchecked Sendable {
         do {
             try file.append(piece)
         } catch {
-            throw ChunkStoreError(error, "cannot stage a block in \(cache.directory)")
+            throw ChunkStoreError(error, "cannot stage a block in \(staging.directory)")
         }
     }
 
@@ -99,7 +101,11 @@ final class WritePipeline: @unchecked Sendable {
     /// Drops the staged blocks of a slice that will never be committed.
     func discardStaged(_ blocks: [BlockKey], sliceID: SliceID) {
         uploads.forget(sliceIDs: [sliceID])
-        for block in blocks { cache.discardStaged(BlockCache.Key(space: space, block: block)) }
+        for block in blocks {
+            let key = CacheKey(space: space, block: block)
+            staging.discard(key)
+            cache.forgetMemory(key)
+        }
     }
 
     /// Slices nothing references any more: their blocks not yet uploaded never will be.
@@ -139,20 +145,25 @@ final class WritePipeline: @unchecked Sendable {
     }
 
     private func stage(_ block: BlockKey, _ data: Data) throws(ChunkStoreError) {
-        try staging(block) { key throws(Errno) in try cache.stage(key, data) }
+        try staging(block) { key throws(Errno) in
+            try staging.stage(key, data)
+            cache.keepInMemory(key, data)
+        }
     }
 
     private func finishStaging(_ file: BlockFileWriter, as block: BlockKey) throws(ChunkStoreError) {
-        try staging(block) { key throws(Errno) in try cache.finishStaging(key, file) }
+        try staging(block) { key throws(Errno) in try staging.finish(key, file) }
     }
 
-    /// Puts `block` in the staging area one way or another; uploads then hold back a little.
-    private func staging(_ block: BlockKey, _ put: (BlockCache.Key) throws(Errno) -> Void) throws(ChunkStoreError) {
+    /// Puts `block` in the staging area one way or another, once the upload queue has room;
+    /// uploads then hold back a little.
+    private func staging(_ block: BlockKey, _ put: (CacheKey) throws(Errno) -> Void) throws(ChunkStoreError) {
+        uploads.waitForRoom()
         do {
-            try put(BlockCache.Key(space: space, block: block))
+            try put(CacheKey(space: space, block: block))
             uploads.noteStaging()
         } catch {
-            throw ChunkStoreError(error, "cannot stage block \(block) in \(cache.directory)")
+            throw ChunkStoreError(error, "cannot stage block \(block) in \(staging.directory)")
         }
     }
 }

@@ -79,7 +79,7 @@ extension VolumeService {
         }
         let chunks = ChunkStore(
             configuration: ChunkStoreConfiguration(volume: volume, format: format), catalog: EngineCatalog(metadata.engine), store: bucket.store,
-            cache: sharedBlockCache)
+            cache: sharedCache)
         defer { chunks.close() }
         do {
             return try body(metadata.engine, chunks)

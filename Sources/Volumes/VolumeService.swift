@@ -19,7 +19,7 @@ public final class VolumeService: @unchecked Sendable {
     /// counts its own too.
     public let storageEvents = StorageEvents()
     private let objectStores: ObjectStoreFactory
-    let sharedBlockCache: BlockCache
+    let sharedCache: CacheDirectory
     /// Index pieces fetched or published on this machine, shared by every version.
     let indexPieces: IndexPieceCache
     private let lock = NSLock()
@@ -36,7 +36,7 @@ public final class VolumeService: @unchecked Sendable {
     private var privateCaches: [FilePath: WeakCache] = [:]
 
     private struct WeakCache {
-        weak var cache: BlockCache?
+        weak var cache: CacheDirectory?
     }
 
     public init(_ configuration: VolumeServiceConfiguration) throws(VolumeError) {
@@ -45,7 +45,7 @@ public final class VolumeService: @unchecked Sendable {
         let cacheDirectory = configuration.cacheDirectory ?? configuration.stateDirectory.appending("cache")
         do {
             try FileSystem.createDirectories(configuration.stateDirectory.appending("mounts"))
-            sharedBlockCache = try BlockCache(directory: cacheDirectory, budget: configuration.cacheBudget)
+            sharedCache = try CacheDirectory(directory: cacheDirectory, budget: configuration.cacheBudget)
             indexPieces = try IndexPieceCache(directory: cacheDirectory.appending("index-pieces"), budget: configuration.indexCacheBudget)
         } catch {
             throw VolumeError(.internalError, "cannot prepare the state directory \(configuration.stateDirectory) and cache \(cacheDirectory): \(error)")
@@ -124,7 +124,7 @@ public final class VolumeService: @unchecked Sendable {
     public var staleMounts: [MountStatus] {
         leftoverRecords().map { (record, _) in
             let store = try? openBucket(of: record.source).store
-            let staged = store.map { sharedBlockCache.stagedBlocks(space: ChunkStore.cacheSpace(of: $0, chunkPrefix: record.source.chunkPrefix)) } ?? []
+            let staged = store.map { sharedCache.staging.blocks(in: ChunkStore.cacheSpace(of: $0, chunkPrefix: record.source.chunkPrefix)) } ?? []
             return record.staleStatus(staged: staged)
         }
     }
@@ -436,12 +436,12 @@ public final class VolumeService: @unchecked Sendable {
     /// Private cache directories something still uses.
     var openPrivateCaches: [FilePath] { lock.withLock { privateCaches.filter { $0.value.cache != nil }.map(\.key) } }
 
-    private func cache(for options: MountOptions) throws -> BlockCache {
-        guard let directory = options.cacheDir else { return sharedBlockCache }
+    private func cache(for options: MountOptions) throws -> CacheDirectory {
+        guard let directory = options.cacheDir else { return sharedCache }
         let path = FilePath(directory)
-        return try lock.withLock { () throws -> BlockCache in
+        return try lock.withLock { () throws -> CacheDirectory in
             if let cache = privateCaches[path]?.cache { return cache }
-            let cache = try BlockCache(directory: path)
+            let cache = try CacheDirectory(directory: path)
             privateCaches = privateCaches.filter { $0.value.cache != nil }
             privateCaches[path] = WeakCache(cache: cache)
             return cache

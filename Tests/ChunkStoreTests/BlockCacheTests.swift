@@ -5,13 +5,15 @@ import TestSupport
 import Testing
 @testable import ChunkStore
 
+/// The read cache: least recently used blocks go first, what is on disk survives a restart
+/// and is verified before it is served, the memory tier stays within its budget.
 @Suite struct BlockCacheTests {
-    private func key(_ id: Int, size: Int = 256 << 10) -> BlockCache.Key {
-        BlockCache.Key(space: "bucket", block: BlockKey(sliceID: SliceID(UInt64(id)), index: 0, size: size))
+    private func key(_ id: Int, size: Int = 256 << 10) -> CacheKey {
+        CacheKey(space: CacheSpace(location: "bucket"), block: BlockKey(sliceID: SliceID(UInt64(id)), index: 0, size: size))
     }
 
     @Test func leastRecentlyUsedBlocksGoFirstUnderASmallBudget() throws {
-        let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 1 << 20, memoryBudget: 0)
+        let cache = try CacheDirectory(directory: try Scratch.directory("cache"), budget: 1 << 20, memoryBudget: 0).blocks
         for id in 1...4 { cache.insert(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
         cache.finishWrites()
         #expect(cache.lookup(key(1)) != nil, "touch block 1 so block 2 is now the oldest")
@@ -23,35 +25,26 @@ import Testing
         #expect(cache.lookup(key(5)) == Data(repeating: 5, count: 256 << 10))
     }
 
-    @Test func stagedBlocksAreNeverEvicted() throws {
-        let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 512 << 10, memoryBudget: 0)
-        for id in 1...4 { try cache.stage(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
-        cache.insert(key(9), Data(repeating: 9, count: 256 << 10))
-        cache.finishWrites()
-        for id in 1...4 { #expect(cache.stagedData(key(id)) == Data(repeating: UInt8(id), count: 256 << 10)) }
-        #expect(cache.lookup(key(9)) == nil, "the cached block made way; the staged ones could not")
-    }
-
     @Test func aRestartedCacheKnowsWhatItHoldsAndKeepsItsBudget() throws {
         let directory = try Scratch.directory("cache")
-        let first = try BlockCache(directory: directory, budget: 1 << 20, memoryBudget: 0)
-        for id in 1...3 { first.insert(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
-        try first.stage(key(7), Data(repeating: 7, count: 256 << 10))
-        first.finishWrites()
-        let second = try BlockCache(directory: directory, budget: 1 << 20, memoryBudget: 0)
-        #expect(second.usedBytes == 4 * (256 << 10))
-        #expect(second.lookup(key(2)) == Data(repeating: 2, count: 256 << 10))
-        #expect(second.stagedBlocks(space: "bucket") == [key(7).block])
+        let first = try CacheDirectory(directory: directory, budget: 1 << 20, memoryBudget: 0)
+        for id in 1...3 { first.blocks.insert(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
+        try first.staging.stage(key(7), Data(repeating: 7, count: 256 << 10))
+        first.blocks.finishWrites()
+        let second = try CacheDirectory(directory: directory, budget: 1 << 20, memoryBudget: 0)
+        #expect(second.blocks.usedBytes == 4 * (256 << 10))
+        #expect(second.blocks.lookup(key(2)) == Data(repeating: 2, count: 256 << 10))
+        #expect(second.staging.blocks(in: CacheSpace(location: "bucket")) == [key(7).block])
     }
 
     @Test func theDefaultBudgetHasAFloor() throws {
-        #expect(try BlockCache(directory: try Scratch.directory("cache")).budget >= 1 << 30)
+        #expect(try CacheDirectory(directory: try Scratch.directory("cache")).budget >= 1 << 30)
     }
 
     @Test func partialReadsReadOnlyWhatIsAskedOnceAFileIsVerified() throws {
         let directory = try Scratch.directory("cache")
         let bytes = Data((0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
-        let writer = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        let writer = try CacheDirectory(directory: directory, budget: 1 << 30, memoryBudget: 0).blocks
         writer.insert(key(1), bytes)
         writer.finishWrites()
         #expect(writer.lookup(key(1), range: 1000..<5096) == bytes.subdata(in: 1000..<5096))
@@ -64,42 +57,13 @@ import Testing
         try handle.write(contentsOf: Data([0xFF ^ bytes[200_000]]))
         try handle.close()
         #expect(writer.lookup(key(1), range: 0..<4096) == bytes.subdata(in: 0..<4096))
-        let restarted = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        let restarted = try CacheDirectory(directory: directory, budget: 1 << 30, memoryBudget: 0).blocks
         #expect(restarted.lookup(key(1), range: 0..<4096) == nil, "a file that fails its checksum is never served")
         #expect(!restarted.contains(key(1)), "and is dropped")
     }
 
-    @Test func syncMakesStagedBlocksDurableAndSkipsUploadedOnes() throws {
-        let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 1 << 30)
-        for id in 1...3 { try cache.stage(key(id), Data(repeating: UInt8(id), count: 256 << 10)) }
-        cache.promote(key(2))
-        try cache.syncStaged()
-        try cache.syncStaged()
-        #expect(cache.stagedData(key(1)) == Data(repeating: 1, count: 256 << 10))
-        #expect(cache.stagedData(key(2)) == nil && cache.lookup(key(2)) == Data(repeating: 2, count: 256 << 10))
-    }
-
-    @Test func smallBlocksLiveInTheLogAcrossARestart() throws {
-        let directory = try Scratch.directory("cache")
-        let small = { (id: Int) in key(id, size: 4096) }
-        let first = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
-        first.insert(small(1), Data(repeating: 1, count: 4096))
-        for id in 2...4 { try first.stage(small(id), Data(repeating: UInt8(id), count: 4096)) }
-        first.promote(small(3))
-        first.discardStaged(small(4))
-        try first.syncStaged()
-        #expect(first.stagedBlocks(space: "bucket") == [small(2).block])
-        #expect(!FileSystem.isDirectory(directory.appending("bucket").appending("staging")), "no file per small block")
-        let second = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
-        #expect(second.stagedBlocks(space: "bucket") == [small(2).block])
-        #expect(second.stagedData(small(2)) == Data(repeating: 2, count: 4096))
-        #expect(second.lookup(small(1)) == Data(repeating: 1, count: 4096))
-        #expect(second.lookup(small(3), range: 10..<20) == Data(repeating: 3, count: 10))
-        #expect(second.lookup(small(4)) == nil && second.stagedData(small(4)) == nil, "a discarded block stays gone")
-    }
-
     @Test func evictingSmallBlocksFreesWholeSegmentsAndKeepsTheBudget() throws {
-        let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 16 << 20, memoryBudget: 0)
+        let cache = try CacheDirectory(directory: try Scratch.directory("cache"), budget: 16 << 20, memoryBudget: 0).blocks
         for id in 1...8000 { cache.insert(key(id, size: 4096), Data(repeating: UInt8(truncatingIfNeeded: id), count: 4096)) }
         #expect(cache.usedBytes <= 16 << 20)
         #expect(cache.lookup(key(1, size: 4096)) == nil, "the oldest went first")
@@ -108,28 +72,28 @@ import Testing
 
     @Test func aLargeBlockIsServedRightAfterItsInsertAndReachesTheDiskInTheBackground() throws {
         let directory = try Scratch.directory("cache")
-        let cache = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        let cache = try CacheDirectory(directory: directory, budget: 1 << 30, memoryBudget: 0).blocks
         let bytes = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) })
         cache.insert(key(3, size: 1 << 20), bytes)
         #expect(cache.lookup(key(3, size: 1 << 20)) == bytes, "whether the write queue or the disk answers")
         #expect(cache.lookup(key(3, size: 1 << 20), range: 4096..<8192) == bytes.subdata(in: 4096..<8192))
         cache.finishWrites()
-        let restarted = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        let restarted = try CacheDirectory(directory: directory, budget: 1 << 30, memoryBudget: 0).blocks
         #expect(restarted.lookup(key(3, size: 1 << 20)) == bytes)
     }
 
     @Test func anInsertFindingTheWriteQueueFullWritesTheBlockItself() throws {
         let directory = try Scratch.directory("cache")
-        let cache = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0, streams: .streaming, unwrittenLimit: 0)
+        let cache = try CacheDirectory(directory: directory, budget: 1 << 30, memoryBudget: 0, streams: .streaming, unwrittenLimit: 0).blocks
         cache.insert(key(1), Data(repeating: 1, count: 256 << 10))
-        let restarted = try BlockCache(directory: directory, budget: 1 << 30, memoryBudget: 0)
+        let restarted = try CacheDirectory(directory: directory, budget: 1 << 30, memoryBudget: 0).blocks
         #expect(restarted.lookup(key(1)) == Data(repeating: 1, count: 256 << 10), "on disk before insert returned")
     }
 
     /// A fetched block's buffer goes back to the body pool when the memory tier lets it go:
     /// the oldest first and a few at a time, not a quarter of the tier at once.
     @Test func theMemoryTierLetsGoOfItsOldestBlocksAFewAtATime() throws {
-        let cache = try BlockCache(directory: try Scratch.directory("cache"), budget: 1 << 30, memoryBudget: 16 << 20)
+        let cache = try CacheDirectory(directory: try Scratch.directory("cache"), budget: 1 << 30, memoryBudget: 16 << 20).blocks
         let released = Released()
         for id in 1...40 {
             let before = released.ids.count

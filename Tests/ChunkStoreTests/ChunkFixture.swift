@@ -15,7 +15,7 @@ final class ChunkFixture: @unchecked Sendable {
     let directory: FilePath
     let catalog = MemoryCatalog()
     let objects: any ObjectStore
-    var cache: BlockCache
+    var cache: CacheDirectory
     var chunks: ChunkStore
     var configuration: ChunkStoreConfiguration
 
@@ -26,7 +26,7 @@ final class ChunkFixture: @unchecked Sendable {
         case .s3: objects = try TestStores.s3(prefix: "chunks-\(UUID().uuidString.lowercased())")
         }
         self.configuration = configuration
-        cache = try BlockCache(directory: cacheDirectory ?? directory.appending("cache"), budget: cacheBudget)
+        cache = try CacheDirectory(directory: cacheDirectory ?? directory.appending("cache"), budget: cacheBudget)
         chunks = ChunkStore(configuration: configuration, catalog: catalog, store: objects, cache: cache)
     }
 
@@ -35,7 +35,7 @@ final class ChunkFixture: @unchecked Sendable {
     /// Starts over with an empty cache (and a new chunk store), as another machine would.
     func coldCache(budget: Int64 = 4 << 30) throws {
         chunks.close()
-        cache = try BlockCache(directory: try Scratch.directory("cold-cache"), budget: budget)
+        cache = try CacheDirectory(directory: try Scratch.directory("cold-cache"), budget: budget)
         chunks = ChunkStore(configuration: configuration, catalog: catalog, store: objects, cache: cache)
     }
 

@@ -164,11 +164,11 @@ import Testing
         try handle.close()
         // A fresh cache over the same directory: no memory tier hides the torn file.
         fixture.chunks.close()
-        fixture.cache = try BlockCache(directory: cacheDirectory)
+        fixture.cache = try CacheDirectory(directory: cacheDirectory)
         fixture.chunks = ChunkStore(configuration: fixture.configuration, catalog: fixture.catalog, store: fixture.objects, cache: fixture.cache)
         #expect(try fixture.read(inode, 0, 1 << 20) == data)
         #expect(fixture.chunks.statistics.objectGets == 1, "refetched from the bucket")
-        fixture.cache.finishWrites()
+        fixture.cache.blocks.finishWrites()
         let repaired = try FileManager.default.attributesOfItem(atPath: cacheDirectory.appending(cached).string)[.size] as? Int
         #expect(repaired == (1 << 20) + 4, "the cache holds the whole block again")
     }
@@ -186,7 +186,7 @@ import Testing
         try fixture.chunks.drain()
         #expect(try fixture.bucketBlocks().isEmpty)
         #expect(fixture.chunks.statistics.stagedBlocks == 0)
-        #expect(fixture.cache.usedBytes == 0, "staged files removed")
+        #expect(fixture.cache.blocks.usedBytes == 0, "staged files removed")
     }
 
     @Test func drainUploadsEveryStagedBlockDespiteTheDelay() throws {
@@ -222,7 +222,7 @@ import Testing
         let stagingPath = fixture.cache.directory.appending(staging)
         try Data("half".utf8).write(to: URL(fileURLWithPath: stagingPath.appending("99_0_4194304.tmp-1").string))
 
-        let restarted = try BlockCache(directory: fixture.cache.directory)
+        let restarted = try CacheDirectory(directory: fixture.cache.directory)
         let recovered = ChunkStore(configuration: fixture.configuration, catalog: fixture.catalog, store: fixture.objects, cache: restarted)
         defer { recovered.close() }
         #expect(recovered.recoverStagedBlocks() == 2)
@@ -265,7 +265,7 @@ import Testing
         }
         fixture.chunks.close()
 
-        let restarted = try BlockCache(directory: fixture.cache.directory)
+        let restarted = try CacheDirectory(directory: fixture.cache.directory)
         let recovered = ChunkStore(configuration: fixture.configuration, catalog: fixture.catalog, store: fixture.objects, cache: restarted)
         defer { recovered.close() }
         #expect(recovered.recoverStagedBlocks() == 20)
@@ -299,7 +299,7 @@ import Testing
         #expect(try fixture.catalog.records(inode: inode, chunk: 0).isEmpty)
         let left = FileManager.default.enumerator(atPath: small.string)?.compactMap { $0 as? String }.filter { $0.contains("/staging/") }
         #expect(left == [], "staged blocks and the half-written one removed")
-        #expect(fixture.chunks.statistics.stagedBlocks == 0 && fixture.cache.usedBytes == 0)
+        #expect(fixture.chunks.statistics.stagedBlocks == 0 && fixture.cache.blocks.usedBytes == 0)
         try writer.write(at: 0, Data("after".utf8))
         try writer.flush()
         #expect(try fixture.read(inode, 0, 5) == Data("after".utf8), "the file takes writes again once there is room")
@@ -312,7 +312,7 @@ import Testing
         try writer.write(at: 0, pattern(at: 0, count: 5 << 20))
         try writer.flush()
         #expect(try fixture.bucketBlocks() == (try fixture.expectedBlocks(inode)))
-        #expect(fixture.cache.usedBytes == 5 << 20, "uploaded blocks are cached, nothing stays staged")
+        #expect(fixture.cache.blocks.usedBytes == 5 << 20, "uploaded blocks are cached, nothing stays staged")
     }
 
     @Test func idleSlicesAreSealedWithoutAFlush() throws {

@@ -10,7 +10,7 @@ import Testing
     @Test func writersPastTheBudgetGatherInMemoryAndLoseNothing() throws {
         let fixture = try ChunkFixture(.file, configuration: ChunkStoreConfiguration(chunkPrefix: "vol", idleSeal: .seconds(3600)))
         fixture.chunks.close()
-        fixture.cache = try BlockCache(directory: fixture.directory.appending("budget-cache"), budget: 4 << 30, memoryBudget: 64 << 20, streams: DescriptorBudget(limit: 3))
+        fixture.cache = try CacheDirectory(directory: fixture.directory.appending("budget-cache"), budget: 4 << 30, memoryBudget: 64 << 20, streams: DescriptorBudget(limit: 3))
         fixture.chunks = ChunkStore(configuration: fixture.configuration, catalog: fixture.catalog, store: fixture.objects, cache: fixture.cache)
         let half = 300 << 10
         var files: [(inode: Ino, writer: FileWriter, data: Data)] = []

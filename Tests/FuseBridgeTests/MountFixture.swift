@@ -84,7 +84,7 @@ final class MountFixture: @unchecked Sendable {
         let chunks = ChunkStore(
             configuration: ChunkStoreConfiguration(chunkPrefix: name, hashPrefix: format.hashPrefix ?? false, blockSize: format.blockBytes),
             catalog: EngineCatalog(engine), store: objects,
-            cache: try BlockCache(directory: directory.appending("cache")))
+            cache: try CacheDirectory(directory: directory.appending("cache")))
         let fileSystem = VolumeFileSystem(engine: engine, chunks: chunks, readOnly: readOnly)
         let mount = FuseMount(fileSystem: fileSystem, at: try Scratch.directory("mountpoint"), options: FuseMountOptions(name: name, readOnly: readOnly))
         try mount.mount()

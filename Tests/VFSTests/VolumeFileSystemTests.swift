@@ -18,7 +18,7 @@ import Testing
         try engine.format(VolumeFormat(name: "vfs", storage: "file", bucket: directory.appending("bucket").string + "/"))
         let chunks = ChunkStore(
             configuration: ChunkStoreConfiguration(chunkPrefix: "vfs"), catalog: EngineCatalog(engine),
-            store: try FileObjectStore(root: directory.appending("bucket")), cache: try BlockCache(directory: directory.appending("cache")))
+            store: try FileObjectStore(root: directory.appending("bucket")), cache: try CacheDirectory(directory: directory.appending("cache")))
         return VolumeFileSystem(engine: engine, chunks: chunks, readOnly: readOnly)
     }
 

@@ -44,7 +44,7 @@ struct ChunkBench {
         let inode = try engine.mknod(parent: .root, name: Array("big".utf8), type: .regular, mode: 0o644, owner: .root, rdev: 0).0
         let block = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) })
 
-        let writing = ChunkStore(configuration: configuration, catalog: catalog, store: store, cache: try BlockCache(directory: scratch.appending("cache-w")))
+        let writing = ChunkStore(configuration: configuration, catalog: catalog, store: store, cache: try CacheDirectory(directory: scratch.appending("cache-w")))
         let writer = writing.writer(inode: inode)
         let start = ContinuousClock.now
         for index in 0..<mebibytes { try writer.write(at: UInt64(index) << 20, block) }
@@ -54,7 +54,7 @@ struct ChunkBench {
         let durable = seconds(since: start)
         writing.close()
 
-        let reading = ChunkStore(configuration: configuration, catalog: catalog, store: store, cache: try BlockCache(directory: scratch.appending("cache-r")))
+        let reading = ChunkStore(configuration: configuration, catalog: catalog, store: store, cache: try CacheDirectory(directory: scratch.appending("cache-r")))
         let length = try engine.getattr(inode).length
         func readAll() throws -> Double {
             let reader = reading.reader(inode: inode)

@@ -59,7 +59,7 @@ struct FSBench {
         let store = try ObjectStoreFactory(environment: credentials).open("s3://\(bucket)", endpoint: endpoint)
         let chunks = ChunkStore(
             configuration: ChunkStoreConfiguration(chunkPrefix: name), catalog: EngineCatalog(engine), store: store,
-            cache: try BlockCache(directory: scratch.appending("volumed-cache"), budget: 4 << 30))
+            cache: try CacheDirectory(directory: scratch.appending("volumed-cache"), budget: 4 << 30))
         let ours = scratch.appending("volumed")
         try FileManager.default.createDirectory(atPath: ours.string, withIntermediateDirectories: true)
         let mount = FuseMount(fileSystem: VolumeFileSystem(engine: engine, chunks: chunks), at: ours, options: FuseMountOptions(name: name))

@@ -1,6 +1,7 @@
 import Foundation
 import Metadata
 import StorageFormat
+import SystemBridge
 import SystemPackage
 import VFS
 import VolumeModel
@@ -17,6 +18,7 @@ struct VolumeBench {
     static let scratch = FilePath(FileManager.default.temporaryDirectory.appendingPathComponent("volumed-volumebench-\(UUID().uuidString)").path)
 
     static func main() throws {
+        AllocatorPolicy.limitHeaps()  // as volumed does, so that the peak is the daemon's
         defer { try? FileManager.default.removeItem(atPath: scratch.string) }
         let (configuration, endpoint) = machine("writer")
         let service = try VolumeService(configuration)
