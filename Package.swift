@@ -28,9 +28,10 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CChecksum"),
         .systemLibrary(name: "CLinux"),
+        .systemLibrary(name: "CSocket"),
 
         // Thin Swift bridges: the only places that touch unsafe pointers and C calls.
-        .target(name: "SystemBridge", dependencies: ["CLinux", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "SystemBridge", dependencies: ["CLinux", "CSocket", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "Cryptography", dependencies: ["CCrypto", "CChecksum", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),

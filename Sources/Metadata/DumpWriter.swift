@@ -19,7 +19,7 @@ struct DumpWriter {
         do {
             try descriptor.writeAll(buffer)
         } catch {
-            throw MetaError((error as? Errno) ?? .ioError, "writing the dump: \(error)")
+            throw MetaError(error, "writing the dump: \(error)")
         }
         buffer.removeAll(keepingCapacity: true)
     }

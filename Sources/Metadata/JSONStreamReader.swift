@@ -208,7 +208,7 @@ struct JSONStreamReader {
         do {
             count = try descriptor.read(into: &buffer)
         } catch {
-            throw MetaError((error as? Errno) ?? .ioError, "reading the dump: \(error)")
+            throw MetaError(error, "reading the dump: \(error)")
         }
         buffer.removeSubrange(count...)
         position = 0

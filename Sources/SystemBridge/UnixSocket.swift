@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinux
+import CSocket
 import Foundation
 import SystemPackage
 
@@ -57,7 +57,7 @@ public final class UnixSocket: @unchecked Sendable {
         var count: Int32 = 0
         while true {
             let received = buffer.withUnsafeMutableBytes { bytes in
-                passed.withUnsafeMutableBufferPointer { clinux_receive_with_descriptors(descriptor, bytes.baseAddress, maximum, $0.baseAddress, 16, &count) }
+                passed.withUnsafeMutableBufferPointer { csocket_receive_with_descriptors(descriptor, bytes.baseAddress, maximum, $0.baseAddress, 16, &count) }
             }
             if received >= 0 { return (Array(buffer.prefix(received)), passed.prefix(Int(count)).map { FileDescriptor(rawValue: $0) }) }
             if errno != EINTR { throw Errno(rawValue: errno) }
@@ -69,7 +69,7 @@ public final class UnixSocket: @unchecked Sendable {
     public func write(_ bytes: [UInt8], passing descriptor: FileDescriptor) throws(Errno) {
         precondition(!bytes.isEmpty, "a descriptor travels with at least one byte")
         while true {
-            let count = bytes.withUnsafeBytes { clinux_send_with_descriptor(self.descriptor, $0.baseAddress, bytes.count, descriptor.rawValue) }
+            let count = bytes.withUnsafeBytes { csocket_send_with_descriptor(self.descriptor, $0.baseAddress, bytes.count, descriptor.rawValue) }
             if count >= 0 { return try write(Array(bytes[count...])) }
             if errno != EINTR { throw Errno(rawValue: errno) }
         }
