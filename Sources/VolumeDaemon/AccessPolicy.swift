@@ -2,11 +2,14 @@ import Foundation
 import SystemBridge
 import SystemPackage
 import VolumeModel
+import Volumes
 
-/// Who may call the daemon and where mounts may go.
+/// Who may call the daemon, what a caller may manage, and where mounts may go.
 struct AccessPolicy: Sendable {
     let allowedUIDs: Set<UInt32>
     let allowedGIDs: Set<UInt32>
+    /// The user the daemon runs as, which manages every mount as root does.
+    let daemonUID = getuid()
     /// The mount root with symlinks resolved.
     let mountRoot: FilePath
 
@@ -16,11 +19,25 @@ struct AccessPolicy: Sendable {
         mountRoot = FileSystem.resolvingSymlinks(configuration.mountRoot)
     }
 
+    /// The caller on the other end of a connection, supplementary groups included.
+    static func caller(pid: Int32, uid: UInt32, gid: UInt32) -> Caller {
+        Caller(uid: uid, gid: gid, groups: supplementaryGroups(of: pid))
+    }
+
     /// Root, the daemon's own user, allowed users, and members (primary or supplementary)
     /// of an allowed group.
-    func admits(pid: Int32, uid: UInt32, gid: UInt32) -> Bool {
-        if allowedUIDs.contains(uid) || allowedGIDs.contains(gid) { return true }
-        return !Self.supplementaryGroups(of: pid).isDisjoint(with: allowedGIDs)
+    func admits(_ caller: Caller) -> Bool {
+        allowedUIDs.contains(caller.uid) || allowedGIDs.contains(caller.gid) || !caller.groups.isDisjoint(with: allowedGIDs)
+    }
+
+    /// Refuses a caller other than the mount's owner, root and the daemon's user: a mount's
+    /// working copy and its lifecycle are its maker's.
+    func requireManager(_ caller: Caller, ofMountAt path: String, ownedBy owner: UInt32?, to verb: String) throws(VolumeError) {
+        guard caller.uid != 0, caller.uid != daemonUID, owner != caller.uid else { return }
+        throw VolumeError(
+            .permissionDenied,
+            "\(caller) may not \(verb) \(path): it belongs to \(owner.map { "uid \($0)" } ?? "the daemon's user"); only its owner, root and the daemon's user may",
+            data: ["mount_path": path])
     }
 
     /// A mount path from a request, resolved through symlinks (of the parts that exist)
@@ -41,6 +58,6 @@ struct AccessPolicy: Sendable {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") })
         else { return [] }
-        return Set(line.dropFirst("Groups:".count).split(separator: " ").compactMap { UInt32($0) })
+        return Set(line.dropFirst("Groups:".count).split(whereSeparator: \.isWhitespace).compactMap { UInt32($0) })
     }
 }

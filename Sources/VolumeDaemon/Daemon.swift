@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import SystemBridge
 import SystemPackage
@@ -16,6 +17,11 @@ public final class Daemon: @unchecked Sendable {
     private let dispatcher: RPCDispatcher
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: RPCConnection] = [:]
+    /// Connections served now, by the caller's uid.
+    private var connectionsByUser: [UInt32: Int] = [:]
+    /// Refused clients still being answered: each costs a thread for up to two seconds, so a
+    /// flood past this many is closed without its answer.
+    private let lingering = Mutex(0)
     private let stopped = DispatchSemaphore(value: 0)
     private var signalSources: [DispatchSourceSignal] = []
 
@@ -38,7 +44,7 @@ public final class Daemon: @unchecked Sendable {
                 cacheBudget: configuration.cacheSizeMB.map { Int64($0) << 20 },
                 indexCacheBudget: Int64(configuration.indexCacheMB) << 20, defaultBucket: configuration.defaultBucket,
                 defaultMetadataStore: configuration.metadataStoreType, defaultMaxUploads: configuration.maxUploads,
-                environment: environment))
+                environment: environment, allowedBuckets: configuration.allowedBuckets))
         do {
             try FileSystem.createDirectories(configuration.mountRoot)
             try FileSystem.createDirectories(configuration.socket.removingLastComponent())
@@ -83,28 +89,73 @@ public final class Daemon: @unchecked Sendable {
             } catch {
                 return
             }
-            guard let peer = try? socket.peerCredentials(), dispatcher.policy.admits(pid: peer.pid, uid: peer.uid, gid: peer.gid) else {
-                let credentials = (try? socket.peerCredentials()).map { "uid \($0.uid) gid \($0.gid)" } ?? "unknown peer"
-                log.warning("refused a connection from \(credentials)")
-                refuse(socket, VolumeError(.permissionDenied, "\(credentials) may not use volumed; ask for allowed_uids/allowed_gids or the socket group"))
+            guard let peer = try? socket.peerCredentials() else {
+                log.warning("refused a connection from an unknown peer")
+                refuse(socket, VolumeError(.permissionDenied, "volumed could not tell who you are (SO_PEERCRED failed)"))
                 continue
             }
-            let connection = RPCConnection(socket: socket, dispatcher: dispatcher)
+            let caller = AccessPolicy.caller(pid: peer.pid, uid: peer.uid, gid: peer.gid)
+            guard dispatcher.policy.admits(caller) else {
+                log.warning("refused a connection from uid \(peer.uid) gid \(peer.gid)")
+                refuse(
+                    socket,
+                    VolumeError(.permissionDenied, "uid \(peer.uid) gid \(peer.gid) may not use volumed; ask for allowed_uids/allowed_gids or the socket group"))
+                continue
+            }
+            let connection = RPCConnection(socket: socket, caller: caller, dispatcher: dispatcher)
             let key = ObjectIdentifier(connection)
-            lock.withLock { connections[key] = connection }
+            if let busy = admit(connection, key: key, uid: caller.uid) {
+                log.warning("refused a connection from uid \(caller.uid): \(busy.message)")
+                refuse(socket, busy)
+                continue
+            }
             let thread = Thread { [self] in
                 connection.serve()
-                _ = lock.withLock { connections.removeValue(forKey: key) }
+                lock.withLock {
+                    connections.removeValue(forKey: key)
+                    connectionsByUser[caller.uid, default: 1] -= 1
+                    if connectionsByUser[caller.uid] == 0 { connectionsByUser[caller.uid] = nil }
+                }
             }
             thread.name = "volumed-client"
             thread.start()
         }
     }
 
+    /// Counts a connection in, or says why it is one too many (every connection costs a
+    /// thread).
+    private func admit(_ connection: RPCConnection, key: ObjectIdentifier, uid: UInt32) -> VolumeError? {
+        lock.withLock {
+            if connections.count >= configuration.maxConnections {
+                return VolumeError(
+                    .busy, "volumed serves \(configuration.maxConnections) connections already (max_connections); close idle ones or retry later",
+                    data: ["limit": "max_connections"])
+            }
+            if connectionsByUser[uid, default: 0] >= configuration.maxConnectionsPerUser {
+                return VolumeError(
+                    .busy,
+                    "uid \(uid) has \(configuration.maxConnectionsPerUser) connections open already (max_connections_per_user); close idle ones or retry later",
+                    data: ["limit": "max_connections_per_user"])
+            }
+            connections[key] = connection
+            connectionsByUser[uid, default: 0] += 1
+            return nil
+        }
+    }
+
     /// Answers a refused client and lets it read the answer: closing with its request
     /// still unread would reset the connection before it sees why.
     private func refuse(_ socket: UnixSocket, _ error: VolumeError) {
-        let thread = Thread {
+        guard lingering.withLock({ count in
+            guard count < 64 else { return false }
+            count += 1
+            return true
+        }) else {
+            socket.close()
+            return
+        }
+        let thread = Thread { [self] in
+            defer { lingering.withLock { $0 -= 1 } }
             try? socket.write(Array(RPCEnvelope.errorLine(id: nil, error)))
             socket.finishWriting()
             socket.setReceiveTimeout(seconds: 2)

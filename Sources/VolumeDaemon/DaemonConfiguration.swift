@@ -3,6 +3,7 @@ import StorageFormat
 import SystemBridge
 import SystemPackage
 import VolumeModel
+import Volumes
 
 /// `volumed`'s configuration file (`config.example.json` documents every key). Every key
 /// is optional; unknown keys are refused by name so that a typo never silently falls back
@@ -28,12 +29,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Users and groups allowed to call the daemon, besides root and the socket group.
     public var allowedUIDs: [UInt32] = []
     public var allowedGIDs: [UInt32] = []
+    /// Bucket URI prefixes requests may name besides the default bucket and `$VOLUME_BUCKET`.
+    public var allowedBuckets: [String] = []
+    /// Connections served at once, and by one user: past either a client gets `busy`.
+    public var maxConnections = 1024
+    public var maxConnectionsPerUser = 64
     public var logLevel: LogLevel = .info
 
     /// Every key the file may hold.
     public static let keys: Set<String> = [
         "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "index_cache_mb", "mount_root", "default_bucket", "metadata_store_type",
-        "max_uploads", "allowed_uids", "allowed_gids", "log_level",
+        "max_uploads", "allowed_uids", "allowed_gids", "allowed_buckets", "max_connections", "max_connections_per_user", "log_level",
     ]
 
     public init() {}
@@ -113,6 +119,25 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         if let uids = try ids("allowed_uids") { configuration.allowedUIDs = uids }
         if let gids = try ids("allowed_gids") { configuration.allowedGIDs = gids }
+        if let value = object["allowed_buckets"] {
+            guard let prefixes = value as? [String] else { throw invalid("allowed_buckets", "a list of bucket URI prefixes") }
+            do {
+                _ = try BucketAllowList(prefixes)
+            } catch {
+                throw invalid("allowed_buckets", "a list of bucket URI prefixes (\(error.description))")
+            }
+            configuration.allowedBuckets = prefixes
+        }
+        if let value = object["max_connections"] {
+            guard let number = value as? NSNumber, (1...65536).contains(number.intValue) else { throw invalid("max_connections", "between 1 and 65536") }
+            configuration.maxConnections = number.intValue
+        }
+        if let value = object["max_connections_per_user"] {
+            guard let number = value as? NSNumber, (1...65536).contains(number.intValue) else {
+                throw invalid("max_connections_per_user", "between 1 and 65536")
+            }
+            configuration.maxConnectionsPerUser = number.intValue
+        }
         if let value = object["log_level"] {
             guard let text = value as? String, let level = LogLevel(rawValue: text) else {
                 throw invalid("log_level", LogLevel.allCases.map(\.rawValue).joined(separator: ", "))

@@ -2,6 +2,7 @@ import Foundation
 import SystemBridge
 import SystemPackage
 import VolumeModel
+import Volumes
 
 /// One client: newline-delimited requests in, lines out, handled in order on the
 /// connection's own thread.
@@ -10,12 +11,15 @@ final class RPCConnection: @unchecked Sendable {
     static let maximumLine = 1 << 20
 
     private let socket: UnixSocket
+    /// Who is on the other end, as of connect time.
+    private let caller: Caller
     private let dispatcher: RPCDispatcher
     private let writeLock = NSLock()
     private var clientGone = false
 
-    init(socket: UnixSocket, dispatcher: RPCDispatcher) {
+    init(socket: UnixSocket, caller: Caller, dispatcher: RPCDispatcher) {
         self.socket = socket
+        self.caller = caller
         self.dispatcher = dispatcher
     }
 
@@ -36,7 +40,7 @@ final class RPCConnection: @unchecked Sendable {
                 consumed += line.count + 1
                 let owned = passed.prefix { $0.at < consumed }.map(\.descriptor)
                 passed.removeFirst(owned.count)
-                if !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { dispatcher.handle(line, descriptor: owned.first, send: send) }
+                if !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { dispatcher.handle(line, from: caller, descriptor: owned.first, send: send) }
                 for descriptor in owned { try? descriptor.close() }
                 continue
             }

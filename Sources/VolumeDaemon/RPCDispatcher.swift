@@ -15,10 +15,10 @@ struct RPCDispatcher: Sendable {
     let startedAt: Date
     let log: Logger
 
-    /// Handles a request; `send` writes a line to the client (failures are the client's
-    /// business: the operation goes on without it). `descriptor` is a file the client passed
-    /// with the request, which the caller closes afterwards.
-    func handle(_ line: Data, descriptor: FileDescriptor? = nil, send: @escaping (Data) -> Void) {
+    /// Handles a request of `caller`; `send` writes a line to the client (failures are the
+    /// client's business: the operation goes on without it). `descriptor` is a file the client
+    /// passed with the request, which the caller closes afterwards.
+    func handle(_ line: Data, from caller: Caller, descriptor: FileDescriptor? = nil, send: @escaping (Data) -> Void) {
         let header: RPCEnvelope.Header
         do {
             header = try JSONDecoder().decode(RPCEnvelope.Header.self, from: line)
@@ -39,7 +39,7 @@ struct RPCDispatcher: Sendable {
         }
         let started = Date()
         do {
-            let result = try perform(method, line: line, id: header.id, descriptor: descriptor, send: send)
+            let result = try perform(method, line: line, id: header.id, caller: caller, descriptor: descriptor, send: send)
             log.info("\(name) ok in \(String(format: "%.3f", Date().timeIntervalSince(started))) s")
             // A notification (no id) gets no response.
             if header.id != nil { send(result) }
@@ -49,9 +49,9 @@ struct RPCDispatcher: Sendable {
         }
     }
 
-    private func perform(_ method: RPCMethod, line: Data, id: RPCID?, descriptor: FileDescriptor?, send: @escaping (Data) -> Void) throws(VolumeError)
-        -> Data
-    {
+    private func perform(
+        _ method: RPCMethod, line: Data, id: RPCID?, caller: Caller, descriptor: FileDescriptor?, send: @escaping (Data) -> Void
+    ) throws(VolumeError) -> Data {
         func params<Value: Decodable & Sendable>(_ type: Value.Type) throws(VolumeError) -> Value {
             guard let value = try RPCEnvelope.params(type, from: line) else {
                 throw VolumeError(.invalidParams, "\(method.rawValue) needs params")
@@ -83,22 +83,30 @@ struct RPCDispatcher: Sendable {
         case .volumeMount:
             let request = try params(RPCParams.Mount.self)
             let path = try policy.mountPath(request.mountPath)
-            let live = try service.mount(request.volume, at: path, options: request.options ?? MountOptions(), actor: request.actor ?? ActionRef(), progress: progress(request.progress))
+            let live = try service.mount(
+                request.volume, at: path, options: request.options ?? MountOptions(), actor: request.actor ?? ActionRef(), owner: caller.uid,
+                progress: progress(request.progress))
             return reply(live.status)
         case .volumeCommit:
             let request = try params(RPCParams.Commit.self)
-            return reply(try live(request.mountPath).commit(message: request.message, actor: request.actor, progress: progress(request.progress)))
+            let mount = try live(request.mountPath, managedBy: caller, to: "commit")
+            return reply(try mount.commit(message: request.message, actor: request.actor, progress: progress(request.progress)))
         case .volumeFinalize:
             let request = try params(RPCParams.Commit.self)
             let path = try policy.mountPath(request.mountPath)
-            if service.mount(at: path) == nil, let earlier = service.finalizedVersion(at: path, message: request.message) { return reply(earlier) }
-            return reply(try live(request.mountPath).finalize(message: request.message, actor: request.actor, progress: progress(request.progress)))
+            if service.mount(at: path) == nil, let earlier = service.finalizedVersion(at: path, message: request.message) {
+                try policy.requireManager(caller, ofMountAt: path.string, ownedBy: earlier.owner, to: "finalize")
+                return reply(earlier.version)
+            }
+            let mount = try live(request.mountPath, managedBy: caller, to: "finalize")
+            return reply(try mount.finalize(message: request.message, actor: request.actor, progress: progress(request.progress)))
         case .volumeFork:
             let request = try params(RPCParams.Fork.self)
             let name = request.name ?? VolumeName.generate()
             switch (request.mountPath, request.volume) {
             case (let path?, nil):
-                return reply(try live(path).fork(name: name, as: request.access ?? .rw, actor: request.actor, progress: progress(request.progress)))
+                let mount = try live(path, managedBy: caller, to: "fork")
+                return reply(try mount.fork(name: name, as: request.access ?? .rw, actor: request.actor, progress: progress(request.progress)))
             case (nil, let volume?):
                 return reply(try service.fork(volume, name: name, as: request.access ?? .rw, actor: request.actor ?? ActionRef()))
             default:
@@ -106,7 +114,7 @@ struct RPCDispatcher: Sendable {
             }
         case .volumeUnmount:
             let request = try params(RPCParams.MountPath.self)
-            let mount = try live(request.mountPath)
+            let mount = try live(request.mountPath, managedBy: caller, to: request.abandon == true ? "abandon" : "unmount")
             var status = mount.status
             try mount.unmount(abandon: request.abandon ?? false)
             status.state = .unmounted
@@ -120,11 +128,11 @@ struct RPCDispatcher: Sendable {
             return reply(try service.lineage(of: try params(RPCParams.Browse.self).volume))
         case .volumeLs:
             let request = try params(RPCParams.Browse.self)
-            return reply(try service.list(request.volume, path: request.path ?? "/"))
+            return reply(try service.list(request.volume, path: request.path ?? "/", as: caller))
         case .volumeCat:
             let request = try params(RPCParams.Browse.self)
             guard let path = request.path else { throw VolumeError(.invalidParams, "volume.cat needs a path", data: ["field": "path"]) }
-            let data = try service.read(request.volume, path: path)
+            let data = try service.read(request.volume, path: path, as: caller)
             return reply(FileContent(path: path, size: data.count, contentBase64: data.base64EncodedString()))
         case .volumeExportMetadata:
             let request = try params(RPCParams.ExportMetadata.self)
@@ -148,6 +156,7 @@ struct RPCDispatcher: Sendable {
             let path = try policy.mountPath(request.mountPath)
             let abandon = request.abandon ?? false
             let status = service.staleMounts.first { $0.mountPath == path.string }
+            if let status { try policy.requireManager(caller, ofMountAt: path.string, ownedBy: status.ownerUID, to: abandon ? "abandon" : "recover") }
             guard let recovered = try service.recover(mountPath: path, abandon: abandon) else {
                 guard var status else { throw VolumeError(.notFound, "no left-behind mount at \(path)") }
                 status.state = .unmounted
@@ -168,7 +177,8 @@ struct RPCDispatcher: Sendable {
         (service.mounts.map(\.status) + service.staleMounts).sorted { $0.mountPath < $1.mountPath }
     }
 
-    private func live(_ text: String) throws(VolumeError) -> LiveVolume {
+    /// The mount at `text`, if `caller` may `verb` it.
+    private func live(_ text: String, managedBy caller: Caller, to verb: String) throws(VolumeError) -> LiveVolume {
         let path = try policy.mountPath(text)
         guard let live = service.mount(at: path) else {
             if service.staleMounts.contains(where: { $0.mountPath == path.string }) {
@@ -178,6 +188,7 @@ struct RPCDispatcher: Sendable {
             }
             throw VolumeError(.notMounted, "nothing is mounted at \(path)", data: ["mount_path": path.string])
         }
+        try policy.requireManager(caller, ofMountAt: path.string, ownedBy: live.owner, to: verb)
         return live
     }
 }

@@ -8,6 +8,8 @@ public struct MountStatus: Codable, Sendable, Equatable {
     public var mountPath: String
     public var mountID: String
     public var volume: String
+    /// The uid that made the mount: only it, root and the daemon's user may manage it.
+    public var ownerUID: UInt32?
     /// `rw` or `ro`, as mounted.
     public var mode: VolumeDescriptor.Access
     public var state: State
@@ -31,7 +33,7 @@ public struct MountStatus: Codable, Sendable, Equatable {
     public var resolvedOutcomes: Int
 
     enum CodingKeys: String, CodingKey {
-        case mountPath = "mount_path", mountID = "mount_id", volume, mode, state, metadataStoreType = "metadata_store_type"
+        case mountPath = "mount_path", mountID = "mount_id", volume, ownerUID = "owner_uid", mode, state, metadataStoreType = "metadata_store_type"
         case sliceDomain = "slice_domain", lastVersion = "last_version", stagedBlocks = "staged_blocks", stagedBytes = "staged_bytes"
         case uploadsInFlight = "uploads_in_flight", uploadedBytes = "uploaded_bytes", uploadBytesPerSecond = "upload_bytes_per_second"
         case cacheBytes = "cache_bytes", cacheBudgetBytes = "cache_budget_bytes", openHandles = "open_handles", mountedAt = "mounted_at"
@@ -39,7 +41,7 @@ public struct MountStatus: Codable, Sendable, Equatable {
     }
 
     public init(
-        mountPath: String, mountID: String, volume: String, mode: VolumeDescriptor.Access, state: State, metadataStoreType: MetadataStoreType,
+        mountPath: String, mountID: String, volume: String, ownerUID: UInt32? = nil, mode: VolumeDescriptor.Access, state: State, metadataStoreType: MetadataStoreType,
         sliceDomain: UInt32? = nil, lastVersion: String? = nil, stagedBlocks: Int = 0, stagedBytes: Int64 = 0, uploadsInFlight: Int = 0,
         uploadedBytes: Int64 = 0, uploadBytesPerSecond: Double = 0, cacheBytes: Int64 = 0, cacheBudgetBytes: Int64 = 0, openHandles: Int = 0,
         mountedAt: String? = nil, storageRetries: Int = 0, resolvedOutcomes: Int = 0
@@ -47,6 +49,7 @@ public struct MountStatus: Codable, Sendable, Equatable {
         self.mountPath = mountPath
         self.mountID = mountID
         self.volume = volume
+        self.ownerUID = ownerUID
         self.mode = mode
         self.state = state
         self.metadataStoreType = metadataStoreType

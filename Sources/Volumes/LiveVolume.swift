@@ -27,6 +27,8 @@ public final class LiveVolume: @unchecked Sendable {
     /// The slice domain this mount writes in; `nil` for read-only mounts.
     public let sliceDomain: UInt32?
     public let mountedAt: Date
+    /// The uid that made the mount (`nil` for one recovered from a record that kept none).
+    public let owner: UInt32?
     let directory: FilePath
     let bucket: VolumeBucket
     let metadata: LocalMetadata
@@ -56,7 +58,7 @@ public final class LiveVolume: @unchecked Sendable {
     init(
         id: String, mountpoint: FilePath, options: MountOptions, source: VolumeDescriptor, sliceDomain: UInt32?, directory: FilePath,
         bucket: VolumeBucket, metadata: LocalMetadata, chunks: ChunkStore, fileSystem: VolumeFileSystem, fuse: FuseMount, storageEvents: StorageEvents,
-        actor: ActionRef, head: VolumeDescriptor, knownPieces: Set<String>, writtenDomains: [UInt32], assumeChanged: Bool,
+        actor: ActionRef, owner: UInt32?, head: VolumeDescriptor, knownPieces: Set<String>, writtenDomains: [UInt32], assumeChanged: Bool,
         onUnmount: @escaping @Sendable (LiveVolume) -> Void
     ) {
         self.id = id
@@ -72,6 +74,7 @@ public final class LiveVolume: @unchecked Sendable {
         self.fuse = fuse
         self.storageEvents = storageEvents
         self.actor = actor
+        self.owner = owner
         self.writtenDomains = writtenDomains
         self.knownPieces = knownPieces
         self.onUnmount = onUnmount
@@ -99,7 +102,7 @@ public final class LiveVolume: @unchecked Sendable {
             case .unmounted: .unmounted
             }
         return MountStatus(
-            mountPath: mountpoint.string, mountID: id, volume: source.name, mode: isWritable ? .rw : .ro, state: state,
+            mountPath: mountpoint.string, mountID: id, volume: source.name, ownerUID: owner, mode: isWritable ? .rw : .ro, state: state,
             metadataStoreType: source.metadataStoreType, sliceDomain: sliceDomain, lastVersion: lastVersion.producedBy?.locator,
             stagedBlocks: statistics.stagedBlocks, stagedBytes: statistics.stagedBytes, uploadsInFlight: statistics.uploadsInFlight,
             uploadedBytes: statistics.uploadedBytes, uploadBytesPerSecond: statistics.uploadRate, cacheBytes: statistics.cacheBytes,
@@ -197,7 +200,9 @@ public final class LiveVolume: @unchecked Sendable {
     }
 
     var record: MountRecord {
-        MountRecord(id: id, mountPath: mountpoint.string, options: options, source: source, head: lastVersion, actor: actor, sliceDomains: writtenDomains)
+        MountRecord(
+            id: id, mountPath: mountpoint.string, options: options, source: source, head: lastVersion, actor: actor, owner: owner,
+            sliceDomains: writtenDomains)
     }
 
     // MARK: - Internals

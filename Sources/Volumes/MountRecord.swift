@@ -16,12 +16,15 @@ struct MountRecord: Codable, Sendable {
     /// The last version this mount published, or `source`.
     var head: VolumeDescriptor
     var actor: ActionRef
+    /// The uid that made the mount; `nil` in records from before owners were kept, which
+    /// only root and the daemon's user may manage.
+    var owner: UInt32?
     /// Every slice domain the working copy has written in (one per writable serve), so the
     /// staged blocks of a left-behind mount can be told from other mounts' of the prefix.
     var sliceDomains: [UInt32]?
 
     enum CodingKeys: String, CodingKey {
-        case id, mountPath = "mount_path", options, source, head, actor, sliceDomains = "slice_domains"
+        case id, mountPath = "mount_path", options, source, head, actor, owner = "owner_uid", sliceDomains = "slice_domains"
     }
 
     /// Writes the record next to the working copy, atomically.
@@ -46,7 +49,7 @@ struct MountRecord: Codable, Sendable {
         let domains = Set(sliceDomains ?? [])
         let own = staged.filter { domains.contains($0.sliceID.domain) }
         return MountStatus(
-            mountPath: mountPath, mountID: id, volume: source.name, mode: options.readOnly || source.access == .ro ? .ro : .rw, state: .stale,
+            mountPath: mountPath, mountID: id, volume: source.name, ownerUID: owner, mode: options.readOnly || source.access == .ro ? .ro : .rw, state: .stale,
             metadataStoreType: source.metadataStoreType, lastVersion: head.producedBy?.locator, stagedBlocks: own.count,
             stagedBytes: own.reduce(0) { $0 + Int64($1.size) })
     }

@@ -11,13 +11,15 @@ extension VolumeService {
     /// The largest file `read` returns; bigger ones are for a mount.
     public static let readLimit = 64 << 20
 
-    /// The entries of a directory of a committed version, read from its index without a mount.
-    public func list(_ volume: VolumeDescriptor, path: String = "/") throws(VolumeError) -> [BrowseEntry] {
+    /// The entries of a directory of a committed version, read from its index without a mount;
+    /// `caller` needs what `ls -l` would need on a mount of it.
+    public func list(_ volume: VolumeDescriptor, path: String = "/", as caller: Caller = .process) throws(VolumeError) -> [BrowseEntry] {
         try browsing(volume) { (engine, _) throws(VolumeError) -> [BrowseEntry] in
-            let (inode, attr) = try Self.resolve(path, in: engine)
+            let (inode, attr) = try Self.resolve(path, in: engine, as: caller)
             guard attr.type == .directory else {
                 return [Self.entry(name: path.split(separator: "/").last.map(String.init) ?? path, attr)]
             }
+            try Self.require([.read, .search], on: attr, at: path, for: caller, to: "list")
             var entries: [BrowseEntry] = []
             var after: [UInt8]?
             repeat {
@@ -34,11 +36,13 @@ extension VolumeService {
         }
     }
 
-    /// The bytes of a regular file of a committed version, without a mount.
-    public func read(_ volume: VolumeDescriptor, path: String) throws(VolumeError) -> Data {
+    /// The bytes of a regular file of a committed version, without a mount, if `caller` may
+    /// read it there.
+    public func read(_ volume: VolumeDescriptor, path: String, as caller: Caller = .process) throws(VolumeError) -> Data {
         try browsing(volume) { (engine, chunks) throws(VolumeError) -> Data in
-            let (inode, attr) = try Self.resolve(path, in: engine)
+            let (inode, attr) = try Self.resolve(path, in: engine, as: caller)
             guard attr.type == .regular else { throw VolumeError(.invalidParams, "\(path) is not a regular file", data: ["field": "path"]) }
+            try Self.require(.read, on: attr, at: path, for: caller, to: "read")
             guard attr.length <= UInt64(Self.readLimit) else {
                 throw VolumeError(.invalidParams, "\(path) is \(attr.length) bytes, more than cat returns (\(Self.readLimit)); mount the version to read it")
             }
@@ -88,14 +92,18 @@ extension VolumeService {
         }
     }
 
-    /// Follows `path` from the root; `..` is refused rather than interpreted.
-    private static func resolve(_ path: String, in engine: any MetaEngine) throws(VolumeError) -> (Ino, Attr) {
+    /// Follows `path` from the root, `caller` needing search permission on every directory
+    /// on the way; `..` is refused rather than interpreted.
+    private static func resolve(_ path: String, in engine: any MetaEngine, as caller: Caller) throws(VolumeError) -> (Ino, Attr) {
         var inode = Ino.root
+        var walked = ""
         do {
             var attr = try engine.getattr(.root)
             for component in path.split(separator: "/") where component != "." {
                 guard component != ".." else { throw VolumeError(.invalidParams, "paths may not contain '..': \(path)", data: ["field": "path"]) }
+                if attr.type == .directory { try require(.search, on: attr, at: walked.isEmpty ? "/" : walked, for: caller, to: "search") }
                 (inode, attr) = try engine.lookup(parent: inode, name: Array(component.utf8))
+                walked += "/\(component)"
             }
             return (inode, attr)
         } catch let error as VolumeError {
@@ -105,6 +113,14 @@ extension VolumeService {
         } catch {
             throw VolumeError(wrapping: error, while: "looking up \(path)")
         }
+    }
+
+    private static func require(_ access: Caller.Access, on attr: Attr, at path: String, for caller: Caller, to verb: String) throws(VolumeError) {
+        guard !caller.may(access, attr) else { return }
+        throw VolumeError(
+            .permissionDenied,
+            "\(caller) may not \(verb) \(path) (mode \(String(attr.mode & 0o7777, radix: 8)), owner uid \(attr.uid), gid \(attr.gid)), as on a mount of this version",
+            data: ["path": path])
     }
 
     private static func entry(name: String, _ attr: Attr) -> BrowseEntry {

@@ -19,6 +19,8 @@ public final class VolumeService: @unchecked Sendable {
     /// counts its own too.
     public let storageEvents = StorageEvents()
     private let objectStores: ObjectStoreFactory
+    /// The buckets requests may name; `nil` for any.
+    private let bucketAllowList: BucketAllowList?
     let sharedCache: CacheDirectory
     /// Index pieces fetched or published on this machine, shared by every version.
     let indexPieces: IndexPieceCache
@@ -28,7 +30,7 @@ public final class VolumeService: @unchecked Sendable {
     private var reserved: Set<FilePath> = []
     /// What each recent finalize published, by mount path: a finalize sent again because its
     /// answer was lost finds its version here instead of a missing mount.
-    private var finalized: [FilePath: (version: VolumeDescriptor, at: Date)] = [:]
+    private var finalized: [FilePath: (version: VolumeDescriptor, owner: UInt32?, at: Date)] = [:]
     private static let finalizedKept: TimeInterval = 3600
     /// Caches in directories that mounts asked for, while something uses them: a mount
     /// shares one still open (two on one directory would overwrite each other's files), and
@@ -41,6 +43,7 @@ public final class VolumeService: @unchecked Sendable {
 
     public init(_ configuration: VolumeServiceConfiguration) throws(VolumeError) {
         self.configuration = configuration
+        bucketAllowList = try configuration.bucketAllowList()
         objectStores = ObjectStoreFactory(environment: configuration.environment, retry: RetryPolicy.standard.reporting(to: storageEvents))
         let cacheDirectory = configuration.cacheDirectory ?? configuration.stateDirectory.appending("cache")
         do {
@@ -69,6 +72,7 @@ public final class VolumeService: @unchecked Sendable {
         var type = MetadataStoreType.sqlite
         if let metadataStoreType { type = metadataStoreType } else { type = try preferredMetadataStore() }
         var descriptor = try VolumeDescriptor(name: name, bucket: bucket, storage: storage, region: region, endpoint: endpoint, metadataStoreType: type)
+        try bucketAllowList?.check(descriptor.bucket)
         if descriptor.storage == .s3, descriptor.endpoint == nil, let ambient = configuration.environment["AWS_ENDPOINT_URL"], !ambient.isEmpty {
             descriptor.endpoint = ambient
             try descriptor.validate()
@@ -82,12 +86,12 @@ public final class VolumeService: @unchecked Sendable {
 
     // MARK: - mount
 
-    /// Mounts a volume at `path` and returns once the kernel serves it. A volume without an
-    /// index is formatted by its first writable mount; every writable mount claims a
-    /// fresh slice domain.
+    /// Mounts a volume at `path` for `owner` and returns once the kernel serves it. A volume
+    /// without an index is formatted by its first writable mount; every writable mount claims
+    /// a fresh slice domain.
     public func mount(
         _ volume: VolumeDescriptor, at path: FilePath, options: MountOptions = MountOptions(), actor: ActionRef = ActionRef(),
-        progress: (VolumeProgress) -> Void = { _ in }
+        owner: UInt32 = getuid(), progress: (VolumeProgress) -> Void = { _ in }
     ) throws(VolumeError) -> LiveVolume {
         try volume.validate()
         let uploadDelay = try options.validated()
@@ -99,7 +103,7 @@ public final class VolumeService: @unchecked Sendable {
         let mountpoint = try prepareMountpoint(path)
         let id = Self.randomID()
         let directory = configuration.stateDirectory.appending("mounts").appending(id)
-        let record = MountRecord(id: id, mountPath: mountpoint.string, options: options, source: volume, head: volume, actor: actor)
+        let record = MountRecord(id: id, mountPath: mountpoint.string, options: options, source: volume, head: volume, actor: actor, owner: owner)
         do {
             let events = StorageEvents(parent: storageEvents)
             let bucket = try openBucket(of: volume, events: events)
@@ -243,9 +247,10 @@ public final class VolumeService: @unchecked Sendable {
             }
             let live = LiveVolume(
                 id: record.id, mountpoint: mountpoint, options: options, source: volume, sliceDomain: domain, directory: directory, bucket: bucket,
-                metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, storageEvents: events, actor: record.actor, head: record.head,
+                metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, storageEvents: events, actor: record.actor, owner: record.owner,
+                head: record.head,
                 knownPieces: knownPieces, writtenDomains: record.sliceDomains ?? [], assumeChanged: resumed
-            ) { [weak self] unmounted in self?.release(unmounted.mountpoint, finalVersion: unmounted.finalVersion) }
+            ) { [weak self] unmounted in self?.release(unmounted.mountpoint, finalVersion: unmounted.finalVersion, owner: unmounted.owner) }
             lock.withLock {
                 reserved.remove(mountpoint)
                 self.live[mountpoint] = live
@@ -351,6 +356,7 @@ public final class VolumeService: @unchecked Sendable {
     /// buckets that the environment does not describe.
     public func load(locator text: String, endpoint: String? = nil, region: String? = nil) throws(VolumeError) -> VolumeDescriptor {
         let locator = try VersionLocator.parse(text)
+        try bucketAllowList?.check(locator.bucket)
         let store: any ObjectStore
         do {
             store = try objectStores.open(locator.bucket, endpoint: endpoint, region: region)
@@ -378,8 +384,10 @@ public final class VolumeService: @unchecked Sendable {
     // MARK: - Helpers
 
     /// The bucket of `volume`, its requests counted in `events` (a mount's) or the service's.
+    /// Every request that reaches a bucket passes here or `load`, where the allow-list is checked.
     func openBucket(of volume: VolumeDescriptor, events: StorageEvents? = nil) throws(VolumeError) -> VolumeBucket {
         let uri = try volume.storageURI
+        try bucketAllowList?.check(volume.bucket)
         do {
             return VolumeBucket(
                 store: try objectStores.open(uri, endpoint: volume.endpoint, region: volume.region, events: events), uri: volume.bucket,
@@ -412,24 +420,25 @@ public final class VolumeService: @unchecked Sendable {
         return mountpoint
     }
 
-    private func release(_ mountpoint: FilePath, finalVersion: VolumeDescriptor? = nil) {
+    private func release(_ mountpoint: FilePath, finalVersion: VolumeDescriptor? = nil, owner: UInt32? = nil) {
         lock.withLock {
             live[mountpoint] = nil
             reserved.remove(mountpoint)
             let now = Date()
             finalized = finalized.filter { now.timeIntervalSince($0.value.at) < Self.finalizedKept }
-            if let finalVersion { finalized[mountpoint] = (finalVersion, now) }
+            if let finalVersion { finalized[mountpoint] = (finalVersion, owner, now) }
         }
     }
 
-    /// The version the last finalize of `path` published, if that was within the hour and
-    /// with `message`: the answer to a finalize retried after its first answer was lost.
-    public func finalizedVersion(at path: FilePath, message: String?) -> VolumeDescriptor? {
+    /// The version the last finalize of `path` published and the mount's owner, if that was
+    /// within the hour and with `message`: the answer to a finalize retried after its first
+    /// answer was lost.
+    public func finalizedVersion(at path: FilePath, message: String?) -> (version: VolumeDescriptor, owner: UInt32?)? {
         lock.withLock {
-            guard let (version, at) = finalized[path.lexicallyNormalized()], Date().timeIntervalSince(at) < Self.finalizedKept,
+            guard let (version, owner, at) = finalized[path.lexicallyNormalized()], Date().timeIntervalSince(at) < Self.finalizedKept,
                 version.message == message
             else { return nil }
-            return version
+            return (version, owner)
         }
     }
 

@@ -21,12 +21,15 @@ public struct VolumeServiceConfiguration: Sendable {
     /// Credentials, regions and endpoints come from here (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
     public var environment: [String: String]
     public var redisExecutable: String
+    /// Bucket URI prefixes that requests may name, besides the default bucket and
+    /// `$VOLUME_BUCKET`; `nil` lets an in-process caller (a test, a tool) name any bucket.
+    public var allowedBuckets: [String]?
 
     public init(
         stateDirectory: FilePath, cacheDirectory: FilePath? = nil, cacheBudget: Int64? = nil, indexCacheBudget: Int64 = 1 << 30,
         defaultBucket: String? = nil,
         defaultMetadataStore: MetadataStoreType? = nil, defaultMaxUploads: Int = 50, environment: [String: String] = ProcessInfo.processInfo.environment,
-        redisExecutable: String = "redis-server"
+        redisExecutable: String = "redis-server", allowedBuckets: [String]? = nil
     ) {
         self.stateDirectory = stateDirectory
         self.cacheDirectory = cacheDirectory
@@ -37,11 +40,26 @@ public struct VolumeServiceConfiguration: Sendable {
         self.defaultMaxUploads = defaultMaxUploads
         self.environment = environment
         self.redisExecutable = redisExecutable
+        self.allowedBuckets = allowedBuckets
     }
 
     /// The bucket a new volume gets when the request names none.
     public var effectiveDefaultBucket: String {
         if let bucket = environment["VOLUME_BUCKET"], !bucket.isEmpty { return bucket }
-        return defaultBucket ?? "file://\(stateDirectory.appending("bucket"))"
+        return configuredDefaultBucket
     }
+
+    /// The buckets requests may name: `allowedBuckets`, the configured default bucket and
+    /// `$VOLUME_BUCKET`; `nil` when `allowedBuckets` is.
+    func bucketAllowList() throws(VolumeError) -> BucketAllowList? {
+        guard let allowedBuckets else { return nil }
+        let environmentBucket = environment["VOLUME_BUCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            return try BucketAllowList(allowedBuckets + [configuredDefaultBucket] + (environmentBucket.map { [$0] } ?? []))
+        } catch {
+            throw VolumeError(.invalidParams, "allowed_buckets: \(error.description)", data: ["field": "allowed_buckets"])
+        }
+    }
+
+    private var configuredDefaultBucket: String { defaultBucket ?? "file://\(stateDirectory.appending("bucket"))" }
 }
