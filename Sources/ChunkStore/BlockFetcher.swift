@@ -13,17 +13,19 @@ final class BlockFetcher: @unchecked Sendable {
     private let staging: StagingArea
     private let space: CacheSpace
     private let layout: BlockLayout
+    private let gate: TransferGate
     private let condition = NSCondition()
     private var flights: [BlockKey: Flight] = [:]
     private var gets = 0
     private var fetchSeconds: Double = 0
 
-    init(store: any ObjectStore, cache: BlockCache, staging: StagingArea, space: CacheSpace, layout: BlockLayout) {
+    init(store: any ObjectStore, cache: BlockCache, staging: StagingArea, space: CacheSpace, layout: BlockLayout, gate: TransferGate) {
         self.store = store
         self.cache = cache
         self.staging = staging
         self.space = space
         self.layout = layout
+        self.gate = gate
     }
 
     /// Fetches the block into the cache (read-ahead); one cached on disk already is read
@@ -58,7 +60,9 @@ final class BlockFetcher: @unchecked Sendable {
 
         let result: Result<Data, ObjectStoreError>
         do throws(ObjectStoreError) {
-            let data = try timed { () throws(ObjectStoreError) in try store.get(layout.objectKey(block)) }
+            let data = try timed { () throws(ObjectStoreError) in
+                try gate.transfer(bytes: block.size) { () throws(ObjectStoreError) in try store.get(layout.objectKey(block)) }
+            }
             guard data.count == block.size else {
                 throw ObjectStoreError(.permanent, "block \(block) has \(data.count) bytes in the bucket, its name says \(block.size)")
             }
@@ -87,7 +91,9 @@ final class BlockFetcher: @unchecked Sendable {
         if let data = cache.lookup(key, range: range) ?? staging.data(key, range: range) { return data }
         if wholeBlock { return try self.block(block)[range] }
         let data = try timed { () throws(ObjectStoreError) in
-            try store.get(layout.objectKey(block), range: Int64(range.lowerBound)..<Int64(range.upperBound))
+            try gate.transfer(bytes: range.count) { () throws(ObjectStoreError) in
+                try store.get(layout.objectKey(block), range: Int64(range.lowerBound)..<Int64(range.upperBound))
+            }
         }
         guard data.count == range.count else { throw ObjectStoreError(.permanent, "block \(block) is shorter in the bucket than its name says") }
         return data

@@ -26,10 +26,11 @@ public final class ChunkStore: @unchecked Sendable {
         self.catalog = catalog
         self.cache = cache
         space = Self.cacheSpace(of: store, chunkPrefix: configuration.chunkPrefix)
-        fetcher = BlockFetcher(store: store, cache: cache.blocks, staging: cache.staging, space: space, layout: configuration.layout)
+        fetcher = BlockFetcher(
+            store: store, cache: cache.blocks, staging: cache.staging, space: space, layout: configuration.layout, gate: configuration.downloadGate)
         uploads = UploadPool(
             store: store, cache: cache.blocks, staging: cache.staging, space: space, layout: configuration.layout, maxUploads: configuration.maxUploads,
-            delay: configuration.uploadDelay)
+            delay: configuration.uploadDelay, gate: configuration.uploadGate)
         reading = ChunkReader(blockSize: configuration.blockSize, catalog: catalog, fetcher: fetcher)
         pipeline = WritePipeline(configuration: configuration, cache: cache.blocks, staging: cache.staging, space: space, uploads: uploads)
         compactor = Compactor(catalog: catalog, reader: reading, pipeline: pipeline)

@@ -16,6 +16,9 @@ public struct ChunkStoreConfiguration: Sendable {
     public var maxReadAhead: Int
     /// A slice is sealed once it has been idle this long.
     public var idleSeal: Duration
+    /// The daemon-wide bounds on PUTs and GETs that this store shares with every other.
+    public var uploadGate: TransferGate = .unlimited
+    public var downloadGate: TransferGate = .unlimited
 
     public init(
         chunkPrefix: String, hashPrefix: Bool = false, blockSize: Int = 4 << 20, writeback: Bool = true, uploadDelay: Duration = .zero, maxUploads: Int = 50,

@@ -34,6 +34,8 @@ final class UploadPool: @unchecked Sendable {
     private let space: CacheSpace
     private let layout: BlockLayout
     private let maxUploads: Int
+    /// The daemon-wide bound this pool's PUTs share with every other mount's.
+    private let gate: TransferGate
     private let workers: WorkerPool
     private let delay: Duration
     private let condition = NSCondition()
@@ -74,8 +76,9 @@ final class UploadPool: @unchecked Sendable {
 
     init(
         store: any ObjectStore, cache: BlockCache, staging: StagingArea, space: CacheSpace, layout: BlockLayout, maxUploads: Int, delay: Duration,
-        queueLimit: Int = 100_000
+        gate: TransferGate = .unlimited, queueLimit: Int = 100_000
     ) {
+        self.gate = gate
         self.queueLimit = queueLimit
         self.store = store
         self.cache = cache
@@ -305,7 +308,7 @@ final class UploadPool: @unchecked Sendable {
         var failure: ObjectStoreError?
         if let data = pending.data ?? cache.memoryCopy(key) ?? staging.data(key) {
             do {
-                try store.put(layout.objectKey(pending.block), data: data)
+                try gate.transfer(bytes: data.count) { () throws(ObjectStoreError) in try store.put(layout.objectKey(pending.block), data: data) }
             } catch {
                 failure = error
             }

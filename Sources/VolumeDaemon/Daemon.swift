@@ -44,7 +44,9 @@ public final class Daemon: @unchecked Sendable {
                 cacheBudget: configuration.cacheSizeMB.map { Int64($0) << 20 },
                 indexCacheBudget: Int64(configuration.indexCacheMB) << 20, defaultBucket: configuration.defaultBucket,
                 defaultMetadataStore: configuration.metadataStoreType, defaultMaxUploads: configuration.maxUploads,
-                environment: environment, allowedBuckets: configuration.allowedBuckets))
+                environment: environment, allowedBuckets: configuration.allowedBuckets,
+                maxUploadsTotal: configuration.maxUploadsTotal ?? 4 * configuration.maxUploads, maxDownloadsTotal: configuration.maxDownloadsTotal,
+                uploadBytesPerSecond: configuration.maxUploadMiBPerSecond.map { Int64($0) << 20 }))
         do {
             try FileSystem.createDirectories(configuration.mountRoot)
             try FileSystem.createDirectories(configuration.socket.removingLastComponent())

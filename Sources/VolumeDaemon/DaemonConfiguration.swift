@@ -26,6 +26,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var metadataStoreType: MetadataStoreType = .sqlite
     /// The default `max_uploads` of a mount.
     public var maxUploads = 50
+    /// Block PUTs at once across every mount; four mounts' worth when absent.
+    public var maxUploadsTotal: Int?
+    /// Block GETs at once across every mount.
+    public var maxDownloadsTotal = 256
+    /// The upload bandwidth of the whole daemon, in MiB/s; unbounded when absent.
+    public var maxUploadMiBPerSecond: Int?
     /// Users and groups allowed to call the daemon, besides root and the socket group.
     public var allowedUIDs: [UInt32] = []
     public var allowedGIDs: [UInt32] = []
@@ -39,7 +45,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Every key the file may hold.
     public static let keys: Set<String> = [
         "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "index_cache_mb", "mount_root", "default_bucket", "metadata_store_type",
-        "max_uploads", "allowed_uids", "allowed_gids", "allowed_buckets", "max_connections", "max_connections_per_user", "log_level",
+        "max_uploads", "allowed_uids", "allowed_gids", "allowed_buckets", "max_connections", "max_connections_per_user", "max_uploads_total", "max_downloads_total",
+        "max_upload_mib_per_second", "log_level",
     ]
 
     public init() {}
@@ -116,6 +123,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if let value = object["max_uploads"] {
             guard let number = value as? NSNumber, (1...1024).contains(number.intValue) else { throw invalid("max_uploads", "between 1 and 1024") }
             configuration.maxUploads = number.intValue
+        }
+        for (key, limit) in [("max_uploads_total", 65536), ("max_downloads_total", 65536), ("max_upload_mib_per_second", 1 << 20)] {
+            guard let value = object[key], !(value is NSNull) else { continue }
+            guard let number = value as? NSNumber, (1...limit).contains(number.intValue) else { throw invalid(key, "between 1 and \(limit)") }
+            switch key {
+            case "max_uploads_total": configuration.maxUploadsTotal = number.intValue
+            case "max_downloads_total": configuration.maxDownloadsTotal = number.intValue
+            default: configuration.maxUploadMiBPerSecond = number.intValue
+            }
         }
         if let uids = try ids("allowed_uids") { configuration.allowedUIDs = uids }
         if let gids = try ids("allowed_gids") { configuration.allowedGIDs = gids }

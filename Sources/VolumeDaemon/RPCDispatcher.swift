@@ -169,7 +169,7 @@ struct RPCDispatcher: Sendable {
                     version: Self.version, pid: ProcessInfo.processInfo.processIdentifier, uptimeSeconds: Date().timeIntervalSince(startedAt),
                     socket: configuration.socket.string, stateDir: configuration.stateDir.string, defaultBucket: service.configuration.effectiveDefaultBucket,
                     metadataStoreType: configuration.metadataStoreType, mounts: mounts(), storageRetries: service.storageEvents.retries,
-                    resolvedOutcomes: service.storageEvents.resolvedOutcomes))
+                    resolvedOutcomes: service.storageEvents.resolvedOutcomes, transfers: service.transfers))
         }
     }
 

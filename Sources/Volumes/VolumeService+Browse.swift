@@ -81,9 +81,9 @@ extension VolumeService {
         } catch {
             throw VolumeError(error, while: "reading the format of \(volume.name)")
         }
-        let chunks = ChunkStore(
-            configuration: ChunkStoreConfiguration(volume: volume, format: format), catalog: EngineCatalog(metadata.engine), store: bucket.store,
-            cache: sharedCache)
+        var chunkConfiguration = ChunkStoreConfiguration(volume: volume, format: format)
+        chunkConfiguration.downloadGate = downloadGate
+        let chunks = ChunkStore(configuration: chunkConfiguration, catalog: EngineCatalog(metadata.engine), store: bucket.store, cache: sharedCache)
         defer { chunks.close() }
         do {
             return try body(metadata.engine, chunks)

@@ -21,6 +21,9 @@ public final class VolumeService: @unchecked Sendable {
     private let objectStores: ObjectStoreFactory
     /// The buckets requests may name; `nil` for any.
     private let bucketAllowList: BucketAllowList?
+    /// The bounds on block PUTs and GETs that every mount of this service shares.
+    let uploadGate: TransferGate
+    let downloadGate: TransferGate
     let sharedCache: CacheDirectory
     /// Index pieces fetched or published on this machine, shared by every version.
     let indexPieces: IndexPieceCache
@@ -44,6 +47,8 @@ public final class VolumeService: @unchecked Sendable {
     public init(_ configuration: VolumeServiceConfiguration) throws(VolumeError) {
         self.configuration = configuration
         bucketAllowList = try configuration.bucketAllowList()
+        uploadGate = TransferGate(slots: configuration.maxUploadsTotal ?? Int.max, bytesPerSecond: configuration.uploadBytesPerSecond)
+        downloadGate = configuration.maxDownloadsTotal.map { TransferGate(slots: $0) } ?? .unlimited
         objectStores = ObjectStoreFactory(environment: configuration.environment, retry: RetryPolicy.standard.reporting(to: storageEvents))
         let cacheDirectory = configuration.cacheDirectory ?? configuration.stateDirectory.appending("cache")
         do {
@@ -53,6 +58,16 @@ public final class VolumeService: @unchecked Sendable {
         } catch {
             throw VolumeError(.internalError, "cannot prepare the state directory \(configuration.stateDirectory) and cache \(cacheDirectory): \(error)")
         }
+    }
+
+    /// The shared bounds on block transfers, as status shows them.
+    public var transfers: TransferStatus {
+        func bound(_ gate: TransferGate) -> TransferStatus.Bound {
+            let snapshot = gate.snapshot
+            return TransferStatus.Bound(
+                limit: snapshot.slots == Int.max ? nil : snapshot.slots, inFlight: snapshot.inFlight, waiting: snapshot.waiting, peak: snapshot.peak)
+        }
+        return TransferStatus(uploads: bound(uploadGate), downloads: bound(downloadGate), uploadBytesPerSecond: uploadGate.bytesPerSecond)
     }
 
     /// Mounts in this process, by mount path.
@@ -229,6 +244,8 @@ public final class VolumeService: @unchecked Sendable {
             chunkConfiguration.writeback = options.writeback
             chunkConfiguration.uploadDelay = uploadDelay
             chunkConfiguration.maxUploads = options.maxUploads ?? configuration.defaultMaxUploads
+            chunkConfiguration.uploadGate = uploadGate
+            chunkConfiguration.downloadGate = downloadGate
             let chunks = ChunkStore(configuration: chunkConfiguration, catalog: EngineCatalog(engine), store: bucket.store, cache: try cache(for: options))
             if resumed, writable { chunks.recoverStagedBlocks() }
             let mountpoint = FilePath(record.mountPath)

@@ -18,6 +18,11 @@ public struct VolumeServiceConfiguration: Sendable {
     public var defaultMetadataStore: MetadataStoreType?
     /// Concurrent block uploads of a mount whose options leave `max_uploads` out.
     public var defaultMaxUploads: Int
+    /// Block PUTs and GETs at once across every mount, and the bytes per second all PUTs
+    /// may start; `nil` for no bound.
+    public var maxUploadsTotal: Int?
+    public var maxDownloadsTotal: Int?
+    public var uploadBytesPerSecond: Int64?
     /// Credentials, regions and endpoints come from here (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
     public var environment: [String: String]
     public var redisExecutable: String
@@ -29,7 +34,8 @@ public struct VolumeServiceConfiguration: Sendable {
         stateDirectory: FilePath, cacheDirectory: FilePath? = nil, cacheBudget: Int64? = nil, indexCacheBudget: Int64 = 1 << 30,
         defaultBucket: String? = nil,
         defaultMetadataStore: MetadataStoreType? = nil, defaultMaxUploads: Int = 50, environment: [String: String] = ProcessInfo.processInfo.environment,
-        redisExecutable: String = "redis-server", allowedBuckets: [String]? = nil
+        redisExecutable: String = "redis-server", allowedBuckets: [String]? = nil, maxUploadsTotal: Int? = nil, maxDownloadsTotal: Int? = nil,
+        uploadBytesPerSecond: Int64? = nil
     ) {
         self.stateDirectory = stateDirectory
         self.cacheDirectory = cacheDirectory
@@ -41,6 +47,9 @@ public struct VolumeServiceConfiguration: Sendable {
         self.environment = environment
         self.redisExecutable = redisExecutable
         self.allowedBuckets = allowedBuckets
+        self.maxUploadsTotal = maxUploadsTotal
+        self.maxDownloadsTotal = maxDownloadsTotal
+        self.uploadBytesPerSecond = uploadBytesPerSecond
     }
 
     /// The bucket a new volume gets when the request names none.
