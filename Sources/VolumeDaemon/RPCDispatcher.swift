@@ -114,9 +114,18 @@ struct RPCDispatcher: Sendable {
             }
         case .volumeUnmount:
             let request = try params(RPCParams.MountPath.self)
-            let mount = try live(request.mountPath, managedBy: caller, to: request.abandon == true ? "abandon" : "unmount")
+            let abandon = request.abandon ?? false
+            let keep = request.keep ?? false
+            guard !(abandon && keep) else {
+                throw VolumeError(.invalidParams, "volume.unmount takes abandon (discard the working copy) or keep (keep it for mount.recover), not both")
+            }
+            let mount = try live(request.mountPath, managedBy: caller, to: abandon ? "abandon" : "unmount")
             var status = mount.status
-            try mount.unmount(abandon: request.abandon ?? false)
+            if keep {
+                try mount.suspend()
+                return reply(service.staleMounts.first { $0.mountPath == status.mountPath } ?? status)
+            }
+            try mount.unmount(abandon: abandon)
             status.state = .unmounted
             return reply(status)
         case .volumeMigrate:
@@ -153,6 +162,7 @@ struct RPCDispatcher: Sendable {
             return reply(status)
         case .mountRecover:
             let request = try params(RPCParams.MountPath.self)
+            guard request.keep == nil else { throw VolumeError(.invalidParams, "keep belongs to volume.unmount; mount.recover takes abandon") }
             let path = try policy.mountPath(request.mountPath)
             let abandon = request.abandon ?? false
             let status = service.staleMounts.first { $0.mountPath == path.string }

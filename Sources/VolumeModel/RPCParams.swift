@@ -143,14 +143,17 @@ public enum RPCParams {
     public struct MountPath: Codable, Sendable {
         public var mountPath: String
         public var abandon: Bool?
+        /// `volume.unmount` only: stop serving but keep the working copy for `mount.recover`.
+        public var keep: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case mountPath = "mount_path", abandon
+            case mountPath = "mount_path", abandon, keep
         }
 
-        public init(mountPath: String, abandon: Bool? = nil) {
+        public init(mountPath: String, abandon: Bool? = nil, keep: Bool? = nil) {
             self.mountPath = mountPath
             self.abandon = abandon
+            self.keep = keep
         }
     }
 

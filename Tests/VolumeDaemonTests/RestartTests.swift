@@ -85,6 +85,32 @@ import VolumeModel
         #expect(try daemon.stop() == 0)
     }
 
+    /// `unmount --keep` leaves the working copy as a stale mount, uncommitted changes
+    /// included, without stopping the daemon; `recover` continues it.
+    @Test func unmountKeepLeavesTheWorkingCopyForRecover() async throws {
+        let daemon = try DaemonFixture()
+        defer { daemon.close() }
+        let path = daemon.mountPath()
+        _ = try await daemon.client.mount(RPCParams.Mount(volume: try await daemon.client.new(), mountPath: path))
+        try write("not committed", to: "\(path)/draft.txt")
+        do {
+            _ = try await daemon.client.unmount(RPCParams.MountPath(mountPath: path, abandon: true, keep: true))
+            Issue.record("abandon and keep together must be refused")
+        } catch {
+            #expect(error.code == .invalidParams)
+        }
+        let kept = try daemon.volumectl(["unmount", path, "--keep"])
+        #expect(kept.status == 0 && kept.stderr.contains("working copy kept"), "\(kept.output)")
+        #expect(!isMounted(path))
+        let stale = try await daemon.client.mounts()
+        #expect(stale.map(\.state) == [.stale] && stale.first?.mountPath == path)
+        let recovered = try await daemon.client.recover(path)
+        #expect(recovered.state == .mounted)
+        #expect(try String(contentsOfFile: "\(path)/draft.txt", encoding: .utf8) == "not committed")
+        let version = try await daemon.client.finalize(RPCParams.Commit(mountPath: path))
+        #expect(try await daemon.client.read(version, path: "/draft.txt") == Data("not committed".utf8))
+    }
+
     /// A mount left behind with blocks not yet uploaded says so in `status`, and recovering
     /// it uploads them.
     @Test func aStaleMountShowsTheBlocksItHasStaged() async throws {
