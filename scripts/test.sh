@@ -40,4 +40,8 @@ if [ "$status" -eq 0 ]; then
   echo "volumed: $count passed, 0 failed"
   TMPDIR="$scratch" python3 scripts/soak.py || status=$?
 fi
+if [ "$status" -eq 0 ]; then
+  # The Python client against a real daemon (the debug build above) and real mounts.
+  TMPDIR="$scratch" python3 -m pytest -q -p no:cacheprovider clients/python/tests || status=$?
+fi
 exit "$status"
