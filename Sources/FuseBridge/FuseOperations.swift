@@ -24,7 +24,7 @@ enum FuseOperations {
         }
         ops.lookup = { request, rawParent, name in
             let parent = Ino(rawParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .lookup) { mount throws(Errno) in
                 let (inode, attr) = try mount.fileSystem.lookup(parent: parent, name: bytes(name))
                 var entry = mount.entry(inode, attr)
                 fuse_reply_entry(request, &entry)
@@ -42,14 +42,14 @@ enum FuseOperations {
         }
         ops.getattr = { request, rawInode, _ in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .getattr) { mount throws(Errno) in
                 var status = stat(try mount.fileSystem.getattr(inode), inode: inode)
                 fuse_reply_attr(request, &status, mount.options.attributeTimeout)
             }
         }
         ops.setattr = { request, rawInode, values, fields, _ in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .setattr) { mount throws(Errno) in
                 var requested = changes(values!.pointee, fields)
                 requested.clearsSetID = KernelChannel.currentRequestClearsSetID
                 var status = stat(try mount.fileSystem.setattr(inode, requested), inode: inode)
@@ -58,14 +58,14 @@ enum FuseOperations {
         }
         ops.readlink = { request, rawInode in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .readlink) { mount throws(Errno) in
                 let target = try mount.fileSystem.readlink(inode) + [0]
                 _ = target.withUnsafeBufferPointer { fuse_reply_readlink(request, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
             }
         }
         ops.mknod = { request, rawParent, name, mode, device in
             let parent = Ino(rawParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .mknod) { mount throws(Errno) in
                 guard let type = nodeType(mode) else { throw .invalidArgument }
                 let (inode, attr) = try mount.fileSystem.mknod(
                     parent: parent, name: bytes(name), type: type, mode: UInt16(mode & 0o7777), rdev: UInt32(truncatingIfNeeded: device), caller: caller(request))
@@ -75,7 +75,7 @@ enum FuseOperations {
         }
         ops.mkdir = { request, rawParent, name, mode in
             let parent = Ino(rawParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .mkdir) { mount throws(Errno) in
                 let (inode, attr) = try mount.fileSystem.mknod(
                     parent: parent, name: bytes(name), type: .directory, mode: UInt16(mode & 0o7777), rdev: 0, caller: caller(request))
                 var entry = mount.entry(inode, attr)
@@ -84,21 +84,21 @@ enum FuseOperations {
         }
         ops.unlink = { request, rawParent, name in
             let parent = Ino(rawParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .unlink) { mount throws(Errno) in
                 try mount.fileSystem.unlink(parent: parent, name: bytes(name))
                 fuse_reply_err(request, 0)
             }
         }
         ops.rmdir = { request, rawParent, name in
             let parent = Ino(rawParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .rmdir) { mount throws(Errno) in
                 try mount.fileSystem.rmdir(parent: parent, name: bytes(name))
                 fuse_reply_err(request, 0)
             }
         }
         ops.symlink = { request, target, rawParent, name in
             let parent = Ino(rawParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .symlink) { mount throws(Errno) in
                 let (inode, attr) = try mount.fileSystem.symlink(parent: parent, name: bytes(name), target: bytes(target), caller: caller(request))
                 var entry = mount.entry(inode, attr)
                 fuse_reply_entry(request, &entry)
@@ -107,7 +107,7 @@ enum FuseOperations {
         ops.rename = { request, rawParent, name, rawNewParent, newName, flags in
             let parent = Ino(rawParent)
             let newParent = Ino(rawNewParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .rename) { mount throws(Errno) in
                 try mount.fileSystem.rename(parent: parent, name: bytes(name), newParent: newParent, newName: bytes(newName), flags: RenameFlags(rawValue: flags))
                 fuse_reply_err(request, 0)
             }
@@ -115,14 +115,14 @@ enum FuseOperations {
         ops.link = { request, rawInode, rawNewParent, newName in
             let inode = Ino(rawInode)
             let newParent = Ino(rawNewParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .link) { mount throws(Errno) in
                 var entry = mount.entry(inode, try mount.fileSystem.link(inode, parent: newParent, name: bytes(newName)))
                 fuse_reply_entry(request, &entry)
             }
         }
         ops.open = { request, rawInode, info in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .open) { mount throws(Errno) in
                 let flags = info!.pointee.flags
                 let clearingSetID = KernelChannel.currentRequestClearsSetID
                 info!.pointee.fh = try mount.fileSystem.open(
@@ -137,7 +137,7 @@ enum FuseOperations {
         }
         ops.create = { request, rawParent, name, mode, info in
             let parent = Ino(rawParent)
-            reply(request) { mount throws(Errno) in
+            reply(request, .create) { mount throws(Errno) in
                 let (inode, attr, handle) = try mount.fileSystem.create(
                     parent: parent, name: bytes(name), mode: UInt16(mode & 0o7777), caller: caller(request), append: info!.pointee.flags & O_APPEND != 0)
                 info!.pointee.fh = handle.rawValue
@@ -146,14 +146,15 @@ enum FuseOperations {
             }
         }
         ops.read = { request, _, size, offset, info in
-            reply(request) { mount throws(Errno) in
+            reply(request, .read) { mount throws(Errno) in
                 let data = try mount.fileSystem.read(handle(info), at: UInt64(offset), count: size)
+                mount.metrics.bytesRead.increment(by: data.count)
                 data.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
             }
         }
         ops.write = { request, rawInode, buffer, size, offset, info in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .write) { mount throws(Errno) in
                 if KernelChannel.currentRequestClearsSetID, try mount.fileSystem.clearSetIDForWrite(handle(info)) {
                     mount.invalidateAttributes(inode)
                 }
@@ -161,35 +162,36 @@ enum FuseOperations {
                 // before returning, once, on its way to a block.
                 let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: buffer!), count: size, deallocator: .none)
                 let written = try mount.fileSystem.write(handle(info), at: UInt64(offset), bytes)
+                mount.metrics.bytesWritten.increment(by: written)
                 fuse_reply_write(request, written)
             }
         }
         ops.flush = { request, _, info in
-            reply(request) { mount throws(Errno) in
+            reply(request, .flush) { mount throws(Errno) in
                 try mount.fileSystem.flush(handle(info))
                 fuse_reply_err(request, 0)
             }
         }
         ops.fsync = { request, _, _, info in
-            reply(request) { mount throws(Errno) in
+            reply(request, .fsync) { mount throws(Errno) in
                 try mount.fileSystem.fsync(handle(info))
                 fuse_reply_err(request, 0)
             }
         }
         ops.release = { request, _, info in
-            reply(request) { mount throws(Errno) in
+            reply(request, .release) { mount throws(Errno) in
                 try mount.fileSystem.release(handle(info))
                 fuse_reply_err(request, 0)
             }
         }
         ops.fallocate = { request, _, mode, offset, length, info in
-            reply(request) { mount throws(Errno) in
+            reply(request, .fallocate) { mount throws(Errno) in
                 try mount.fileSystem.fallocate(handle(info), mode: mode, offset: UInt64(offset), length: UInt64(length))
                 fuse_reply_err(request, 0)
             }
         }
         ops.copy_file_range = { request, _, sourceOffset, sourceInfo, _, destinationOffset, destinationInfo, length, _ in
-            reply(request) { mount throws(Errno) in
+            reply(request, .copy_file_range) { mount throws(Errno) in
                 let copied = try mount.fileSystem.copyRange(
                     from: handle(sourceInfo), at: UInt64(sourceOffset), to: handle(destinationInfo), at: UInt64(destinationOffset), length: UInt64(length))
                 fuse_reply_write(request, Int(copied))
@@ -197,7 +199,7 @@ enum FuseOperations {
         }
         ops.opendir = { request, rawInode, info in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .opendir) { mount throws(Errno) in
                 let handle = try mount.fileSystem.opendir(inode)
                 info!.pointee.fh = handle.rawValue
                 fuse_reply_open(request, info)
@@ -205,10 +207,10 @@ enum FuseOperations {
             }
         }
         ops.readdir = { request, _, size, offset, info in
-            reply(request) { mount throws(Errno) in try directoryPage(request, mount, handle(info), size: size, offset: offset, plus: false) }
+            reply(request, .readdir) { mount throws(Errno) in try directoryPage(request, mount, handle(info), size: size, offset: offset, plus: false) }
         }
         ops.readdirplus = { request, _, size, offset, info in
-            reply(request) { mount throws(Errno) in try directoryPage(request, mount, handle(info), size: size, offset: offset, plus: true) }
+            reply(request, .readdirplus) { mount throws(Errno) in try directoryPage(request, mount, handle(info), size: size, offset: offset, plus: true) }
         }
         ops.releasedir = { request, _, info in
             FuseMount.from(request).fileSystem.releasedir(handle(info))
@@ -216,7 +218,7 @@ enum FuseOperations {
         }
         ops.fsyncdir = { request, _, _, _ in fuse_reply_err(request, 0) }
         ops.statfs = { request, _ in
-            reply(request) { mount throws(Errno) in
+            reply(request, .statfs) { mount throws(Errno) in
                 let statistics = try mount.fileSystem.statfs()
                 var result = statvfs()
                 result.f_bsize = 4096
@@ -233,7 +235,7 @@ enum FuseOperations {
         }
         ops.setxattr = { request, rawInode, name, value, size, flags in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .setxattr) { mount throws(Errno) in
                 let bytes = size == 0 ? [] : Array(UnsafeRawBufferPointer(start: value, count: size))
                 try mount.fileSystem.setxattr(inode, name: String(cString: name!), value: bytes, flags: XattrFlags(rawValue: flags))
                 fuse_reply_err(request, 0)
@@ -241,17 +243,17 @@ enum FuseOperations {
         }
         ops.getxattr = { request, rawInode, name, size in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in try sized(request, try mount.fileSystem.getxattr(inode, name: String(cString: name!)), size) }
+            reply(request, .getxattr) { mount throws(Errno) in try sized(request, try mount.fileSystem.getxattr(inode, name: String(cString: name!)), size) }
         }
         ops.listxattr = { request, rawInode, size in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .listxattr) { mount throws(Errno) in
                 try sized(request, try mount.fileSystem.listxattr(inode).flatMap { Array($0.utf8) + [0] }, size)
             }
         }
         ops.removexattr = { request, rawInode, name in
             let inode = Ino(rawInode)
-            reply(request) { mount throws(Errno) in
+            reply(request, .removexattr) { mount throws(Errno) in
                 try mount.fileSystem.removexattr(inode, name: String(cString: name!))
                 fuse_reply_err(request, 0)
             }
@@ -261,13 +263,18 @@ enum FuseOperations {
 
     // MARK: - Encoding
 
-    /// Runs a request's handler; a thrown errno becomes the error reply.
-    private static func reply(_ request: fuse_req_t?, _ body: (FuseMount) throws(Errno) -> Void) {
+    /// Runs a request's handler, timed as `operation`; a thrown errno becomes the error reply.
+    private static func reply(_ request: fuse_req_t?, _ operation: FuseMetrics.Operation, _ body: (FuseMount) throws(Errno) -> Void) {
+        let mount = FuseMount.from(request)
+        let started = DispatchTime.now().uptimeNanoseconds
+        var failed = false
         do {
-            try body(FuseMount.from(request))
+            try body(mount)
         } catch {
+            failed = true
             fuse_reply_err(request, error.rawValue)
         }
+        mount.metrics.record(operation, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, failed: failed)
     }
 
     private static func bytes(_ name: UnsafePointer<CChar>?) -> [UInt8] {

@@ -15,6 +15,7 @@ public final class Daemon: @unchecked Sendable {
     private let service: VolumeService
     private let listener: UnixListener
     private let dispatcher: RPCDispatcher
+    private var metrics: MetricsEndpoint?
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: RPCConnection] = [:]
     /// Connections served now, by the caller's uid.
@@ -60,7 +61,12 @@ public final class Daemon: @unchecked Sendable {
         dispatcher = RPCDispatcher(
             service: service, configuration: configuration, policy: AccessPolicy(configuration: configuration, socketGroup: group), startedAt: Date(),
             log: log)
+        if let address = configuration.metricsListen {
+            metrics = try MetricsEndpoint(address: address, service: service, connections: { [weak self] in self?.connectionCount ?? 0 }, log: log)
+        }
     }
+
+    private var connectionCount: Int { lock.withLock { connections.count } }
 
     /// Serves until SIGTERM or SIGINT, then shuts down cleanly.
     public func run() {
@@ -74,6 +80,7 @@ public final class Daemon: @unchecked Sendable {
         let stale = service.staleMounts
         for mount in stale { log.warning("left-behind mount of \(mount.volume) at \(mount.mountPath): recover or abandon it (volumectl recover)") }
         HeapTrimmer().start()
+        metrics?.start()
         let accepting = Thread { [self] in acceptLoop() }
         accepting.name = "volumed-accept"
         accepting.start()
@@ -173,6 +180,7 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("STOPPING=1\nSTATUS=draining \(service.mounts.count) mount(s)")
         log.info("stopping: draining and unmounting \(service.mounts.count) mount(s); nothing is committed")
         listener.close()
+        metrics?.stop()
         lock.withLock { connections.values.forEach { $0.interrupt() } }
         for live in service.mounts {
             do {

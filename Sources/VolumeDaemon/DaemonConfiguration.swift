@@ -41,12 +41,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maxConnections = 1024
     public var maxConnectionsPerUser = 64
     public var logLevel: LogLevel = .info
+    /// Where `/metrics` is served (`IPv4:port`); off when absent.
+    public var metricsListen: String?
 
     /// Every key the file may hold.
     public static let keys: Set<String> = [
         "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "index_cache_mb", "mount_root", "default_bucket", "metadata_store_type",
         "max_uploads", "allowed_uids", "allowed_gids", "allowed_buckets", "max_connections", "max_connections_per_user", "max_uploads_total", "max_downloads_total",
-        "max_upload_mib_per_second", "log_level",
+        "max_upload_mib_per_second", "metrics_listen", "log_level",
     ]
 
     public init() {}
@@ -132,6 +134,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "max_downloads_total": configuration.maxDownloadsTotal = number.intValue
             default: configuration.maxUploadMiBPerSecond = number.intValue
             }
+        }
+        if let value = object["metrics_listen"], !(value is NSNull) {
+            guard let address = value as? String else { throw invalid("metrics_listen", "an IPv4 address and a port, such as 127.0.0.1:9567") }
+            _ = try MetricsEndpoint.parse(address)
+            configuration.metricsListen = address
         }
         if let uids = try ids("allowed_uids") { configuration.allowedUIDs = uids }
         if let gids = try ids("allowed_gids") { configuration.allowedGIDs = gids }

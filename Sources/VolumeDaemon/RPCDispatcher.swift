@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import SystemPackage
@@ -38,12 +39,18 @@ struct RPCDispatcher: Sendable {
             return
         }
         let started = Date()
+        var outcome = "ok"
+        defer {
+            CoreMetrics.Timer(label: "volumed_rpc_duration_seconds", dimensions: [("method", name)]).recordSeconds(Date().timeIntervalSince(started))
+            Counter(label: "volumed_rpc_requests_total", dimensions: [("method", name), ("code", outcome)]).increment()
+        }
         do {
             let result = try perform(method, line: line, id: header.id, caller: caller, descriptor: descriptor, send: send)
             log.info("\(name) ok in \(String(format: "%.3f", Date().timeIntervalSince(started))) s")
             // A notification (no id) gets no response.
             if header.id != nil { send(result) }
         } catch {
+            outcome = error.code.name
             log.warning("\(name) failed: \(error)")
             send(RPCEnvelope.errorLine(id: header.id, error))
         }

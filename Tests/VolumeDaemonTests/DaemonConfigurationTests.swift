@@ -36,6 +36,7 @@ import VolumeModel
         (#"{"allowed_buckets": "s3://one"}"#, "allowed_buckets must be a list of bucket URI prefixes"),
         (#"{"max_connections": 0}"#, "max_connections must be between 1 and 65536"),
         (#"{"max_uploads_total": 0}"#, "max_uploads_total must be between 1 and 65536"),
+        (#"{"metrics_listen": "localhost:9567"}"#, "metrics_listen must be an IPv4 address and a port"),
         (#"{"max_upload_mib_per_second": "fast"}"#, "max_upload_mib_per_second must be between 1 and 1048576"),
         (#"{"max_connections_per_user": 70000}"#, "max_connections_per_user must be between 1 and 65536"),
         (#"{"allowed_gids": [-1]}"#, "allowed_gids must be a list of numeric ids"),

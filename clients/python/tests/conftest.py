@@ -30,26 +30,37 @@ class Daemon:
     def __init__(self, work: str, settings: Dict[str, object]) -> None:
         binaries = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True, capture_output=True,
                                   text=True).stdout.strip()
-        executable = os.path.join(binaries, "volumed")
-        if not os.access(executable, os.X_OK):
-            pytest.fail(f"{executable} is missing: build it first (swift build)")
+        self.executable = os.path.join(binaries, "volumed")
+        if not os.access(self.executable, os.X_OK):
+            pytest.fail(f"{self.executable} is missing: build it first (swift build)")
+        self.work = work
         self.socket = os.path.join(work, "volumed.sock")
         self.mount_root = os.path.join(work, "mnt")
-        config = {"socket": self.socket, "socket_group": None, "state_dir": os.path.join(work, "state"),
-                  "mount_root": self.mount_root, "cache_size_mb": 1024, "log_level": "info", **settings}
-        path = os.path.join(work, "config.json")
+        self.settings = settings
+        self.start()
+
+    def start(self) -> None:
+        config = {"socket": self.socket, "socket_group": None, "state_dir": os.path.join(self.work, "state"),
+                  "mount_root": self.mount_root, "cache_size_mb": 1024, "log_level": "info", **self.settings}
+        path = os.path.join(self.work, "config.json")
         with open(path, "w") as f:
             json.dump(config, f)
         env = dict(os.environ, AWS_ACCESS_KEY_ID=service("VOLUMED_TEST_S3_ACCESS_KEY"),
                    AWS_SECRET_ACCESS_KEY=service("VOLUMED_TEST_S3_SECRET_KEY"), AWS_REGION="us-east-1",
                    AWS_ENDPOINT_URL=service("VOLUMED_TEST_S3_ENDPOINT"))
-        self.log = open(os.path.join(work, "volumed.log"), "w")
-        self.process = subprocess.Popen([executable, "--config", path], env=env, stdout=self.log, stderr=self.log)
+        self.log = open(os.path.join(self.work, "volumed.log"), "a")
+        self.process = subprocess.Popen([self.executable, "--config", path], env=env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while not os.path.exists(self.socket):
             if self.process.poll() is not None or time.time() > deadline:
                 pytest.fail(f"volumed did not start; see {self.log.name}")
             time.sleep(0.05)
+
+    def restart(self, settings: Dict[str, object]) -> None:
+        """Stops the daemon (nothing mounted) and starts it again with `settings` added."""
+        self.stop()
+        self.settings = {**self.settings, **settings}
+        self.start()
 
     def path(self, name: str) -> str:
         return os.path.join(self.mount_root, name)

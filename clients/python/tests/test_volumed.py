@@ -159,3 +159,62 @@ def test_the_package_installs_with_its_type_marker() -> None:
         imported = subprocess.run([sys.executable, "-c", "import volumed, volumed.aio; print(volumed.__file__)"],
                                   env=dict(os.environ, PYTHONPATH=target), capture_output=True, text=True)
         assert imported.returncode == 0 and imported.stdout.startswith(target), imported
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("daemon", ["file"], indirect=True)
+def test_metrics_after_a_workload_parse_as_prometheus_text(daemon: Daemon) -> None:
+    """A daemon with metrics_listen serves the Prometheus text; after real FUSE work its series
+    parse with the prometheus_client parser and count what happened."""
+    from urllib.request import urlopen
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = free_port()
+    daemon.restart({"metrics_listen": f"127.0.0.1:{port}"})
+    rw = volumed.Volume.new()
+    path = daemon.path("metrics")
+    rw.mount(path)
+    for index in range(20):
+        write(f"{path}/f{index}", "x" * 5000)
+    for index in range(20):
+        assert read(f"{path}/f{index}") == "x" * 5000
+    rw.commit("measured")
+    with pytest.raises(volumed.UncommittedChanges):
+        write(f"{path}/late", "y")
+        rw.unmount()
+
+    with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+
+    def samples(name: str, **labels: str) -> List[float]:
+        return [s.value for family in families.values() for s in family.samples
+                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+
+    mount = {"volume": rw.name, "mount_path": path}
+    assert families["volumed_fuse_request_duration_seconds"].type == "histogram"
+    assert samples("volumed_fuse_request_duration_seconds_count", op="create", **mount)[0] >= 20
+    assert samples("volumed_fuse_request_duration_seconds_count", op="write", **mount)[0] >= 20
+    assert samples("volumed_fuse_written_bytes_total", **mount)[0] >= 20 * 5000
+    assert samples("volumed_fuse_read_bytes_total", **mount)[0] >= 20 * 5000
+    assert samples("volumed_mount_uploaded_bytes_total", **mount)[0] >= 20 * 5000
+    assert samples("volumed_rpc_requests_total", method="volume.commit", code="ok")[0] == 1
+    assert samples("volumed_rpc_requests_total", method="volume.unmount", code="uncommitted_changes")[0] == 1
+    assert samples("volumed_rpc_duration_seconds_count", method="volume.mount")[0] >= 1
+    assert samples("volumed_mounts_served")[0] == 1
+    assert samples("process_resident_memory_bytes")[0] > 10 << 20
+    assert samples("volumed_transfers_waiting_requests", direction="upload") == [0]
+
+    rw.unmount(abandon=True)
+    with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        after = response.read().decode()
+    assert path not in after, "a gone mount's series go with it"
+    with pytest.raises(Exception):
+        urlopen(f"http://127.0.0.1:{port}/other", timeout=10)
