@@ -17,6 +17,7 @@ public final class FuseMount: @unchecked Sendable {
     public let options: FuseMountOptions
     let channel = KernelChannel()
     let metrics: FuseMetrics
+    let stats: StatsFile
     private var session: OpaquePointer?
     private let finished = DispatchSemaphore(value: 0)
     private var workerCount = 0
@@ -28,6 +29,7 @@ public final class FuseMount: @unchecked Sendable {
         self.mountpoint = mountpoint
         self.options = options
         metrics = FuseMetrics(volume: options.name, mountPath: mountpoint.string)
+        stats = StatsFile(metrics: metrics, figures: options.statistics)
     }
 
     deinit {

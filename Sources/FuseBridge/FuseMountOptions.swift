@@ -13,10 +13,13 @@ public struct FuseMountOptions: Sendable {
     /// requests in flight for the worker threads to serve at once.
     public var maxReadahead: Int
     public var threads: Int
+    /// Figures of the layers below, as `name value` lines, shown after the FUSE ones in the
+    /// mount's `.stats` file.
+    public var statistics: @Sendable () -> [String]
 
     public init(
         name: String, readOnly: Bool = false, attributeTimeout: Double = 60, entryTimeout: Double = 60, directoryEntryTimeout: Double = 60,
-        maxWrite: Int = 1 << 20, maxReadahead: Int = 4 << 20, threads: Int = 16
+        maxWrite: Int = 1 << 20, maxReadahead: Int = 4 << 20, threads: Int = 16, statistics: @escaping @Sendable () -> [String] = { [] }
     ) {
         self.name = name
         self.readOnly = readOnly
@@ -26,5 +29,6 @@ public struct FuseMountOptions: Sendable {
         self.maxWrite = maxWrite
         self.maxReadahead = maxReadahead
         self.threads = threads
+        self.statistics = statistics
     }
 }

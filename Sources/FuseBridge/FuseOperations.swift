@@ -25,24 +25,40 @@ enum FuseOperations {
         ops.lookup = { request, rawParent, name in
             let parent = Ino(rawParent)
             reply(request, .lookup) { mount throws(Errno) in
-                let (inode, attr) = try mount.fileSystem.lookup(parent: parent, name: bytes(name))
+                let name = bytes(name)
+                if parent == .root, name == StatsFile.name {
+                    // Never cached: its length changes with every request.
+                    var entry = mount.entry(StatsFile.inode, mount.stats.attr)
+                    entry.attr_timeout = 0
+                    entry.entry_timeout = 0
+                    fuse_reply_entry(request, &entry)
+                    return
+                }
+                let (inode, attr) = try mount.fileSystem.lookup(parent: parent, name: name)
                 var entry = mount.entry(inode, attr)
                 fuse_reply_entry(request, &entry)
             }
         }
         ops.forget = { request, rawInode, count in
             let inode = Ino(rawInode)
-            FuseMount.from(request).fileSystem.forget(inode, count: count)
+            if inode != StatsFile.inode { FuseMount.from(request).fileSystem.forget(inode, count: count) }
             fuse_reply_none(request)
         }
         ops.forget_multi = { request, count, forgets in
             let fileSystem = FuseMount.from(request).fileSystem
-            for index in 0..<count { fileSystem.forget(Ino(forgets![index].ino), count: forgets![index].nlookup) }
+            for index in 0..<count where Ino(forgets![index].ino) != StatsFile.inode {
+                fileSystem.forget(Ino(forgets![index].ino), count: forgets![index].nlookup)
+            }
             fuse_reply_none(request)
         }
         ops.getattr = { request, rawInode, _ in
             let inode = Ino(rawInode)
             reply(request, .getattr) { mount throws(Errno) in
+                if inode == StatsFile.inode {
+                    var status = stat(mount.stats.attr, inode: inode)
+                    fuse_reply_attr(request, &status, 0)
+                    return
+                }
                 var status = stat(try mount.fileSystem.getattr(inode), inode: inode)
                 fuse_reply_attr(request, &status, mount.options.attributeTimeout)
             }
@@ -124,6 +140,13 @@ enum FuseOperations {
             let inode = Ino(rawInode)
             reply(request, .open) { mount throws(Errno) in
                 let flags = info!.pointee.flags
+                if inode == StatsFile.inode {
+                    guard flags & O_ACCMODE == O_RDONLY else { throw .permissionDenied }
+                    info!.pointee.fh = mount.stats.open()
+                    info!.pointee.direct_io = 1
+                    fuse_reply_open(request, info)
+                    return
+                }
                 let clearingSetID = KernelChannel.currentRequestClearsSetID
                 info!.pointee.fh = try mount.fileSystem.open(
                     inode, write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0, append: flags & O_APPEND != 0,
@@ -145,10 +168,15 @@ enum FuseOperations {
                 fuse_reply_create(request, &entry, info)
             }
         }
-        ops.read = { request, _, size, offset, info in
+        ops.read = { request, rawInode, size, offset, info in
             reply(request, .read) { mount throws(Errno) in
+                if Ino(rawInode) == StatsFile.inode {
+                    let text = mount.stats.read(info!.pointee.fh, at: Int(offset), count: size)
+                    text.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+                    return
+                }
                 let data = try mount.fileSystem.read(handle(info), at: UInt64(offset), count: size)
-                mount.metrics.bytesRead.increment(by: data.count)
+                mount.metrics.read(data.count)
                 data.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
             }
         }
@@ -162,13 +190,14 @@ enum FuseOperations {
                 // before returning, once, on its way to a block.
                 let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: buffer!), count: size, deallocator: .none)
                 let written = try mount.fileSystem.write(handle(info), at: UInt64(offset), bytes)
-                mount.metrics.bytesWritten.increment(by: written)
+                mount.metrics.wrote(written)
                 fuse_reply_write(request, written)
             }
         }
-        ops.flush = { request, _, info in
+        ops.flush = { request, rawInode, info in
             reply(request, .flush) { mount throws(Errno) in
-                try mount.fileSystem.flush(handle(info))
+                // `.stats` has nothing to flush, and a close must not fail on it.
+                if Ino(rawInode) != StatsFile.inode { try mount.fileSystem.flush(handle(info)) }
                 fuse_reply_err(request, 0)
             }
         }
@@ -178,8 +207,13 @@ enum FuseOperations {
                 fuse_reply_err(request, 0)
             }
         }
-        ops.release = { request, _, info in
+        ops.release = { request, rawInode, info in
             reply(request, .release) { mount throws(Errno) in
+                if Ino(rawInode) == StatsFile.inode {
+                    mount.stats.release(info!.pointee.fh)
+                    fuse_reply_err(request, 0)
+                    return
+                }
                 try mount.fileSystem.release(handle(info))
                 fuse_reply_err(request, 0)
             }

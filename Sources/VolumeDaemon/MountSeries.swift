@@ -23,6 +23,9 @@ final class MountSeries {
         ]
         counters = [
             (registry.makeCounter(descriptor: named("uploaded_bytes", "total", "Block bytes uploaded"), labels: labels), \.uploadedBytes),
+            (registry.makeCounter(descriptor: named("uploaded_blocks", "total", "Blocks uploaded"), labels: labels), \.uploadedBlocks),
+            (registry.makeCounter(descriptor: named("cache_hits", "total", "Block reads the cache answered"), labels: labels), \.cacheHits),
+            (registry.makeCounter(descriptor: named("cache_misses", "total", "Block reads that went to the object store"), labels: labels), \.cacheMisses),
             (registry.makeCounter(descriptor: named("storage_retries", "total", "Object-store requests sent again after a transient failure"), labels: labels), \.storageRetries64),
             (
                 registry.makeCounter(descriptor: named("resolved_outcomes", "total", "Conditional creates whose lost answer was settled by reading back"), labels: labels),

@@ -21,6 +21,10 @@ public struct MountStatus: Codable, Sendable, Equatable {
     public var stagedBytes: Int64
     public var uploadsInFlight: Int
     public var uploadedBytes: Int64
+    public var uploadedBlocks: Int64
+    /// Block reads the cache answered, and those that went to the object store.
+    public var cacheHits: Int64
+    public var cacheMisses: Int64
     public var uploadBytesPerSecond: Double
     public var cacheBytes: Int64
     public var cacheBudgetBytes: Int64
@@ -36,6 +40,7 @@ public struct MountStatus: Codable, Sendable, Equatable {
         case mountPath = "mount_path", mountID = "mount_id", volume, ownerUID = "owner_uid", mode, state, metadataStoreType = "metadata_store_type"
         case sliceDomain = "slice_domain", lastVersion = "last_version", stagedBlocks = "staged_blocks", stagedBytes = "staged_bytes"
         case uploadsInFlight = "uploads_in_flight", uploadedBytes = "uploaded_bytes", uploadBytesPerSecond = "upload_bytes_per_second"
+        case uploadedBlocks = "uploaded_blocks", cacheHits = "cache_hits", cacheMisses = "cache_misses"
         case cacheBytes = "cache_bytes", cacheBudgetBytes = "cache_budget_bytes", openHandles = "open_handles", mountedAt = "mounted_at"
         case storageRetries = "storage_retries", resolvedOutcomes = "resolved_outcomes"
     }
@@ -43,7 +48,7 @@ public struct MountStatus: Codable, Sendable, Equatable {
     public init(
         mountPath: String, mountID: String, volume: String, ownerUID: UInt32? = nil, mode: VolumeDescriptor.Access, state: State, metadataStoreType: MetadataStoreType,
         sliceDomain: UInt32? = nil, lastVersion: String? = nil, stagedBlocks: Int = 0, stagedBytes: Int64 = 0, uploadsInFlight: Int = 0,
-        uploadedBytes: Int64 = 0, uploadBytesPerSecond: Double = 0, cacheBytes: Int64 = 0, cacheBudgetBytes: Int64 = 0, openHandles: Int = 0,
+        uploadedBytes: Int64 = 0, uploadedBlocks: Int64 = 0, cacheHits: Int64 = 0, cacheMisses: Int64 = 0, uploadBytesPerSecond: Double = 0, cacheBytes: Int64 = 0, cacheBudgetBytes: Int64 = 0, openHandles: Int = 0,
         mountedAt: String? = nil, storageRetries: Int = 0, resolvedOutcomes: Int = 0
     ) {
         self.mountPath = mountPath
@@ -59,6 +64,9 @@ public struct MountStatus: Codable, Sendable, Equatable {
         self.stagedBytes = stagedBytes
         self.uploadsInFlight = uploadsInFlight
         self.uploadedBytes = uploadedBytes
+        self.uploadedBlocks = uploadedBlocks
+        self.cacheHits = cacheHits
+        self.cacheMisses = cacheMisses
         self.uploadBytesPerSecond = uploadBytesPerSecond
         self.cacheBytes = cacheBytes
         self.cacheBudgetBytes = cacheBudgetBytes

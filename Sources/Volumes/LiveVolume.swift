@@ -105,9 +105,22 @@ public final class LiveVolume: @unchecked Sendable {
             mountPath: mountpoint.string, mountID: id, volume: source.name, ownerUID: owner, mode: isWritable ? .rw : .ro, state: state,
             metadataStoreType: source.metadataStoreType, sliceDomain: sliceDomain, lastVersion: lastVersion.producedBy?.locator,
             stagedBlocks: statistics.stagedBlocks, stagedBytes: statistics.stagedBytes, uploadsInFlight: statistics.uploadsInFlight,
-            uploadedBytes: statistics.uploadedBytes, uploadBytesPerSecond: statistics.uploadRate, cacheBytes: statistics.cacheBytes,
+            uploadedBytes: statistics.uploadedBytes, uploadedBlocks: Int64(statistics.uploadedBlocks), cacheHits: Int64(statistics.cacheHits),
+            cacheMisses: Int64(statistics.cacheMisses), uploadBytesPerSecond: statistics.uploadRate, cacheBytes: statistics.cacheBytes,
             cacheBudgetBytes: statistics.cacheBudget, openHandles: openHandles, mountedAt: mountedAt.formatted(.iso8601),
             storageRetries: storageEvents.retries, resolvedOutcomes: storageEvents.resolvedOutcomes)
+    }
+
+    /// The data path's figures as `name value` lines, for the mount's `.stats` file.
+    static func statisticsLines(_ statistics: ChunkStoreStatistics, _ events: StorageEvents) -> [String] {
+        [
+            "volumed_mount_staged_blocks \(statistics.stagedBlocks)", "volumed_mount_staged_bytes \(statistics.stagedBytes)",
+            "volumed_mount_uploads_in_flight \(statistics.uploadsInFlight)", "volumed_mount_uploaded_blocks_total \(statistics.uploadedBlocks)",
+            "volumed_mount_uploaded_bytes_total \(statistics.uploadedBytes)", "volumed_mount_cache_bytes \(statistics.cacheBytes)",
+            "volumed_mount_cache_budget_bytes \(statistics.cacheBudget)", "volumed_mount_cache_hits_total \(statistics.cacheHits)",
+            "volumed_mount_cache_misses_total \(statistics.cacheMisses)", "volumed_mount_object_gets_total \(statistics.objectGets)",
+            "volumed_mount_storage_retries_total \(events.retries)", "volumed_mount_resolved_outcomes_total \(events.resolvedOutcomes)",
+        ]
     }
 
     /// Whether the namespace changed since the mount or the last commit (pending writes

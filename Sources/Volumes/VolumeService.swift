@@ -254,7 +254,7 @@ public final class VolumeService: @unchecked Sendable {
                 fileSystem: fileSystem, at: mountpoint,
                 options: FuseMountOptions(
                     name: volume.name, readOnly: !writable, attributeTimeout: options.attrCache, entryTimeout: options.entryCache,
-                    directoryEntryTimeout: options.dirEntryCache))
+                    directoryEntryTimeout: options.dirEntryCache, statistics: { [chunks, events] in LiveVolume.statisticsLines(chunks.statistics, events) }))
             try record.save(in: directory)
             do {
                 try fuse.mount()

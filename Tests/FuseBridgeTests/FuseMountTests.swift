@@ -1,5 +1,6 @@
 import Foundation
 import FuseBridge
+import Glibc
 import SystemPackage
 import TestSupport
 import Testing
@@ -11,6 +12,27 @@ import Testing
         #expect(FileManager.default.contents(atPath: fixture.path("hello.txt")) == Data("hello\n".utf8))
         try FileManager.default.createDirectory(atPath: fixture.path("a/b"), withIntermediateDirectories: true)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.root).sorted() == ["a", "hello.txt"])
+        try fixture.finish()
+    }
+
+    /// `.stats` in the root: the mount's request figures, hidden from listings, read-only,
+    /// and a name no real file may take.
+    @Test func theStatsFileShowsTheMountsRequestsAndStaysOutOfTheWay() throws {
+        let fixture = try MountFixture()
+        for index in 0..<5 { try Data("x".utf8).write(to: URL(fileURLWithPath: fixture.path("f\(index)"))) }
+        let stats = try String(contentsOfFile: fixture.path(".stats"), encoding: .utf8)
+        let lines = Set(stats.split(separator: "\n").map(String.init))
+        #expect(lines.contains { $0.hasPrefix("volumed_fuse_requests_total{op=\"create\"} ") && Int($0.split(separator: " ").last!)! >= 5 }, "\(stats)")
+        #expect(lines.contains("volumed_fuse_written_bytes_total 5"), "\(stats)")
+        let handle = try #require(FileHandle(forReadingAtPath: fixture.path(".stats")))
+        #expect(try handle.readToEnd().map { String(decoding: $0, as: UTF8.self) }?.contains("volumed_fuse_requests_total") == true)
+        #expect(throws: Never.self, "closing it succeeds") { try handle.close() }
+        let later = try String(contentsOfFile: fixture.path(".stats"), encoding: .utf8)
+        #expect(later.contains("op=\"open\""), "every open takes a new snapshot")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.root).sorted() == ["f0", "f1", "f2", "f3", "f4"], "listings never show it")
+        #expect(FileHandle(forWritingAtPath: fixture.path(".stats")) == nil, "it is read-only")
+        #expect(mkdir(fixture.path(".stats"), 0o755) != 0, "the name is taken in the root")
+        #expect(mkdir(fixture.path("f0.d"), 0o755) == 0 && mkdir(fixture.path("f0.d/.stats"), 0o755) == 0, "and only there")
         try fixture.finish()
     }
 

@@ -211,6 +211,10 @@ def test_metrics_after_a_workload_parse_as_prometheus_text(daemon: Daemon) -> No
     assert samples("volumed_mounts_served")[0] == 1
     assert samples("process_resident_memory_bytes")[0] > 10 << 20
     assert samples("volumed_transfers_waiting_requests", direction="upload") == [0]
+    assert samples("volumed_mount_cache_hits_total", **mount)[0] + samples("volumed_mount_cache_misses_total", **mount)[0] >= 0
+    stats = read(f"{path}/.stats")
+    assert 'volumed_fuse_requests_total{op="create"}' in stats and "volumed_mount_uploaded_bytes_total" in stats
+    assert ".stats" not in os.listdir(path)
 
     rw.unmount(abandon=True)
     with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:

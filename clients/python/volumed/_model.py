@@ -75,6 +75,9 @@ class MountStatus:
     staged_bytes: int = 0
     uploads_in_flight: int = 0
     uploaded_bytes: int = 0
+    uploaded_blocks: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
     upload_bytes_per_second: float = 0.0
     cache_bytes: int = 0
     cache_budget_bytes: int = 0
