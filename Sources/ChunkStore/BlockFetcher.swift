@@ -17,6 +17,7 @@ final class BlockFetcher: @unchecked Sendable {
     private let condition = NSCondition()
     private var flights: [BlockKey: Flight] = [:]
     private var gets = 0
+    private var failedGets = 0
     private var fetchSeconds: Double = 0
 
     init(store: any ObjectStore, cache: BlockCache, staging: StagingArea, space: CacheSpace, layout: BlockLayout, gate: TransferGate) {
@@ -102,19 +103,24 @@ final class BlockFetcher: @unchecked Sendable {
     func statistics(into statistics: inout ChunkStoreStatistics) {
         condition.withLock {
             statistics.objectGets = gets
+            statistics.downloadErrors = failedGets
             statistics.meanFetchLatency = gets == 0 ? 0 : fetchSeconds / Double(gets)
         }
     }
 
     private func timed(_ body: () throws(ObjectStoreError) -> Data) throws(ObjectStoreError) -> Data {
         let start = ContinuousClock.now
+        var failed = true
         defer {
             let elapsed = ContinuousClock.now - start
             condition.withLock {
                 gets += 1
                 fetchSeconds += elapsed.inSeconds
+                if failed { failedGets += 1 }
             }
         }
-        return try body()
+        let data = try body()
+        failed = false
+        return data
     }
 }

@@ -12,6 +12,10 @@ public struct ChunkStoreStatistics: Sendable, Equatable {
     public var cacheHits = 0
     public var cacheMisses = 0
     public var objectGets = 0
+    /// Block uploads and fetches that failed after the object store's own retries (an upload
+    /// is tried again later; a fetch fails its read).
+    public var uploadErrors = 0
+    public var downloadErrors = 0
     /// Mean latency of object-store block fetches, in seconds.
     public var meanFetchLatency: Double = 0
 

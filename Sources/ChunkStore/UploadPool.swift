@@ -68,6 +68,7 @@ final class UploadPool: @unchecked Sendable {
     /// Past this many queued blocks, writers wait for uploads (`waitForRoom`).
     private let queueLimit: Int
     private var draining = 0
+    private var failedUploads = 0
     /// While drains wait, blocks of this epoch and before (the latest drain's) start
     /// regardless of their delay.
     private var drainMark: UInt64?
@@ -195,6 +196,7 @@ final class UploadPool: @unchecked Sendable {
             statistics.stagedBytes = queue.keys.reduce(0) { $0 + Int64($1.size) }
             statistics.uploadsInFlight = inFlight.count
             statistics.uploadedBlocks = uploadedBlocks
+            statistics.uploadErrors = failedUploads
             statistics.uploadedBytes = uploadedBytes
             statistics.uploadRate = uploadSeconds > 0 ? Double(uploadedBytes) / uploadSeconds * Double(maxUploads) : 0
         }
@@ -325,6 +327,7 @@ final class UploadPool: @unchecked Sendable {
             bytesInFlight -= pending.block.size
             if let failure {
                 lastError = failure
+                failedUploads += 1
                 if var again = queue[pending.block] {
                     again.attempts += 1
                     again.notBefore = clock.now + .milliseconds(min(30_000, 250 << min(again.attempts, 7)))

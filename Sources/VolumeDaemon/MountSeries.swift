@@ -26,6 +26,8 @@ final class MountSeries {
             (registry.makeCounter(descriptor: named("uploaded_blocks", "total", "Blocks uploaded"), labels: labels), \.uploadedBlocks),
             (registry.makeCounter(descriptor: named("cache_hits", "total", "Block reads the cache answered"), labels: labels), \.cacheHits),
             (registry.makeCounter(descriptor: named("cache_misses", "total", "Block reads that went to the object store"), labels: labels), \.cacheMisses),
+            (registry.makeCounter(descriptor: named("upload_errors", "total", "Block uploads that failed after retries (tried again later)"), labels: labels), \.uploadErrors),
+            (registry.makeCounter(descriptor: named("download_errors", "total", "Block fetches that failed after retries"), labels: labels), \.downloadErrors),
             (registry.makeCounter(descriptor: named("storage_retries", "total", "Object-store requests sent again after a transient failure"), labels: labels), \.storageRetries64),
             (
                 registry.makeCounter(descriptor: named("resolved_outcomes", "total", "Conditional creates whose lost answer was settled by reading back"), labels: labels),

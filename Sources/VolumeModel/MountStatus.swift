@@ -25,6 +25,9 @@ public struct MountStatus: Codable, Sendable, Equatable {
     /// Block reads the cache answered, and those that went to the object store.
     public var cacheHits: Int64
     public var cacheMisses: Int64
+    /// Block uploads and fetches that failed after the object store's own retries.
+    public var uploadErrors: Int64
+    public var downloadErrors: Int64
     public var uploadBytesPerSecond: Double
     public var cacheBytes: Int64
     public var cacheBudgetBytes: Int64
@@ -41,6 +44,7 @@ public struct MountStatus: Codable, Sendable, Equatable {
         case sliceDomain = "slice_domain", lastVersion = "last_version", stagedBlocks = "staged_blocks", stagedBytes = "staged_bytes"
         case uploadsInFlight = "uploads_in_flight", uploadedBytes = "uploaded_bytes", uploadBytesPerSecond = "upload_bytes_per_second"
         case uploadedBlocks = "uploaded_blocks", cacheHits = "cache_hits", cacheMisses = "cache_misses"
+        case uploadErrors = "upload_errors", downloadErrors = "download_errors"
         case cacheBytes = "cache_bytes", cacheBudgetBytes = "cache_budget_bytes", openHandles = "open_handles", mountedAt = "mounted_at"
         case storageRetries = "storage_retries", resolvedOutcomes = "resolved_outcomes"
     }
@@ -48,7 +52,8 @@ public struct MountStatus: Codable, Sendable, Equatable {
     public init(
         mountPath: String, mountID: String, volume: String, ownerUID: UInt32? = nil, mode: VolumeDescriptor.Access, state: State, metadataStoreType: MetadataStoreType,
         sliceDomain: UInt32? = nil, lastVersion: String? = nil, stagedBlocks: Int = 0, stagedBytes: Int64 = 0, uploadsInFlight: Int = 0,
-        uploadedBytes: Int64 = 0, uploadedBlocks: Int64 = 0, cacheHits: Int64 = 0, cacheMisses: Int64 = 0, uploadBytesPerSecond: Double = 0, cacheBytes: Int64 = 0, cacheBudgetBytes: Int64 = 0, openHandles: Int = 0,
+        uploadedBytes: Int64 = 0, uploadedBlocks: Int64 = 0, cacheHits: Int64 = 0, cacheMisses: Int64 = 0,
+        uploadErrors: Int64 = 0, downloadErrors: Int64 = 0, uploadBytesPerSecond: Double = 0, cacheBytes: Int64 = 0, cacheBudgetBytes: Int64 = 0, openHandles: Int = 0,
         mountedAt: String? = nil, storageRetries: Int = 0, resolvedOutcomes: Int = 0
     ) {
         self.mountPath = mountPath
@@ -67,6 +72,8 @@ public struct MountStatus: Codable, Sendable, Equatable {
         self.uploadedBlocks = uploadedBlocks
         self.cacheHits = cacheHits
         self.cacheMisses = cacheMisses
+        self.uploadErrors = uploadErrors
+        self.downloadErrors = downloadErrors
         self.uploadBytesPerSecond = uploadBytesPerSecond
         self.cacheBytes = cacheBytes
         self.cacheBudgetBytes = cacheBudgetBytes

@@ -106,7 +106,8 @@ public final class LiveVolume: @unchecked Sendable {
             metadataStoreType: source.metadataStoreType, sliceDomain: sliceDomain, lastVersion: lastVersion.producedBy?.locator,
             stagedBlocks: statistics.stagedBlocks, stagedBytes: statistics.stagedBytes, uploadsInFlight: statistics.uploadsInFlight,
             uploadedBytes: statistics.uploadedBytes, uploadedBlocks: Int64(statistics.uploadedBlocks), cacheHits: Int64(statistics.cacheHits),
-            cacheMisses: Int64(statistics.cacheMisses), uploadBytesPerSecond: statistics.uploadRate, cacheBytes: statistics.cacheBytes,
+            cacheMisses: Int64(statistics.cacheMisses), uploadErrors: Int64(statistics.uploadErrors), downloadErrors: Int64(statistics.downloadErrors),
+            uploadBytesPerSecond: statistics.uploadRate, cacheBytes: statistics.cacheBytes,
             cacheBudgetBytes: statistics.cacheBudget, openHandles: openHandles, mountedAt: mountedAt.formatted(.iso8601),
             storageRetries: storageEvents.retries, resolvedOutcomes: storageEvents.resolvedOutcomes)
     }
@@ -119,6 +120,7 @@ public final class LiveVolume: @unchecked Sendable {
             "volumed_mount_uploaded_bytes_total \(statistics.uploadedBytes)", "volumed_mount_cache_bytes \(statistics.cacheBytes)",
             "volumed_mount_cache_budget_bytes \(statistics.cacheBudget)", "volumed_mount_cache_hits_total \(statistics.cacheHits)",
             "volumed_mount_cache_misses_total \(statistics.cacheMisses)", "volumed_mount_object_gets_total \(statistics.objectGets)",
+            "volumed_mount_upload_errors_total \(statistics.uploadErrors)", "volumed_mount_download_errors_total \(statistics.downloadErrors)",
             "volumed_mount_storage_retries_total \(events.retries)", "volumed_mount_resolved_outcomes_total \(events.resolvedOutcomes)",
         ]
     }

@@ -153,6 +153,18 @@ import Testing
         #expect(fixture.chunks.statistics.objectGets == 1)
     }
 
+    /// A block missing from the bucket fails the read, and counts as a download error.
+    @Test func aBlockMissingFromTheBucketFailsTheReadAndCounts() throws {
+        let fixture = try ChunkFixture(.file)
+        let inode = try fixture.writtenFile(pattern(at: 0, count: 1 << 20))
+        for object in try fixture.objects.list(prefix: "vol/chunks/", startAfter: nil, continuation: nil, limit: 1000).objects {
+            try fixture.objects.delete(object.key)
+        }
+        try fixture.coldCache()
+        #expect(throws: (any Error).self) { try fixture.read(inode, 0, 1 << 20) }
+        #expect(fixture.chunks.statistics.downloadErrors == 1 && fixture.chunks.statistics.cacheMisses >= 1)
+    }
+
     @Test func aTornCacheFileIsDroppedAndRefetched() throws {
         let fixture = try ChunkFixture(.file)
         let data = pattern(at: 0, count: 1 << 20)

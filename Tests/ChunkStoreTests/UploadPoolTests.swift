@@ -1,4 +1,5 @@
 import Foundation
+import ObjectStorage
 import StorageFormat
 import TestSupport
 import Testing
@@ -29,5 +30,27 @@ import Testing
         #expect(try proxy.pending(containing: prefix) == 0, "room came only after an upload got past the faults")
         try pool.drain(deadline: .seconds(120)) { _, _ in }
         #expect(directory.staging.blocks(in: space).isEmpty)
+    }
+
+    /// An upload that fails past the store's own retries counts as an upload error and is
+    /// tried again until it succeeds.
+    @Test func uploadsThatFailPastTheStoresRetriesAreCountedAndTriedAgain() throws {
+        let proxy = try FaultProxy.s3()
+        let prefix = "upload-errors-\(UUID().uuidString.prefix(8).lowercased())"
+        let store = try TestStores.s3(prefix: prefix, endpoint: proxy.url, retry: RetryPolicy(maxAttempts: 1))
+        let directory = try CacheDirectory(directory: try Scratch.directory("cache"), budget: 1 << 30)
+        let space = CacheSpace(location: prefix)
+        let pool = UploadPool(
+            store: store, cache: directory.blocks, staging: directory.staging, space: space, layout: BlockLayout(chunkPrefix: "vol"), maxUploads: 1,
+            delay: .zero)
+        defer { pool.stop() }
+        try proxy.inject(.serviceUnavailable, method: "PUT", containing: prefix, times: 2)
+        let block = BlockKey(sliceID: SliceID(1), index: 0, size: 4096)
+        try directory.staging.stage(CacheKey(space: space, block: block), Data(repeating: 7, count: 4096))
+        pool.enqueueStaged(block, delayed: false)
+        try pool.drain(deadline: .seconds(120)) { _, _ in }
+        var statistics = ChunkStoreStatistics()
+        pool.statistics(into: &statistics)
+        #expect(statistics.uploadErrors == 2 && statistics.uploadedBlocks == 1, "\(statistics)")
     }
 }

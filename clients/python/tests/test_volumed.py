@@ -72,6 +72,8 @@ def test_the_seeds_lifecycle(daemon: Daemon) -> None:
 
 
 def test_errors_carry_their_code_name_and_data(daemon: Daemon) -> None:
+    named = volumed.Volume.empty(f"empty-{os.urandom(3).hex()}")
+    assert isinstance(named, volumed.RWVolume) and named.name.startswith("empty-")
     rw = volumed.Volume.new()
     with pytest.raises(volumed.PermissionDenied) as refused:
         rw.mount("/tmp/outside-the-mount-root")

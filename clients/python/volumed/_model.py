@@ -78,6 +78,8 @@ class MountStatus:
     uploaded_blocks: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
+    upload_errors: int = 0
+    download_errors: int = 0
     upload_bytes_per_second: float = 0.0
     cache_bytes: int = 0
     cache_budget_bytes: int = 0
