@@ -34,20 +34,20 @@ public final class TransferGate: @unchecked Sendable {
         self.bytesPerSecond = bytesPerSecond.map { max(1, $0) }
     }
 
-    /// Runs `body` (one transfer of `bytes`) once a slot is free and the byte budget allows.
+    /// Runs `body` (one transfer of `bytes`) once the byte budget allows and a slot is free;
+    /// the wait for the budget holds no slot.
     func transfer<Result, Failure: Error>(bytes: Int, _ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         if slots == Int.max, bytesPerSecond == nil { return try body() }
+        if let start = condition.withLock({ pace(bytes) }), case let wait = start - clock.now, wait > .zero {
+            Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+        }
         condition.lock()
         let ticket = issued
         issued += 1
         while ticket - finished >= slots { condition.wait() }
         running += 1
         peak = max(peak, running)
-        let start = pace(bytes)
         condition.unlock()
-        if let start, case let wait = start - clock.now, wait > .zero {
-            Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
-        }
         defer {
             condition.withLock {
                 running -= 1

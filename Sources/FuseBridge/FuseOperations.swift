@@ -66,6 +66,7 @@ enum FuseOperations {
         ops.setattr = { request, rawInode, values, fields, _ in
             let inode = Ino(rawInode)
             reply(request, .setattr) { mount throws(Errno) in
+                guard inode != StatsFile.inode else { throw .notPermitted }
                 var requested = changes(values!.pointee, fields)
                 requested.clearsSetID = KernelChannel.currentRequestClearsSetID
                 var status = stat(try mount.fileSystem.setattr(inode, requested), inode: inode)
@@ -201,9 +202,9 @@ enum FuseOperations {
                 fuse_reply_err(request, 0)
             }
         }
-        ops.fsync = { request, _, _, info in
+        ops.fsync = { request, rawInode, _, info in
             reply(request, .fsync) { mount throws(Errno) in
-                try mount.fileSystem.fsync(handle(info))
+                if Ino(rawInode) != StatsFile.inode { try mount.fileSystem.fsync(handle(info)) }
                 fuse_reply_err(request, 0)
             }
         }
@@ -270,6 +271,7 @@ enum FuseOperations {
         ops.setxattr = { request, rawInode, name, value, size, flags in
             let inode = Ino(rawInode)
             reply(request, .setxattr) { mount throws(Errno) in
+                guard inode != StatsFile.inode else { throw .notPermitted }
                 let bytes = size == 0 ? [] : Array(UnsafeRawBufferPointer(start: value, count: size))
                 try mount.fileSystem.setxattr(inode, name: String(cString: name!), value: bytes, flags: XattrFlags(rawValue: flags))
                 fuse_reply_err(request, 0)
@@ -277,17 +279,22 @@ enum FuseOperations {
         }
         ops.getxattr = { request, rawInode, name, size in
             let inode = Ino(rawInode)
-            reply(request, .getxattr) { mount throws(Errno) in try sized(request, try mount.fileSystem.getxattr(inode, name: String(cString: name!)), size) }
+            reply(request, .getxattr) { mount throws(Errno) in
+                guard inode != StatsFile.inode else { throw .noData }
+                try sized(request, try mount.fileSystem.getxattr(inode, name: String(cString: name!)), size)
+            }
         }
         ops.listxattr = { request, rawInode, size in
             let inode = Ino(rawInode)
             reply(request, .listxattr) { mount throws(Errno) in
-                try sized(request, try mount.fileSystem.listxattr(inode).flatMap { Array($0.utf8) + [0] }, size)
+                let names = inode == StatsFile.inode ? [] : try mount.fileSystem.listxattr(inode)
+                try sized(request, names.flatMap { Array($0.utf8) + [0] }, size)
             }
         }
         ops.removexattr = { request, rawInode, name in
             let inode = Ino(rawInode)
             reply(request, .removexattr) { mount throws(Errno) in
+                guard inode != StatsFile.inode else { throw .notPermitted }
                 try mount.fileSystem.removexattr(inode, name: String(cString: name!))
                 fuse_reply_err(request, 0)
             }

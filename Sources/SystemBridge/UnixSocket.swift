@@ -99,6 +99,12 @@ public final class UnixSocket: @unchecked Sendable {
         _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     }
 
+    /// Makes `write` fail with `.resourceTemporarilyUnavailable` after `seconds` of a full send buffer.
+    public func setSendTimeout(seconds: Int) {
+        var limit = timeval(tv_sec: seconds, tv_usec: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Stops both directions, waking a blocked reader; the descriptor stays open until `close`.
     public func shutdown() {
         _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR))

@@ -30,6 +30,13 @@ struct AccessPolicy: Sendable {
         allowedUIDs.contains(caller.uid) || allowedGIDs.contains(caller.gid) || !caller.groups.isDisjoint(with: allowedGIDs)
     }
 
+    /// Refuses a caller other than root and the daemon's user, for what reaches past one's own
+    /// files: a directory of the daemon's choosing, a version's whole namespace.
+    func requireAdministrator(_ caller: Caller, to verb: String) throws(VolumeError) {
+        guard caller.uid != 0, caller.uid != daemonUID else { return }
+        throw VolumeError(.permissionDenied, "\(caller) may not \(verb): only root and the daemon's user may")
+    }
+
     /// Refuses a caller other than the mount's owner, root and the daemon's user: a mount's
     /// working copy and its lifecycle are its maker's.
     func requireManager(_ caller: Caller, ofMountAt path: String, ownedBy owner: UInt32?, to verb: String) throws(VolumeError) {

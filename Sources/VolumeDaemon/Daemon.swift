@@ -45,7 +45,7 @@ public final class Daemon: @unchecked Sendable {
                 cacheBudget: configuration.cacheSizeMB.map { Int64($0) << 20 },
                 indexCacheBudget: Int64(configuration.indexCacheMB) << 20, defaultBucket: configuration.defaultBucket,
                 defaultMetadataStore: configuration.metadataStoreType, defaultMaxUploads: configuration.maxUploads,
-                environment: environment, allowedBuckets: configuration.allowedBuckets,
+                environment: environment, allowedBuckets: configuration.allowedBuckets, allowedEndpoints: configuration.allowedEndpoints,
                 maxUploadsTotal: configuration.maxUploadsTotal ?? 4 * configuration.maxUploads, maxDownloadsTotal: configuration.maxDownloadsTotal,
                 uploadBytesPerSecond: configuration.maxUploadMiBPerSecond.map { Int64($0) << 20 }))
         do {

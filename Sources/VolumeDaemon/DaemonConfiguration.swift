@@ -37,6 +37,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var allowedGIDs: [UInt32] = []
     /// Bucket URI prefixes requests may name besides the default bucket and `$VOLUME_BUCKET`.
     public var allowedBuckets: [String] = []
+    /// S3 endpoints requests may name besides the daemon's `$AWS_ENDPOINT_URL`.
+    public var allowedEndpoints: [String] = []
     /// Connections served at once, and by one user: past either a client gets `busy`.
     public var maxConnections = 1024
     public var maxConnectionsPerUser = 64
@@ -47,7 +49,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Every key the file may hold.
     public static let keys: Set<String> = [
         "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "index_cache_mb", "mount_root", "default_bucket", "metadata_store_type",
-        "max_uploads", "allowed_uids", "allowed_gids", "allowed_buckets", "max_connections", "max_connections_per_user", "max_uploads_total", "max_downloads_total",
+        "max_uploads", "allowed_uids", "allowed_gids", "allowed_buckets", "allowed_endpoints", "max_connections", "max_connections_per_user", "max_uploads_total", "max_downloads_total",
         "max_upload_mib_per_second", "metrics_listen", "log_level",
     ]
 
@@ -150,6 +152,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 throw invalid("allowed_buckets", "a list of bucket URI prefixes (\(error.description))")
             }
             configuration.allowedBuckets = prefixes
+        }
+        if let value = object["allowed_endpoints"] {
+            guard let endpoints = value as? [String], endpoints.allSatisfy({ $0.hasPrefix("http://") || $0.hasPrefix("https://") }) else {
+                throw invalid("allowed_endpoints", "a list of http(s) URLs")
+            }
+            configuration.allowedEndpoints = endpoints
         }
         if let value = object["max_connections"] {
             guard let number = value as? NSNumber, (1...65536).contains(number.intValue) else { throw invalid("max_connections", "between 1 and 65536") }

@@ -17,7 +17,7 @@ final class MetricsEndpoint: @unchecked Sendable {
     private let connections: @Sendable () -> Int
     private let log: Logger
     private let lock = NSLock()
-    /// Per-mount series made at earlier scrapes, by mount path, so that a gone mount's go too.
+    /// Per-mount series made at earlier scrapes, by mount id, so that a gone mount's go too.
     private var mountSeries: [String: MountSeries] = [:]
 
     /// Binds `address` (`IPv4:port`) and makes swift-metrics record into this endpoint's registry.
@@ -60,13 +60,26 @@ final class MetricsEndpoint: @unchecked Sendable {
 
     func stop() { listener.close() }
 
-    /// One scrape at a time: Prometheus asks every few seconds, and a client that does not
-    /// send its request within two seconds is dropped.
+    /// One scrape at a time: Prometheus asks every few seconds. A client gets two seconds to
+    /// send its request and five to take the answer, so none holds the endpoint for long.
     private func serve() {
-        while let connection = try? listener.accept() {
-            connection.setReceiveTimeout(seconds: 2)
+        while true {
+            let connection: UnixSocket
+            do {
+                connection = try listener.accept()
+            } catch .badFileDescriptor, .invalidArgument {
+                return  // closed
+            } catch {
+                Thread.sleep(forTimeInterval: 0.1)  // out of descriptors or memory for a moment
+                continue
+            }
+            connection.setReceiveTimeout(seconds: 1)
+            connection.setSendTimeout(seconds: 5)
+            let deadline = Date().addingTimeInterval(2)
             var request: [UInt8] = []
-            while request.count < 8192, !request.suffix(4).elementsEqual("\r\n\r\n".utf8), let bytes = try? connection.read(maximum: 4096), !bytes.isEmpty {
+            while request.count < 8192, Date() < deadline, !request.suffix(4).elementsEqual("\r\n\r\n".utf8),
+                let bytes = try? connection.read(maximum: 4096), !bytes.isEmpty
+            {
                 request += bytes
             }
             let line = String(decoding: request.prefix { $0 != 0x0D && $0 != 0x0A }, as: UTF8.self).split(separator: " ")
@@ -94,15 +107,15 @@ final class MetricsEndpoint: @unchecked Sendable {
     private func scrape() -> [UInt8] {
         lock.withLock {
             let statuses = service.mounts.map(\.status)
-            let live = Set(statuses.map(\.mountPath))
-            for (path, series) in mountSeries where !live.contains(path) {
+            let live = Set(statuses.map(\.mountID))
+            for (id, series) in mountSeries where !live.contains(id) {
                 series.unregister(from: registry)
-                mountSeries[path] = nil
+                mountSeries[id] = nil
             }
             for status in statuses {
-                let series = mountSeries[status.mountPath] ?? MountSeries(status, registry: registry)
+                let series = mountSeries[status.mountID] ?? MountSeries(status, registry: registry)
                 series.update(status)
-                mountSeries[status.mountPath] = series
+                mountSeries[status.mountID] = series
             }
             let transfers = service.transfers
             for (direction, bound) in [("upload", transfers.uploads), ("download", transfers.downloads)] {

@@ -91,6 +91,7 @@ struct RPCDispatcher: Sendable {
         case .volumeMount:
             let request = try params(RPCParams.Mount.self)
             let path = try policy.mountPath(request.mountPath)
+            if request.options?.cacheDir != nil { try policy.requireAdministrator(caller, to: "choose a mount's cache_dir") }
             let live = try service.mount(
                 request.volume, at: path, options: request.options ?? MountOptions(), actor: request.actor ?? ActionRef(), owner: caller.uid,
                 progress: progress(request.progress))
@@ -153,6 +154,8 @@ struct RPCDispatcher: Sendable {
             return reply(FileContent(path: path, size: data.count, contentBase64: data.base64EncodedString()))
         case .volumeExportMetadata:
             let request = try params(RPCParams.ExportMetadata.self)
+            // An export holds every name and mode of the version, whatever the caller could list.
+            try policy.requireAdministrator(caller, to: "export a version's whole metadata")
             guard let descriptor else {
                 throw VolumeError(
                     .invalidParams,
@@ -173,10 +176,11 @@ struct RPCDispatcher: Sendable {
             guard request.keep == nil else { throw VolumeError(.invalidParams, "keep belongs to volume.unmount; mount.recover takes abandon") }
             let path = try policy.mountPath(request.mountPath)
             let abandon = request.abandon ?? false
-            let status = service.staleMounts.first { $0.mountPath == path.string }
-            if let status { try policy.requireManager(caller, ofMountAt: path.string, ownedBy: status.ownerUID, to: abandon ? "abandon" : "recover") }
-            guard let recovered = try service.recover(mountPath: path, abandon: abandon) else {
-                guard var status else { throw VolumeError(.notFound, "no left-behind mount at \(path)") }
+            guard var status = service.staleMounts.first(where: { $0.mountPath == path.string }) else {
+                throw VolumeError(.notFound, "no left-behind mount at \(path); volumectl status lists them", data: ["mount_path": path.string])
+            }
+            try policy.requireManager(caller, ofMountAt: path.string, ownedBy: status.ownerUID, to: abandon ? "abandon" : "recover")
+            guard let recovered = try service.recover(mountPath: path, abandon: abandon, mountID: status.mountID) else {
                 status.state = .unmounted
                 return reply(status)
             }

@@ -8,13 +8,33 @@ public struct BucketAllowList: Sendable, Equatable {
     /// The prefixes as given, for messages.
     public let prefixes: [String]
     private let canonical: [String]
+    /// S3 endpoints a descriptor may name: the daemon signs its requests for whatever host a
+    /// descriptor names, so an allowed bucket name must not take them elsewhere.
+    public let endpoints: [String]
 
     /// Refuses a prefix that is not a storage URI, naming it.
-    public init(_ prefixes: [String]) throws(StorageURIError) {
+    public init(_ prefixes: [String], endpoints: [String] = []) throws(StorageURIError) {
         self.prefixes = prefixes
         var canonical: [String] = []
         for prefix in prefixes { canonical.append(Self.canonical(try StorageURI(parsing: prefix))) }
         self.canonical = canonical
+        self.endpoints = endpoints.map(Self.trimmed)
+    }
+
+    /// Passes no endpoint (the backend's own, or the daemon's `AWS_ENDPOINT_URL`) and the
+    /// listed ones.
+    func check(endpoint: String?) throws(VolumeError) {
+        guard let endpoint, !endpoints.contains(Self.trimmed(endpoint)) else { return }
+        throw VolumeError(
+            .permissionDenied,
+            "endpoint \(endpoint) is not allowed on this daemon; allowed: \(endpoints.isEmpty ? "none besides its own" : endpoints.joined(separator: ", ")) (an administrator adds endpoints to allowed_endpoints in volumed's config)",
+            data: ["endpoint": endpoint, "allowed_endpoints": endpoints.joined(separator: " ")])
+    }
+
+    private static func trimmed(_ endpoint: String) -> String {
+        var text = endpoint.lowercased()
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
     }
 
     /// Passes a bucket equal to a prefix or under one; anything else is refused with the

@@ -88,6 +88,7 @@ public final class VolumeService: @unchecked Sendable {
         if let metadataStoreType { type = metadataStoreType } else { type = try preferredMetadataStore() }
         var descriptor = try VolumeDescriptor(name: name, bucket: bucket, storage: storage, region: region, endpoint: endpoint, metadataStoreType: type)
         try bucketAllowList?.check(descriptor.bucket)
+        try bucketAllowList?.check(endpoint: descriptor.endpoint)
         if descriptor.storage == .s3, descriptor.endpoint == nil, let ambient = configuration.environment["AWS_ENDPOINT_URL"], !ambient.isEmpty {
             descriptor.endpoint = ambient
             try descriptor.validate()
@@ -114,6 +115,11 @@ public final class VolumeService: @unchecked Sendable {
         if writable, volume.access == .ro {
             throw VolumeError(
                 .notWritable, "\(volume.name) is a read-only version; mount it with read_only, or fork it to get a writable branch", data: ["name": volume.name])
+        }
+        if leftoverRecords().contains(where: { $0.record.mountPath == path.lexicallyNormalized().string }) {
+            throw VolumeError(
+                .alreadyMounted, "\(path) holds a mount left behind (volumectl status shows it): recover or abandon it before mounting there",
+                data: ["mount_path": path.string])
         }
         let mountpoint = try prepareMountpoint(path)
         let id = Self.randomID()
@@ -151,12 +157,20 @@ public final class VolumeService: @unchecked Sendable {
     /// Serves a left-behind working copy again (continuing from its last state, staged
     /// blocks included), or with `abandon` deletes it; committed versions are untouched.
     @discardableResult
-    public func recover(mountPath: FilePath, abandon: Bool) throws(VolumeError) -> LiveVolume? {
+    /// `mountID`, when given, is the record the caller was allowed to act on: another one
+    /// found at the path instead is not touched.
+    public func recover(mountPath: FilePath, abandon: Bool, mountID: String? = nil) throws(VolumeError) -> LiveVolume? {
         let wanted = mountPath.lexicallyNormalized().string
-        guard let (record, directory) = leftoverRecords().first(where: { $0.record.mountPath == wanted }) else {
+        guard let (record, directory) = leftoverRecords().first(where: { $0.record.mountPath == wanted }), mountID == nil || record.id == mountID else {
             throw VolumeError(.notFound, "no left-behind mount at \(wanted); volumectl status lists them", data: ["mount_path": wanted])
         }
         let mountpoint = FilePath(record.mountPath)
+        // Detaching what is at the path must never take down a mount being served there.
+        guard !lock.withLock({ live[mountpoint] != nil || reserved.contains(mountpoint) }) else {
+            throw VolumeError(
+                .alreadyMounted, "\(mountpoint) is mounted now; unmount that mount before recovering or abandoning the one left behind there",
+                data: ["mount_path": wanted])
+        }
         FuseMount.detachStale(at: mountpoint)
         let metadataDirectory = directory.appending("meta")
         if abandon {
@@ -374,6 +388,7 @@ public final class VolumeService: @unchecked Sendable {
     public func load(locator text: String, endpoint: String? = nil, region: String? = nil) throws(VolumeError) -> VolumeDescriptor {
         let locator = try VersionLocator.parse(text)
         try bucketAllowList?.check(locator.bucket)
+        try bucketAllowList?.check(endpoint: endpoint)
         let store: any ObjectStore
         do {
             store = try objectStores.open(locator.bucket, endpoint: endpoint, region: region)
@@ -405,6 +420,7 @@ public final class VolumeService: @unchecked Sendable {
     func openBucket(of volume: VolumeDescriptor, events: StorageEvents? = nil) throws(VolumeError) -> VolumeBucket {
         let uri = try volume.storageURI
         try bucketAllowList?.check(volume.bucket)
+        try bucketAllowList?.check(endpoint: volume.endpoint)
         do {
             return VolumeBucket(
                 store: try objectStores.open(uri, endpoint: volume.endpoint, region: volume.region, events: events), uri: volume.bucket,

@@ -29,12 +29,14 @@ public struct VolumeServiceConfiguration: Sendable {
     /// Bucket URI prefixes that requests may name, besides the default bucket and
     /// `$VOLUME_BUCKET`; `nil` lets an in-process caller (a test, a tool) name any bucket.
     public var allowedBuckets: [String]?
+    /// S3 endpoints a request may name besides `$AWS_ENDPOINT_URL`, under `allowedBuckets`.
+    public var allowedEndpoints: [String]
 
     public init(
         stateDirectory: FilePath, cacheDirectory: FilePath? = nil, cacheBudget: Int64? = nil, indexCacheBudget: Int64 = 1 << 30,
         defaultBucket: String? = nil,
         defaultMetadataStore: MetadataStoreType? = nil, defaultMaxUploads: Int = 50, environment: [String: String] = ProcessInfo.processInfo.environment,
-        redisExecutable: String = "redis-server", allowedBuckets: [String]? = nil, maxUploadsTotal: Int? = nil, maxDownloadsTotal: Int? = nil,
+        redisExecutable: String = "redis-server", allowedBuckets: [String]? = nil, allowedEndpoints: [String] = [], maxUploadsTotal: Int? = nil, maxDownloadsTotal: Int? = nil,
         uploadBytesPerSecond: Int64? = nil
     ) {
         self.stateDirectory = stateDirectory
@@ -47,6 +49,7 @@ public struct VolumeServiceConfiguration: Sendable {
         self.environment = environment
         self.redisExecutable = redisExecutable
         self.allowedBuckets = allowedBuckets
+        self.allowedEndpoints = allowedEndpoints
         self.maxUploadsTotal = maxUploadsTotal
         self.maxDownloadsTotal = maxDownloadsTotal
         self.uploadBytesPerSecond = uploadBytesPerSecond
@@ -63,8 +66,11 @@ public struct VolumeServiceConfiguration: Sendable {
     func bucketAllowList() throws(VolumeError) -> BucketAllowList? {
         guard let allowedBuckets else { return nil }
         let environmentBucket = environment["VOLUME_BUCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        let environmentEndpoint = environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
         do {
-            return try BucketAllowList(allowedBuckets + [configuredDefaultBucket] + (environmentBucket.map { [$0] } ?? []))
+            return try BucketAllowList(
+                allowedBuckets + [configuredDefaultBucket] + (environmentBucket.map { [$0] } ?? []),
+                endpoints: allowedEndpoints + (environmentEndpoint.map { [$0] } ?? []))
         } catch {
             throw VolumeError(.invalidParams, "allowed_buckets: \(error.description)", data: ["field": "allowed_buckets"])
         }

@@ -89,6 +89,42 @@ import VolumeModel
         _ = try await daemon.client.finalize(RPCParams.Commit(mountPath: rootsPath))
     }
 
+    @Test func whatReachesPastOnesOwnFilesIsForAdministrators() async throws {
+        let daemon = try daemonForNobody(["allowed_buckets": ["s3://volumed-test"]])
+        defer { daemon.close() }
+        let volume = try json(try await daemon.client.new())
+        let refused = try callAsNobody(
+            daemon.socket,
+            [
+                ("volume.mount", ["volume": volume, "mount_path": daemon.mountPath(), "options": ["cache_dir": "/etc/volumed-cache"]]),
+                ("volume.export_metadata", ["volume": volume]),
+                ("volume.new", ["bucket": "s3://volumed-test", "endpoint": "http://127.0.0.1:1"]),
+            ])
+        for reply in refused { #expect(errorName(reply) == "permission_denied", "\(reply)") }
+        #expect(!FileManager.default.fileExists(atPath: "/etc/volumed-cache"))
+        #expect(((refused[2]["error"] as? [String: Any])?["message"] as? String)?.contains("allowed_endpoints") == true)
+    }
+
+    /// A path that holds a mount left behind takes no new mount until that one is recovered
+    /// or abandoned, and recovering never detaches a mount being served.
+    @Test func aLeftBehindMountKeepsItsPath() async throws {
+        let daemon = try DaemonFixture()
+        defer { daemon.close() }
+        let path = daemon.mountPath()
+        _ = try await daemon.client.mount(RPCParams.Mount(volume: try await daemon.client.new(), mountPath: path))
+        try write("kept", to: "\(path)/f")
+        _ = try await daemon.client.unmount(RPCParams.MountPath(mountPath: path, keep: true))
+        do {
+            _ = try await daemon.client.mount(RPCParams.Mount(volume: try await daemon.client.new(), mountPath: path))
+            Issue.record("a mount over a left-behind one must be refused")
+        } catch {
+            #expect(error.code == .alreadyMounted && error.message.contains("left behind"), "\(error)")
+        }
+        _ = try await daemon.client.recover(path)
+        #expect(try String(contentsOfFile: "\(path)/f", encoding: .utf8) == "kept")
+        _ = try await daemon.client.finalize(RPCParams.Commit(mountPath: path))
+    }
+
     @Test func aLeftBehindMountIsRecoveredOnlyByItsOwner() async throws {
         let daemon = try daemonForNobody()
         defer { daemon.close() }

@@ -131,7 +131,11 @@ def test_the_asyncio_variant(daemon: Daemon) -> None:
         assert [v.locator for v in await final.lineage()][:2] == [final.locator, version.locator]
         async with (await aio.Volume.new()).mounted(daemon.path("async-ctx"), message="ctx") as mount:
             write(f"{mount.path}/g", "ctx")
+            midway = await mount.commit("midway")
+        assert midway.message == "midway" and isinstance(midway, aio.ROVolume)
         assert mount.version is not None and await mount.version.cat("/g") == b"ctx"
+        async with mount.version.mounted(daemon.path("async-ro")) as look:
+            assert read(f"{look.path}/g") == "ctx"
         assert (await aio.Volume.from_locator(final.locator)) == final
         assert (await aio.daemon_status())["transfers"]["uploads"]["in_flight"] == 0
         with pytest.raises(volumed.NotFound):

@@ -142,7 +142,7 @@ class Descriptor:
             raise ValueError(f"not a volume descriptor: kind {data.get('kind')!r}, expected {KIND!r}")
         values = {key: value for key, value in data.items() if key in {f.name for f in dataclasses.fields(Descriptor)}}
         if isinstance(values.get("index"), dict):
-            values["index"] = IndexRef(**values["index"])
+            values["index"] = IndexRef(**_known(IndexRef, values["index"]))
         for key in ("produced_by", "parent_produced_by"):
             if isinstance(values.get(key), dict):
                 values[key] = ActionRef.from_dict(values[key])

@@ -87,7 +87,8 @@ class Volume(Descriptor):
         unless `abandon` discards them or `keep` leaves the working copy for `recover`."""
         path = _calls.required_mount_path(self, mount_path, "unmount")
         status = MountStatus.from_dict(_client().call(*_calls.unmount(path, abandon, keep)))
-        object.__setattr__(self, "_mount_path", None)
+        if path == self.mount_path:
+            object.__setattr__(self, "_mount_path", None)
         return status
 
     def _mount(self, mount_path: str, options: Dict[str, Any], on_progress: Optional[ProgressCallback]) -> MountStatus:
@@ -123,7 +124,8 @@ class RWVolume(Volume):
         """Commits, then unmounts: the version holds everything the volume got."""
         path = _calls.required_mount_path(self, mount_path, "finalize")
         result = _client().call(*_calls.commit(path, message, finalize=True), on_progress=on_progress, timeout=timeout)
-        object.__setattr__(self, "_mount_path", None)
+        if path == self.mount_path:
+            object.__setattr__(self, "_mount_path", None)
         volume = _volume(result)
         assert isinstance(volume, ROVolume)
         return volume

@@ -14,17 +14,16 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Union
 from . import _calls
 from ._model import Descriptor, MountStatus
 from ._protocol import Exchange, ProgressCallback, socket_path, unavailable
-from ._volume import Mounted
 
-__all__ = ["AsyncClient", "Volume", "RWVolume", "ROVolume", "use", "status", "recover", "daemon_status"]
+__all__ = ["AsyncClient", "Volume", "RWVolume", "ROVolume", "Mounted", "use", "status", "recover", "daemon_status"]
 
 
 class AsyncClient:
     """Talks to one volumed from an event loop; each call on a connection of its own."""
 
     _default: Optional["AsyncClient"] = None
-    #: Lines may be long (a lineage, a large directory's listing).
-    line_limit = 64 << 20
+    #: Lines may be long: `cat` returns up to 64 MiB, base64-encoded.
+    line_limit = 128 << 20
 
     def __init__(self, path: Optional[str] = None, timeout: Optional[float] = None) -> None:
         self.path = socket_path(path)
@@ -45,7 +44,12 @@ class AsyncClient:
             writer.write(exchange.request_line())
             await writer.drain()
             while True:
-                line = await asyncio.wait_for(reader.readline(), self.timeout)
+                try:
+                    line = await asyncio.wait_for(reader.readline(), self.timeout)
+                except asyncio.TimeoutError as error:
+                    raise unavailable(self.path, f"no answer to {method} within {self.timeout} s") from error
+                except ValueError as error:  # a line past line_limit
+                    raise unavailable(self.path, f"an answer to {method} longer than {self.line_limit} bytes") from error
                 if not line:
                     raise unavailable(self.path, f"the daemon closed the connection during {method}")
                 done, result = exchange.read(line)
@@ -127,7 +131,8 @@ class Volume(Descriptor):
     async def unmount(self, abandon: bool = False, keep: bool = False, mount_path: Optional[str] = None) -> MountStatus:
         path = _calls.required_mount_path(self, mount_path, "unmount")
         status = MountStatus.from_dict(await _call(_calls.unmount(path, abandon, keep)))
-        object.__setattr__(self, "_mount_path", None)
+        if path == self.mount_path:
+            object.__setattr__(self, "_mount_path", None)
         return status
 
     async def _mount(self, mount_path: str, options: Dict[str, Any], on_progress: Optional[ProgressCallback]) -> MountStatus:
@@ -159,23 +164,24 @@ class RWVolume(Volume):
                        on_progress: Optional[ProgressCallback] = None) -> "ROVolume":
         path = _calls.required_mount_path(self, mount_path, "finalize")
         result = await _call(_calls.commit(path, message, finalize=True), on_progress)
-        object.__setattr__(self, "_mount_path", None)
+        if path == self.mount_path:
+            object.__setattr__(self, "_mount_path", None)
         volume = _volume(result)
         assert isinstance(volume, ROVolume)
         return volume
 
     @contextlib.asynccontextmanager
-    async def mounted(self, mount_path: str, message: Optional[str] = None, **options: Any) -> AsyncIterator[Mounted]:
+    async def mounted(self, mount_path: str, message: Optional[str] = None, **options: Any) -> AsyncIterator["Mounted"]:
         """As `volumed.RWVolume.mounted`: finalizes on success, keeps the working copy on an exception."""
         await self.mount(mount_path, **options)
-        mounted = Mounted(self, mount_path)  # type: ignore[arg-type]
+        mounted = Mounted(self, mount_path)
         try:
             yield mounted
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.unmount(keep=True, mount_path=mount_path)
             raise
-        mounted.version = await self.finalize(message, mount_path=mount_path)  # type: ignore[assignment]
+        mounted.version = await self.finalize(message, mount_path=mount_path)
 
 
 @dataclass(frozen=True)
@@ -187,6 +193,29 @@ class ROVolume(Volume):
                     on_progress: Optional[ProgressCallback] = None) -> MountStatus:
         options = _calls.mount_options(True, True, None, None, attr_cache, entry_cache, dir_entry_cache, cache_dir, timeout)
         return await self._mount(mount_path, options, on_progress)
+
+    @contextlib.asynccontextmanager
+    async def mounted(self, mount_path: str, **options: Any) -> AsyncIterator["Mounted"]:
+        """Mounts read-only for the `async with` block, and unmounts when it ends."""
+        await self.mount(mount_path, **options)
+        try:
+            yield Mounted(self, mount_path)
+        finally:
+            await self.unmount(mount_path=mount_path)
+
+
+class Mounted:
+    """`volumed.Mounted`, with a coroutine `commit`."""
+
+    def __init__(self, volume: Volume, path: str) -> None:
+        self.volume = volume
+        self.path = path
+        self.version: Optional[ROVolume] = None
+
+    async def commit(self, message: Optional[str] = None) -> ROVolume:
+        if not isinstance(self.volume, RWVolume):
+            raise TypeError("a read-only mount has nothing to commit")
+        return await self.volume.commit(message, mount_path=self.path)
 
 
 async def status() -> List[MountStatus]:
