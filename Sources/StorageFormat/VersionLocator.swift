@@ -28,12 +28,13 @@ public struct VersionLocator: Sendable, Hashable, CustomStringConvertible {
         try self.init(bucket: String(uri[..<marker.lowerBound]), id: String(id))
     }
 
-    /// A new, time-ordered id: UTC second and 12 random hex digits.
+    /// A new, time-ordered id: the UTC millisecond and 12 random hex digits, so that a
+    /// listing sorted by id lists versions in the order they were published.
     public static func newID(now: Date = Date()) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        formatter.dateFormat = "yyyyMMdd'T'HHmmssSSS'Z'"
         return formatter.string(from: now) + "-" + (0..<12).map { _ in String(UInt8.random(in: 0..<16), radix: 16) }.joined()
     }
 

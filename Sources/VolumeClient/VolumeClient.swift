@@ -54,6 +54,11 @@ public struct VolumeClient: Sendable {
         try await call(.volumeLineage, RPCParams.Browse(volume: volume))
     }
 
+    /// The versions of a bucket or of one volume's line, newest first.
+    public func versions(_ params: RPCParams.Versions) async throws(VolumeError) -> [VersionEntry] {
+        try await call(.volumeVersions, params)
+    }
+
     public func list(_ volume: VolumeDescriptor, path: String = "/") async throws(VolumeError) -> [BrowseEntry] {
         try await call(.volumeLs, RPCParams.Browse(volume: volume, path: path))
     }

@@ -144,6 +144,23 @@ struct RPCDispatcher: Sendable {
             return reply(try service.load(locator: try params(RPCParams.Load.self).locator))
         case .volumeLineage:
             return reply(try service.lineage(of: try params(RPCParams.Browse.self).volume))
+        case .volumeVersions:
+            let request = try params(RPCParams.Versions.self)
+            let (bucket, endpoint, region, name): (String, String?, String?, String?)
+            switch (request.bucket, request.volume) {
+            case (let uri?, nil): (bucket, endpoint, region, name) = (uri, request.endpoint, request.region, request.name)
+            case (nil, let volume?):
+                try volume.validate()
+                (bucket, endpoint, region, name) = (volume.bucket, volume.endpoint, volume.region, request.name ?? volume.name)
+            default:
+                throw VolumeError(.invalidParams, "volume.versions takes exactly one of bucket (a bucket URI) and volume (a descriptor of the line)")
+            }
+            let bases = service.mounts.map { ($0.mountpoint.string, [$0.source.producedBy?.locator, $0.lastVersion.producedBy?.locator]) }
+            return reply(
+                try service.versions(inBucket: bucket, endpoint: endpoint, region: region, name: name).map { id, volume in
+                    let locator = volume.producedBy?.locator
+                    return VersionEntry(id: id, volume: volume, mountedHere: locator == nil ? [] : bases.filter { $0.1.contains(locator) }.map(\.0))
+                })
         case .volumeLs:
             let request = try params(RPCParams.Browse.self)
             return reply(try service.list(request.volume, path: request.path ?? "/", as: caller))

@@ -9,6 +9,7 @@ public enum RPCMethod: String, CaseIterable, Sendable {
     case volumeMigrate = "volume.migrate"
     case volumeLoad = "volume.load"
     case volumeLineage = "volume.lineage"
+    case volumeVersions = "volume.versions"
     case volumeLs = "volume.ls"
     case volumeCat = "volume.cat"
     case volumeExportMetadata = "volume.export_metadata"

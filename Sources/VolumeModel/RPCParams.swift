@@ -124,6 +124,25 @@ public enum RPCParams {
         }
     }
 
+    /// `volume.versions`: the versions published in a bucket, or those of one volume's line
+    /// (`volume`, which also names the bucket); `name` keeps one name's versions.
+    public struct Versions: Codable, Sendable {
+        public var bucket: String?
+        public var volume: VolumeDescriptor?
+        public var name: String?
+        /// For an S3-compatible `bucket` the environment does not describe.
+        public var endpoint: String?
+        public var region: String?
+
+        public init(bucket: String? = nil, volume: VolumeDescriptor? = nil, name: String? = nil, endpoint: String? = nil, region: String? = nil) {
+            self.bucket = bucket
+            self.volume = volume
+            self.name = name
+            self.endpoint = endpoint
+            self.region = region
+        }
+    }
+
     /// `volume.export_metadata`: a version's namespace in a form the stock juicefs client
     /// takes, written into the file whose descriptor travels with the request.
     public struct ExportMetadata: ProgressRequest {

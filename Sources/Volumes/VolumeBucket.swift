@@ -159,6 +159,22 @@ struct VolumeBucket: Sendable {
         }
     }
 
+    /// Every version published here, by its descriptor's key (an index without one was never
+    /// published and is not listed).
+    func versionLocators() throws(VolumeError) -> [VersionLocator] {
+        let objects: [ObjectInfo]
+        do {
+            objects = try store.listAll(prefix: "versions/")
+        } catch {
+            throw VolumeError(error, while: "listing the versions of \(uri)")
+        }
+        return objects.compactMap { object in
+            let parts = object.key.split(separator: "/")
+            guard parts.count == 3, parts[2] == "volume.json" else { return nil }
+            return try? VersionLocator(bucket: uri, id: String(parts[1]))
+        }
+    }
+
     func descriptor(at locator: VersionLocator) throws(VolumeError) -> VolumeDescriptor {
         let data: Data
         do {

@@ -387,15 +387,7 @@ public final class VolumeService: @unchecked Sendable {
     /// buckets that the environment does not describe.
     public func load(locator text: String, endpoint: String? = nil, region: String? = nil) throws(VolumeError) -> VolumeDescriptor {
         let locator = try VersionLocator.parse(text)
-        try bucketAllowList?.check(locator.bucket)
-        try bucketAllowList?.check(endpoint: endpoint)
-        let store: any ObjectStore
-        do {
-            store = try objectStores.open(locator.bucket, endpoint: endpoint, region: region)
-        } catch {
-            throw VolumeError(error, while: "opening \(locator.bucket)")
-        }
-        return try VolumeBucket(store: store, uri: locator.bucket).descriptor(at: locator)
+        return try openBucket(uri: locator.bucket, endpoint: endpoint, region: region).descriptor(at: locator)
     }
 
     /// `volume` and its ancestors, newest first, following `parent_produced_by.locator`
@@ -416,7 +408,19 @@ public final class VolumeService: @unchecked Sendable {
     // MARK: - Helpers
 
     /// The bucket of `volume`, its requests counted in `events` (a mount's) or the service's.
-    /// Every request that reaches a bucket passes here or `load`, where the allow-list is checked.
+    /// The bucket at a URI a request named (a locator's, a listing's).
+    func openBucket(uri: String, endpoint: String?, region: String?) throws(VolumeError) -> VolumeBucket {
+        try bucketAllowList?.check(uri)
+        try bucketAllowList?.check(endpoint: endpoint)
+        do {
+            return VolumeBucket(store: try objectStores.open(uri, endpoint: endpoint, region: region), uri: uri, pieceCache: indexPieces)
+        } catch {
+            throw VolumeError(error, while: "opening the bucket \(uri)")
+        }
+    }
+
+    /// Every request that reaches a bucket passes here or through `openBucket(uri:)`, where the
+    /// allow-list is checked.
     func openBucket(of volume: VolumeDescriptor, events: StorageEvents? = nil) throws(VolumeError) -> VolumeBucket {
         let uri = try volume.storageURI
         try bucketAllowList?.check(volume.bucket)

@@ -1,10 +1,12 @@
+import Foundation
 import StorageFormat
 import Testing
 
 struct VersionLocatorTests {
     @Test func roundTripsAndSplitsBucketFromKey() throws {
         let id = VersionLocator.newID()
-        #expect(id.count == 29)
+        #expect(id.count == 32)
+        #expect(VersionLocator.newID(now: Date(timeIntervalSince1970: 1_000_000_000.25)).hasPrefix("20010909T014640250Z-"))
         let locator = try VersionLocator(bucket: "s3://bkt/vols/", id: id)
         #expect(locator.description == "s3://bkt/vols/versions/\(id)/volume.json")
         #expect(locator.indexKey(fileExtension: "rdb") == "versions/\(id)/index.rdb")

@@ -70,6 +70,12 @@ import VolumeModel
         #expect(log.status == 0 && log.stdout.contains("second") && log.stdout.contains("first"))
         let lineage = try JSONDecoder().decode([VolumeDescriptor].self, from: Data(try daemon.volumectl(["log", secondFile, "--json"]).stdout.utf8))
         #expect(lineage.map(\.message) == ["second", "first"])
+        let versions = try daemon.volumectl(["versions", secondFile])
+        #expect(versions.status == 0 && versions.stdout.contains("\"second\"") && versions.stdout.contains("\"first\""), "\(versions.output)")
+        let entries = try JSONDecoder().decode([VersionEntry].self, from: Data(try daemon.volumectl(["versions", second.bucket, "--json"]).stdout.utf8))
+        #expect(entries.first?.volume.producedBy?.locator == second.producedBy?.locator, "newest first")
+        #expect(Set(entries.map(\.volume.name)).isSuperset(of: [volume.name, "cli-sibling"]))
+        #expect(try daemon.volumectl(["versions", second.bucket, "--name", "cli-sibling", "--json"]).stdout.contains("cli-sibling"))
 
         let migrated = try descriptor(try daemon.volumectl(["migrate", secondFile, "--to", "redis"]), "migrate")
         #expect(migrated.metadataStoreType == .redis && migrated.parentProducedBy?.locator == second.producedBy?.locator)

@@ -37,6 +37,26 @@ import VolumeModel
         #expect(throws: VolumeError.self) { try badType.new() }
     }
 
+    /// A bucket's versions, newest first, by name or all: commits and forks alike, each
+    /// with the id its locator ends in.
+    @Test func versionsListABucketNewestFirst() throws {
+        let fixture = try VolumeFixture(bucketPrefix: "versions-\(UUID().uuidString.prefix(8).lowercased())")
+        let live = try fixture.mount(try fixture.newVolume(.sqlite, name: "line"))
+        var published: [VolumeDescriptor] = []
+        for epoch in 0..<3 {
+            try VolumeFixture.write("epoch \(epoch)", to: "weights", in: live)
+            published.append(try live.commit(message: "epoch \(epoch)"))
+        }
+        let branch = try fixture.service.fork(published[1], name: "branch", as: .ro)
+        try live.unmount(abandon: false)
+
+        let all = try fixture.service.versions(inBucket: fixture.bucketURI, endpoint: fixture.endpoint)
+        #expect(all.map(\.volume.producedBy?.locator) == ([branch] + published.reversed()).map(\.producedBy?.locator))
+        #expect(all.allSatisfy { $0.volume.producedBy?.locator?.hasSuffix("/versions/\($0.id)/volume.json") == true })
+        #expect(try fixture.service.versions(inBucket: fixture.bucketURI, endpoint: fixture.endpoint, name: "line").map(\.volume.message) == ["epoch 2", "epoch 1", "epoch 0"])
+        #expect(try fixture.service.versions(inBucket: fixture.bucketURI, endpoint: fixture.endpoint, name: "nothing").isEmpty)
+    }
+
     /// The first writable mount formats the volume, and refuses a prefix that holds objects.
     @Test func freshVolumeRefusesToFormatOverANonEmptyPrefix() throws {
         let fixture = try VolumeFixture()
