@@ -50,6 +50,10 @@ def test_the_seeds_lifecycle(daemon: Daemon) -> None:
     assert rw.mount_path is None and final.message == "done"
 
     assert [v.locator for v in final.lineage()] == [final.locator] + [v.locator for v in reversed(versions)]
+    listed = volumed.versions(volume=final)
+    assert [v.volume.locator for v in listed] == [final.locator] + [v.locator for v in reversed(versions)]
+    assert listed[0].id in final.locator and listed[0].mounted_here == []
+    assert sibling.locator in [v.volume.locator for v in volumed.versions(bucket=final.bucket, name=sibling.name)]
     again = volumed.Volume.from_json(final.to_json())
     assert again == final and isinstance(again, volumed.ROVolume)
     assert volumed.Volume.from_locator(versions[0].locator) == versions[0]
@@ -129,6 +133,7 @@ def test_the_asyncio_variant(daemon: Daemon) -> None:
         final = await rw.finalize("b")
         assert await final.cat("/f") == b"async" and fork.access == "ro"
         assert [v.locator for v in await final.lineage()][:2] == [final.locator, version.locator]
+        assert [v.volume.locator for v in await aio.versions(volume=final)][:2] == [final.locator, version.locator]
         async with (await aio.Volume.new()).mounted(daemon.path("async-ctx"), message="ctx") as mount:
             write(f"{mount.path}/g", "ctx")
             midway = await mount.commit("midway")

@@ -62,6 +62,15 @@ def browse(method: str, volume: Descriptor, path: Optional[str]) -> Request:
     return method, params
 
 
+def versions(bucket: Optional[str], volume: Optional[Descriptor], name: Optional[str]) -> Request:
+    if (bucket is None) == (volume is None):
+        raise ValueError("versions takes exactly one of bucket= (a bucket URI) and volume= (a descriptor of the line)")
+    params: Dict[str, Any] = {"bucket": bucket} if bucket is not None else {"volume": volume.to_dict()}  # type: ignore[union-attr]
+    if name is not None:
+        params["name"] = name
+    return "volume.versions", params
+
+
 def status(mount_path: str) -> Request:
     return "mount.status", {"mount_path": mount_path}
 

@@ -183,6 +183,22 @@ class Mounted:
         return self.volume.commit(message, mount_path=self.path)
 
 
+@dataclass(frozen=True)
+class Version:
+    """A published version as `versions` lists it: its id (ids sort by publication time), the
+    version, and the mounts of the daemon based on it."""
+
+    id: str
+    volume: "ROVolume"
+    mounted_here: List[str]
+
+
+def versions(bucket: Optional[str] = None, volume: Optional[Volume] = None, name: Optional[str] = None) -> List[Version]:
+    """The versions of a bucket, or of one volume's line, newest first; `name` keeps one name's."""
+    entries = _client().call(*_calls.versions(bucket, volume, name))
+    return [Version(entry["id"], _volume(entry["volume"]), list(entry["mounted_here"])) for entry in entries]  # type: ignore[arg-type]
+
+
 def status() -> List[MountStatus]:
     """Every mount of the daemon, this caller's and others' (left-behind ones as `stale`)."""
     return _calls.mount_statuses(_client().call("mount.list"))

@@ -15,7 +15,7 @@ from . import _calls
 from ._model import Descriptor, MountStatus
 from ._protocol import Exchange, ProgressCallback, socket_path, unavailable
 
-__all__ = ["AsyncClient", "Volume", "RWVolume", "ROVolume", "Mounted", "use", "status", "recover", "daemon_status"]
+__all__ = ["AsyncClient", "Volume", "RWVolume", "ROVolume", "Mounted", "Version", "use", "versions", "status", "recover", "daemon_status"]
 
 
 class AsyncClient:
@@ -216,6 +216,20 @@ class Mounted:
         if not isinstance(self.volume, RWVolume):
             raise TypeError("a read-only mount has nothing to commit")
         return await self.volume.commit(message, mount_path=self.path)
+
+
+@dataclass(frozen=True)
+class Version:
+    """`volumed.Version`, with an asyncio volume."""
+
+    id: str
+    volume: "ROVolume"
+    mounted_here: List[str]
+
+
+async def versions(bucket: Optional[str] = None, volume: Optional[Volume] = None, name: Optional[str] = None) -> List[Version]:
+    entries = await _call(_calls.versions(bucket, volume, name))
+    return [Version(entry["id"], _volume(entry["volume"]), list(entry["mounted_here"])) for entry in entries]  # type: ignore[arg-type]
 
 
 async def status() -> List[MountStatus]:
