@@ -59,6 +59,11 @@ public struct VolumeClient: Sendable {
         try await call(.volumeVersions, params)
     }
 
+    /// Removes versions from the catalogue; returns their locators.
+    public func delete(_ versions: [VolumeDescriptor]) async throws(VolumeError) -> [String] {
+        try await call(.volumeDelete, RPCParams.Delete(volumes: versions))
+    }
+
     public func list(_ volume: VolumeDescriptor, path: String = "/") async throws(VolumeError) -> [BrowseEntry] {
         try await call(.volumeLs, RPCParams.Browse(volume: volume, path: path))
     }

@@ -157,10 +157,17 @@ struct RPCDispatcher: Sendable {
             }
             let bases = service.mounts.map { ($0.mountpoint.string, [$0.source.producedBy?.locator, $0.lastVersion.producedBy?.locator]) }
             return reply(
-                try service.versions(inBucket: bucket, endpoint: endpoint, region: region, name: name).map { id, volume in
+                try service.versions(inBucket: bucket, endpoint: endpoint, region: region, name: name).map { id, volume, heldBy in
                     let locator = volume.producedBy?.locator
-                    return VersionEntry(id: id, volume: volume, mountedHere: locator == nil ? [] : bases.filter { $0.1.contains(locator) }.map(\.0))
+                    return VersionEntry(
+                        id: id, volume: volume, mountedHere: locator == nil ? [] : bases.filter { $0.1.contains(locator) }.map(\.0), heldBy: heldBy)
                 })
+        case .volumeDelete:
+            let request = try params(RPCParams.Delete.self)
+            guard !request.volumes.isEmpty else { throw VolumeError(.invalidParams, "volume.delete needs at least one version in volumes") }
+            // The catalogue is shared by every user of the bucket.
+            try policy.requireAdministrator(caller, to: "delete versions")
+            return reply(try service.delete(request.volumes))
         case .volumeLs:
             let request = try params(RPCParams.Browse.self)
             return reply(try service.list(request.volume, path: request.path ?? "/", as: caller))

@@ -10,6 +10,7 @@ public enum RPCMethod: String, CaseIterable, Sendable {
     case volumeLoad = "volume.load"
     case volumeLineage = "volume.lineage"
     case volumeVersions = "volume.versions"
+    case volumeDelete = "volume.delete"
     case volumeLs = "volume.ls"
     case volumeCat = "volume.cat"
     case volumeExportMetadata = "volume.export_metadata"

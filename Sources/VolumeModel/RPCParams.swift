@@ -143,6 +143,13 @@ public enum RPCParams {
         }
     }
 
+    /// `volume.delete`: versions to remove from the catalogue.
+    public struct Delete: Codable, Sendable {
+        public var volumes: [VolumeDescriptor]
+
+        public init(volumes: [VolumeDescriptor]) { self.volumes = volumes }
+    }
+
     /// `volume.export_metadata`: a version's namespace in a form the stock juicefs client
     /// takes, written into the file whose descriptor travels with the request.
     public struct ExportMetadata: ProgressRequest {

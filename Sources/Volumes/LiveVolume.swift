@@ -38,6 +38,8 @@ public final class LiveVolume: @unchecked Sendable {
     let fuse: FuseMount
     /// This mount's object-store retries and settled outcomes.
     let storageEvents: StorageEvents
+    /// Its lease in the bucket, which tells other daemons what it holds.
+    private let lease: LeaseKeeper
     private let actor: ActionRef
     /// Every slice domain this working copy has written in, this serve's included.
     private let writtenDomains: [UInt32]
@@ -58,7 +60,7 @@ public final class LiveVolume: @unchecked Sendable {
     init(
         id: String, mountpoint: FilePath, options: MountOptions, source: VolumeDescriptor, sliceDomain: UInt32?, directory: FilePath,
         bucket: VolumeBucket, metadata: LocalMetadata, chunks: ChunkStore, fileSystem: VolumeFileSystem, fuse: FuseMount, storageEvents: StorageEvents,
-        actor: ActionRef, owner: UInt32?, head: VolumeDescriptor, knownPieces: Set<String>, writtenDomains: [UInt32], assumeChanged: Bool,
+        actor: ActionRef, owner: UInt32?, lease: LeaseKeeper, head: VolumeDescriptor, knownPieces: Set<String>, writtenDomains: [UInt32], assumeChanged: Bool,
         onUnmount: @escaping @Sendable (LiveVolume) -> Void
     ) {
         self.id = id
@@ -75,6 +77,7 @@ public final class LiveVolume: @unchecked Sendable {
         self.storageEvents = storageEvents
         self.actor = actor
         self.owner = owner
+        self.lease = lease
         self.writtenDomains = writtenDomains
         self.knownPieces = knownPieces
         self.onUnmount = onUnmount
@@ -202,6 +205,7 @@ public final class LiveVolume: @unchecked Sendable {
     public func suspend() throws(VolumeError) {
         try exclusively { () throws(VolumeError) in
             try stopServing()
+            lease.end()
             let drained = Result { () throws in try chunks.drain(deadline: options.timeoutDuration) }
             chunks.close()
             let saved = Result { () throws(VolumeError) in try metadata.close() }
@@ -253,6 +257,7 @@ public final class LiveVolume: @unchecked Sendable {
             head = version
             committedChanges = summary.changeCount
         }
+        lease.rebase(on: version.producedBy?.locator)
         try? record.save(in: directory)
         return version
     }
@@ -319,6 +324,7 @@ public final class LiveVolume: @unchecked Sendable {
 
     private func tearDown(abandon: Bool) throws(VolumeError) {
         try stopServing()
+        lease.end()
         if abandon {
             chunks.abandonPendingUploads()
         } else {

@@ -159,6 +159,27 @@ struct VolumeBucket: Sendable {
         }
     }
 
+    /// The unexpired leases of every mount on this bucket, on any machine.
+    func liveLeases(at now: Date = Date()) throws(VolumeError) -> [MountLease] {
+        let objects: [ObjectInfo]
+        do {
+            objects = try store.listAll(prefix: "_leases/")
+        } catch {
+            throw VolumeError(error, while: "listing the mount leases of \(uri)")
+        }
+        let found = Collected<MountLease>()
+        let work = ParallelWork()
+        for object in objects {
+            work.submit { () throws(VolumeError) in
+                // A lease removed between the listing and the read has ended.
+                guard let data = try? self.store.get(object.key), let lease = MountLease.decode(data), lease.isLive(at: now) else { return }
+                found.append(lease)
+            }
+        }
+        try work.finish()
+        return found.all
+    }
+
     /// Every version published here, by its descriptor's key (an index without one was never
     /// published and is not listed).
     func versionLocators() throws(VolumeError) -> [VersionLocator] {

@@ -4,15 +4,17 @@ import StorageFormat
 import VolumeModel
 
 extension VolumeService {
-    /// The versions published in `bucket`, newest first, each with its id; `name` keeps one
-    /// volume name's. Descriptors are read in parallel: a bucket of a hundred versions is a
-    /// listing and a hundred small GETs.
+    /// The versions published in `bucket`, newest first, each with its id and the live mounts
+    /// (on any machine, by their leases) based on it; `name` keeps one volume name's.
+    /// Descriptors are read in parallel: a bucket of a hundred versions is a listing and a
+    /// hundred small GETs.
     public func versions(inBucket bucket: String, endpoint: String? = nil, region: String? = nil, name: String? = nil) throws(VolumeError)
-        -> [(id: String, volume: VolumeDescriptor)]
+        -> [(id: String, volume: VolumeDescriptor, heldBy: [String])]
     {
         let opened = try openBucket(uri: bucket, endpoint: endpoint, region: region)
         let locators = try opened.versionLocators().sorted { $0.id > $1.id }
-        let found = FoundVersions(count: locators.count)
+        let holders = Dictionary(grouping: try opened.liveLeases().filter { $0.base != nil }, by: { $0.base! }).mapValues { $0.map(\.holder).sorted() }
+        let found = Collected<VolumeDescriptor?>(Array(repeating: nil, count: locators.count))
         let work = ParallelWork()
         for (index, locator) in locators.enumerated() {
             work.submit { () throws(VolumeError) in found.set(index, try opened.descriptor(at: locator)) }
@@ -20,19 +22,43 @@ extension VolumeService {
         try work.finish()
         return zip(locators, found.all).compactMap { locator, volume in
             guard let volume, name == nil || volume.name == name else { return nil }
-            return (locator.id, volume)
+            return (locator.id, volume, holders[locator.description] ?? [])
         }
     }
-}
 
-/// Descriptors read by parallel work, each into its own place.
-private final class FoundVersions: @unchecked Sendable {
-    private let lock = NSLock()
-    private var volumes: [VolumeDescriptor?]
-
-    init(count: Int) { volumes = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ volume: VolumeDescriptor) { lock.withLock { volumes[index] = volume } }
-
-    var all: [VolumeDescriptor?] { lock.withLock { volumes } }
+    /// Removes versions from the catalogue: each one's descriptor first (it is gone from
+    /// listings and locators at once), then its manifest or one-file index. Blocks and index
+    /// pieces stay for the garbage collector, which knows what other versions still share.
+    /// Every version is checked before any is removed: one that is not published, or that a
+    /// live mount on any machine is based on, refuses the whole call.
+    public func delete(_ versions: [VolumeDescriptor]) throws(VolumeError) -> [String] {
+        var doomed: [(VolumeBucket, VersionLocator)] = []
+        for version in versions {
+            try version.validate()
+            guard let text = version.producedBy?.locator else {
+                throw VolumeError(.invalidParams, "\(version.name) was never published: there is no version to delete", data: ["name": version.name])
+            }
+            let locator = try VersionLocator.parse(text)
+            let bucket = try openBucket(uri: locator.bucket, endpoint: version.endpoint, region: version.region)
+            _ = try bucket.descriptor(at: locator)
+            if let holder = try bucket.liveLeases().first(where: { $0.base == text }) {
+                throw VolumeError(
+                    .busy, "\(text) is the base of a live mount at \(holder.holder); unmount or finalize it first, then delete the version",
+                    data: ["locator": text, "held_by": holder.holder])
+            }
+            doomed.append((bucket, locator))
+        }
+        for (bucket, locator) in doomed {
+            for key in [locator.descriptorKey, locator.manifestKey, locator.indexKey(fileExtension: "db"), locator.indexKey(fileExtension: "rdb")] {
+                do {
+                    try bucket.store.delete(key)
+                } catch where error.kind == .notFound {
+                    continue
+                } catch {
+                    throw VolumeError(error, while: "deleting \(locator)")
+                }
+            }
+        }
+        return doomed.map(\.1.description)
+    }
 }

@@ -276,10 +276,15 @@ public final class VolumeService: @unchecked Sendable {
                 chunks.close()
                 throw VolumeError(.mountFailed, "the kernel refused to mount \(mountpoint): \(error)", data: ["mount_path": mountpoint.string])
             }
+            let lease = LeaseKeeper(
+                bucket: bucket,
+                lease: MountLease(
+                    mountID: record.id, host: ProcessInfo.processInfo.hostName, mountPath: record.mountPath, chunkPrefix: volume.chunkPrefix,
+                    sliceDomains: record.sliceDomains ?? [], base: record.head.producedBy?.locator, expiresAt: Date()))
             let live = LiveVolume(
                 id: record.id, mountpoint: mountpoint, options: options, source: volume, sliceDomain: domain, directory: directory, bucket: bucket,
                 metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, storageEvents: events, actor: record.actor, owner: record.owner,
-                head: record.head,
+                lease: lease, head: record.head,
                 knownPieces: knownPieces, writtenDomains: record.sliceDomains ?? [], assumeChanged: resumed
             ) { [weak self] unmounted in self?.release(unmounted.mountpoint, finalVersion: unmounted.finalVersion, owner: unmounted.owner) }
             lock.withLock {
@@ -391,7 +396,7 @@ public final class VolumeService: @unchecked Sendable {
     }
 
     /// `volume` and its ancestors, newest first, following `parent_produced_by.locator`
-    /// until a version without a parent.
+    /// until a version without a parent, or one that was deleted.
     public func lineage(of volume: VolumeDescriptor) throws(VolumeError) -> [VolumeDescriptor] {
         var chain = [volume]
         var seen: Set<String> = []
@@ -400,7 +405,11 @@ public final class VolumeService: @unchecked Sendable {
                 throw VolumeError(.integrityError, "the lineage of \(volume.name) loops back to \(parent)")
             }
             let current = chain.last!
-            chain.append(try load(locator: parent, endpoint: current.endpoint, region: current.region))
+            do {
+                chain.append(try load(locator: parent, endpoint: current.endpoint, region: current.region))
+            } catch where error.code == .notFound {
+                break  // a deleted ancestor ends the line's known history
+            }
         }
         return chain
     }

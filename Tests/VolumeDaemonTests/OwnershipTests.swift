@@ -99,6 +99,7 @@ import VolumeModel
                 ("volume.mount", ["volume": volume, "mount_path": daemon.mountPath(), "options": ["cache_dir": "/etc/volumed-cache"]]),
                 ("volume.export_metadata", ["volume": volume]),
                 ("volume.new", ["bucket": "s3://volumed-test", "endpoint": "http://127.0.0.1:1"]),
+                ("volume.delete", ["volumes": [volume]]),
             ])
         for reply in refused { #expect(errorName(reply) == "permission_denied", "\(reply)") }
         #expect(!FileManager.default.fileExists(atPath: "/etc/volumed-cache"))

@@ -41,6 +41,7 @@ import VolumeModel
         try transcript.call("volume.lineage", ["volume": version])
         try transcript.call("volume.versions", ["volume": version])
         try transcript.call("volume.versions", ["bucket": try #require(version["bucket"] as? String), "name": "schema-vol"])
+        try transcript.call("volume.delete", ["volumes": [try transcript.result("volume.fork", ["volume": version, "name": "schema-doomed", "as": "ro"])]])
         try transcript.call("volume.ls", ["volume": version, "path": "/dir"])
         try transcript.call("volume.cat", ["volume": version, "path": "/dir/file.txt"])
         try transcript.call("volume.migrate", ["volume": version, "to": "redis", "actor": actor, "progress": true])

@@ -76,6 +76,9 @@ import VolumeModel
         #expect(entries.first?.volume.producedBy?.locator == second.producedBy?.locator, "newest first")
         #expect(Set(entries.map(\.volume.name)).isSuperset(of: [volume.name, "cli-sibling"]))
         #expect(try daemon.volumectl(["versions", second.bucket, "--name", "cli-sibling", "--json"]).stdout.contains("cli-sibling"))
+        let deleted = try daemon.volumectl(["delete", try #require(sibling.producedBy?.locator)])
+        #expect(deleted.status == 0 && deleted.stderr.contains("deleted"), "\(deleted.output)")
+        #expect(try daemon.volumectl(["versions", second.bucket, "--name", "cli-sibling"]).stderr.contains("no versions"))
 
         let migrated = try descriptor(try daemon.volumectl(["migrate", secondFile, "--to", "redis"]), "migrate")
         #expect(migrated.metadataStoreType == .redis && migrated.parentProducedBy?.locator == second.producedBy?.locator)

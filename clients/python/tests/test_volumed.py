@@ -54,6 +54,8 @@ def test_the_seeds_lifecycle(daemon: Daemon) -> None:
     assert [v.volume.locator for v in listed] == [final.locator] + [v.locator for v in reversed(versions)]
     assert listed[0].id in final.locator and listed[0].mounted_here == []
     assert sibling.locator in [v.volume.locator for v in volumed.versions(bucket=final.bucket, name=sibling.name)]
+    assert volumed.delete(sibling) == [sibling.locator]
+    assert volumed.versions(bucket=final.bucket, name=sibling.name) == []
     again = volumed.Volume.from_json(final.to_json())
     assert again == final and isinstance(again, volumed.ROVolume)
     assert volumed.Volume.from_locator(versions[0].locator) == versions[0]

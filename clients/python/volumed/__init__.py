@@ -13,7 +13,7 @@ local volumed daemon over its Unix socket (`$VOLUMED_SOCKET`, else /run/volumed/
 """
 from ._client import Client, use
 from ._model import ActionRef, IndexRef, MountStatus, Progress
-from ._volume import Mounted, ROVolume, RWVolume, Version, Volume, daemon_status, recover, status, versions
+from ._volume import Mounted, ROVolume, RWVolume, Version, Volume, daemon_status, delete, recover, status, versions
 from .errors import (AlreadyMounted, Busy, DaemonUnavailable, DrainFailed, IntegrityError, InternalError,
                      InvalidParams, InvalidRequest, MetadataError, MethodNotFound, MountFailed, NotEmpty, NotFound,
                      NotMounted, NotWritable, ParseError, PermissionDenied, StorageError, Unchanged,
@@ -22,7 +22,7 @@ from .errors import (AlreadyMounted, Busy, DaemonUnavailable, DrainFailed, Integ
 __version__ = "0.1.0"
 
 __all__ = [
-    "Volume", "RWVolume", "ROVolume", "Mounted", "Version", "versions", "ActionRef", "IndexRef", "MountStatus", "Progress", "Client", "use",
+    "Volume", "RWVolume", "ROVolume", "Mounted", "Version", "versions", "delete", "ActionRef", "IndexRef", "MountStatus", "Progress", "Client", "use",
     "status", "recover", "daemon_status", "VolumedError", "DaemonUnavailable", "ParseError", "InvalidRequest",
     "MethodNotFound", "InvalidParams", "InternalError", "NotFound", "AlreadyMounted", "NotMounted", "NotWritable",
     "NotEmpty", "DrainFailed", "StorageError", "MetadataError", "PermissionDenied", "UncommittedChanges",

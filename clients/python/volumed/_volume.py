@@ -191,12 +191,21 @@ class Version:
     id: str
     volume: "ROVolume"
     mounted_here: List[str]
+    #: Live mounts on any machine based on it, as host:/mount/path.
+    held_by: List[str]
+
+
+def delete(*versions: Volume) -> List[str]:
+    """Removes versions from the catalogue (blocks stay for gc); returns their locators. A
+    version a live mount anywhere is based on refuses the whole call (`Busy`)."""
+    return list(_client().call("volume.delete", {"volumes": [version.to_dict() for version in versions]}))
 
 
 def versions(bucket: Optional[str] = None, volume: Optional[Volume] = None, name: Optional[str] = None) -> List[Version]:
     """The versions of a bucket, or of one volume's line, newest first; `name` keeps one name's."""
     entries = _client().call(*_calls.versions(bucket, volume, name))
-    return [Version(entry["id"], _volume(entry["volume"]), list(entry["mounted_here"])) for entry in entries]  # type: ignore[arg-type]
+    return [Version(entry["id"], _volume(entry["volume"]), list(entry["mounted_here"]), list(entry["held_by"]))  # type: ignore[arg-type]
+            for entry in entries]
 
 
 def status() -> List[MountStatus]:

@@ -15,7 +15,7 @@ from . import _calls
 from ._model import Descriptor, MountStatus
 from ._protocol import Exchange, ProgressCallback, socket_path, unavailable
 
-__all__ = ["AsyncClient", "Volume", "RWVolume", "ROVolume", "Mounted", "Version", "use", "versions", "status", "recover", "daemon_status"]
+__all__ = ["AsyncClient", "Volume", "RWVolume", "ROVolume", "Mounted", "Version", "use", "versions", "delete", "status", "recover", "daemon_status"]
 
 
 class AsyncClient:
@@ -225,11 +225,17 @@ class Version:
     id: str
     volume: "ROVolume"
     mounted_here: List[str]
+    held_by: List[str]
+
+
+async def delete(*versions: Volume) -> List[str]:
+    return list(await _call(("volume.delete", {"volumes": [version.to_dict() for version in versions]})))
 
 
 async def versions(bucket: Optional[str] = None, volume: Optional[Volume] = None, name: Optional[str] = None) -> List[Version]:
     entries = await _call(_calls.versions(bucket, volume, name))
-    return [Version(entry["id"], _volume(entry["volume"]), list(entry["mounted_here"])) for entry in entries]  # type: ignore[arg-type]
+    return [Version(entry["id"], _volume(entry["volume"]), list(entry["mounted_here"]), list(entry["held_by"]))  # type: ignore[arg-type]
+            for entry in entries]
 
 
 async def status() -> List[MountStatus]:
