@@ -22,14 +22,20 @@ struct StatusCommand: AsyncParsableCommand {
             return
         }
         Terminal.output("volumed \(status.version), pid \(status.pid), up \(Int(status.uptimeSeconds)) s, default bucket \(status.defaultBucket)")
+        if let transfers = status.transfers {
+            func bound(_ name: String, _ bound: TransferStatus.Bound) -> String {
+                "\(name) \(bound.inFlight) of \(bound.limit.map(String.init) ?? "unbounded") running, \(bound.waiting) waiting"
+            }
+            Terminal.output("\(bound("uploads", transfers.uploads)); \(bound("downloads", transfers.downloads))")
+        }
         Terminal.output(status.mounts.isEmpty ? "no mounts" : Self.table(status.mounts))
     }
 
     static func table(_ mounts: [MountStatus]) -> String {
-        let header = ["VOLUME", "MOUNT PATH", "MODE", "STATE", "STAGED", "UPLOAD", "CACHE"]
+        let header = ["VOLUME", "MOUNT PATH", "OWNER", "MODE", "STATE", "STAGED", "UPLOAD", "CACHE"]
         let rows = mounts.map { mount in
             [
-                mount.volume, mount.mountPath, mount.mode.rawValue, mount.state.rawValue,
+                mount.volume, mount.mountPath, mount.ownerUID.map { "uid \($0)" } ?? "-", mount.mode.rawValue, mount.state.rawValue,
                 "\(mount.stagedBlocks) blocks / \(Terminal.byteCount(mount.stagedBytes))",
                 "\(Terminal.byteCount(Int64(mount.uploadBytesPerSecond)))/s",
                 "\(Terminal.byteCount(mount.cacheBytes)) of \(Terminal.byteCount(mount.cacheBudgetBytes))",

@@ -33,6 +33,7 @@ import VolumeModel
 
         let status = try daemon.volumectl(["status"])
         #expect(status.status == 0 && status.stdout.contains("VOLUME") && status.stdout.contains("cli-volume") && status.stdout.contains(path))
+        #expect(status.stdout.contains("uid 0") && status.stdout.contains("uploads 0 of 200 running"), "owner and transfer bounds: \(status.stdout)")
         let statusJSON = try daemon.volumectl(["status", path, "--json"])
         let mountStatus = try JSONDecoder().decode(MountStatus.self, from: Data(statusJSON.stdout.utf8))
         #expect(mountStatus.mountPath == path && mountStatus.mode == .rw && mountStatus.state == .mounted)
