@@ -40,14 +40,7 @@ public final class TCPListener: @unchecked Sendable {
 
     /// The next connection; `.badFileDescriptor` or `.invalidArgument` once `close` was called.
     public func accept() throws(Errno) -> UnixSocket {
-        while true {
-            let connection = Glibc.accept(descriptor, nil, nil)
-            if connection >= 0 {
-                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-                return UnixSocket(descriptor: connection)
-            }
-            if errno != EINTR && errno != ECONNABORTED { throw Errno(rawValue: errno) }
-        }
+        try UnixSocket.accept(on: descriptor)
     }
 
     /// Stops accepting, waking a blocked `accept`.

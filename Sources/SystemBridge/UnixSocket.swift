@@ -118,6 +118,18 @@ public final class UnixSocket: @unchecked Sendable {
         }
     }
 
+    /// The next connection on a listening socket (Unix or TCP), close-on-exec.
+    static func accept(on listener: Int32) throws(Errno) -> UnixSocket {
+        while true {
+            let connection = Glibc.accept(listener, nil, nil)
+            if connection >= 0 {
+                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+                return UnixSocket(descriptor: connection)
+            }
+            if errno != EINTR && errno != ECONNABORTED { throw Errno(rawValue: errno) }
+        }
+    }
+
     static func make() throws(Errno) -> Int32 {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw Errno(rawValue: errno) }

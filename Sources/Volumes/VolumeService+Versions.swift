@@ -33,15 +33,22 @@ extension VolumeService {
     /// live mount on any machine is based on, refuses the whole call.
     public func delete(_ versions: [VolumeDescriptor]) throws(VolumeError) -> [String] {
         var doomed: [(VolumeBucket, VersionLocator)] = []
+        // Each bucket is opened, and its leases listed, once for all the versions it holds.
+        var buckets: [String: (bucket: VolumeBucket, leases: [MountLease])] = [:]
         for version in versions {
             try version.validate()
             guard let text = version.producedBy?.locator else {
                 throw VolumeError(.invalidParams, "\(version.name) was never published: there is no version to delete", data: ["name": version.name])
             }
             let locator = try VersionLocator.parse(text)
-            let bucket = try openBucket(uri: locator.bucket, endpoint: version.endpoint, region: version.region)
+            let place = "\(locator.bucket) \(version.endpoint ?? "")"
+            if buckets[place] == nil {
+                let opened = try openBucket(uri: locator.bucket, endpoint: version.endpoint, region: version.region)
+                buckets[place] = (opened, try opened.liveLeases())
+            }
+            let (bucket, leases) = buckets[place]!
             _ = try bucket.descriptor(at: locator)
-            if let holder = try bucket.liveLeases().first(where: { $0.base == text }) {
+            if let holder = leases.first(where: { $0.base == text }) {
                 throw VolumeError(
                     .busy, "\(text) is the base of a live mount at \(holder.holder); unmount or finalize it first, then delete the version",
                     data: ["locator": text, "held_by": holder.holder])
