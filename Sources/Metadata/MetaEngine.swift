@@ -42,6 +42,9 @@ public protocol MetaEngine: AnyObject, Sendable {
 
     /// A chunk's records in stored (append) order.
     func readChunk(_ inode: Ino, index: UInt32) throws(MetaError) -> [SliceRecord]
+    /// Every slice a chunk record of the namespace points at (holes excluded), once per
+    /// record: the slices whose blocks a garbage collector must keep for this namespace.
+    func forEachReferencedSlice(_ body: (SliceID) throws(MetaError) -> Void) throws(MetaError)
     /// Records a written slice: appends it to the chunk, references the slice, and grows
     /// the file to cover it.
     func appendSlice(_ inode: Ino, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError)

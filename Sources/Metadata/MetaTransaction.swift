@@ -48,6 +48,9 @@ protocol MetaTransaction {
     func chunkIndexes(_ inode: Ino, in range: Range<UInt32>) throws(MetaError) -> [UInt32]
     /// Every chunk of the inode as raw records, ascending by index.
     func chunks(of inode: Ino) throws(MetaError) -> [(index: UInt32, records: [UInt8])]
+    /// The raw records of every chunk of every inode, in no order, a batch at a time: what a
+    /// garbage collector needs to know which slices the namespace still references.
+    func forEachChunk(_ body: ([UInt8]) throws(MetaError) -> Void) throws(MetaError)
 
     /// A freshly written slice gets its first reference.
     func referenceNewSlice(_ id: SliceID, size: UInt32) throws(MetaError)

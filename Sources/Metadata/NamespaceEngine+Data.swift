@@ -14,6 +14,17 @@ extension NamespaceEngine {
         }
     }
 
+    public func forEachReferencedSlice(_ body: (SliceID) throws(MetaError) -> Void) throws(MetaError) {
+        try read { (tx) throws(MetaError) in
+            try tx.forEachChunk { (bytes) throws(MetaError) in
+                guard let records = SliceRecord.decodeAll(bytes) else {
+                    throw MetaError(.ioError, "a chunk of \(store.location) is corrupt (\(bytes.count) bytes)")
+                }
+                for record in records where record.id != .hole { try body(record.id) }
+            }
+        }
+    }
+
     public func appendSlice(_ inode: Ino, index: UInt32, record: SliceRecord, mtime: Timestamp) throws(MetaError) {
         try append(inode, index: index, [record], mtime: mtime, newSlices: true)
     }

@@ -22,6 +22,15 @@ enum RedisKey {
         guard key.count > prefix.count, key.starts(with: prefix) else { return nil }
         return UInt32(String(decoding: key[prefix.count...], as: UTF8.self))
     }
+    /// A SCAN pattern for the chunk keys of every inode (`isChunk` weeds out other `c…` keys).
+    static let anyChunkPattern = bytes("c[0-9]*_[0-9]*")
+    /// Whether a key is `c{inode}_{index}`.
+    static func isChunk(_ key: [UInt8]) -> Bool {
+        let text = String(decoding: key, as: UTF8.self)
+        guard text.first == "c" else { return false }
+        let parts = text.dropFirst().split(separator: "_", omittingEmptySubsequences: false)
+        return parts.count == 2 && UInt64(parts[0]) != nil && UInt32(parts[1]) != nil
+    }
     static func symlink(_ inode: Ino) -> [UInt8] { bytes("s\(inode)") }
     static func xattrs(_ inode: Ino) -> [UInt8] { bytes("x\(inode)") }
     static func sustained(_ session: Int64) -> [UInt8] { bytes("session\(session)") }

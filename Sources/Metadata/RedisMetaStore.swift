@@ -37,16 +37,22 @@ final class RedisMetaStore: MetaStore {
     /// Every key matching `pattern`, by a full SCAN of the database (a key may come twice).
     func scan(matching pattern: [UInt8]) throws(MetaError) -> [[UInt8]] {
         var keys: [[UInt8]] = []
+        try scan(matching: pattern) { (page) throws(MetaError) in keys += page }
+        return keys
+    }
+
+    /// Hands over the keys matching `pattern` a SCAN page at a time, so a walk over a million
+    /// keys never holds them all (a key may come twice).
+    func scan(matching pattern: [UInt8], _ body: ([[UInt8]]) throws(MetaError) -> Void) throws(MetaError) {
         var cursor = RedisKey.bytes("0")
         repeat {
             let reply = try command([RedisKey.bytes("SCAN"), cursor, RedisKey.bytes("MATCH"), pattern, RedisKey.bytes("COUNT"), RedisKey.bytes("10000")])
             guard let parts = reply.array, parts.count == 2, let next = parts[0].bytes, let found = parts[1].array else {
                 throw MetaError(.ioError, "SCAN on \(location) gave no cursor and keys")
             }
-            keys += found.compactMap(\.bytes)
+            try body(found.compactMap(\.bytes))
             cursor = next
         } while cursor != RedisKey.bytes("0")
-        return keys
     }
 
     /// Redis needs no schema.

@@ -205,6 +205,18 @@ final class RedisTransaction: MetaTransaction {
         return found.sorted()
     }
 
+    /// Reads the chunk lists a SCAN page at a time, each page in one pipeline.
+    func forEachChunk(_ body: ([UInt8]) throws(MetaError) -> Void) throws(MetaError) {
+        try store.scan(matching: RedisKey.anyChunkPattern) { (keys) throws(MetaError) in
+            let chunkKeys = keys.filter(RedisKey.isChunk)
+            let replies = try store.pipeline(chunkKeys.map { [RedisKey.bytes("LRANGE"), $0, RedisKey.bytes("0"), RedisKey.bytes("-1")] })
+            for (key, reply) in zip(chunkKeys, replies) {
+                guard let elements = reply.array else { throw MetaError(.ioError, "chunk \(String(decoding: key, as: UTF8.self)) is not a list") }
+                try body(elements.flatMap { $0.bytes ?? [] })
+            }
+        }
+    }
+
     /// The records of the chunks `chunkIndexes` finds, read in one pipeline.
     func chunks(of inode: Ino) throws(MetaError) -> [(index: UInt32, records: [UInt8])] {
         guard let attr = try node(inode), attr.length > 0 else { return [] }

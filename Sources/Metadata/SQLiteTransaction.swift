@@ -224,6 +224,17 @@ struct SQLiteTransaction: MetaTransaction {
         }
     }
 
+    /// Pages by id, ten thousand rows at a time, so a million chunks are never held at once.
+    func forEachChunk(_ body: ([UInt8]) throws(MetaError) -> Void) throws(MetaError) {
+        var after: Int64 = 0
+        while true {
+            let page = try store.all("SELECT id, slices FROM jfs_chunk WHERE id>? ORDER BY id LIMIT 10000", [.integer(after)]) { ($0.int64(0), $0.bytes(1)) }
+            for (_, records) in page { try body(records) }
+            guard page.count == 10000, let last = page.last else { return }
+            after = last.0
+        }
+    }
+
     func referenceNewSlice(_ id: SliceID, size: UInt32) throws(MetaError) {
         try store.run(
             "INSERT INTO jfs_chunk_ref(chunkid,size,refs) VALUES(?,?,1) ON CONFLICT(chunkid) DO UPDATE SET refs=refs+1",

@@ -64,6 +64,11 @@ public struct VolumeClient: Sendable {
         try await call(.volumeDelete, RPCParams.Delete(volumes: versions))
     }
 
+    /// Deletes what nothing in a bucket can reach (`dry_run`: only says what).
+    public func collectGarbage(_ params: RPCParams.GC, progress: Progress? = nil) async throws(VolumeError) -> GCReport {
+        try await call(.bucketGC, reporting: params, to: progress)
+    }
+
     public func list(_ volume: VolumeDescriptor, path: String = "/") async throws(VolumeError) -> [BrowseEntry] {
         try await call(.volumeLs, RPCParams.Browse(volume: volume, path: path))
     }

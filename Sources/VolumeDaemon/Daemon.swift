@@ -79,6 +79,7 @@ public final class Daemon: @unchecked Sendable {
         }
         let stale = service.staleMounts
         for mount in stale { log.warning("left-behind mount of \(mount.volume) at \(mount.mountPath): recover or abandon it (volumectl recover)") }
+        service.keepLeftBehindLeases()
         HeapTrimmer().start()
         metrics?.start()
         let accepting = Thread { [self] in acceptLoop() }

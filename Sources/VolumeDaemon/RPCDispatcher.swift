@@ -168,6 +168,20 @@ struct RPCDispatcher: Sendable {
             // The catalogue is shared by every user of the bucket.
             try policy.requireAdministrator(caller, to: "delete versions")
             return reply(try service.delete(request.volumes))
+        case .bucketGC:
+            let request = try params(RPCParams.GC.self)
+            // gc deletes in a bucket every user of it shares, and may retire versions.
+            try policy.requireAdministrator(caller, to: "collect a bucket's garbage")
+            let grace: Duration
+            do {
+                grace = try request.grace.map(DurationText.parse) ?? VolumeService.defaultGrace
+            } catch {
+                throw VolumeError(.invalidParams, "grace: \(error)", data: ["field": "grace"])
+            }
+            return reply(
+                try service.collectGarbage(
+                    inBucket: request.bucket, endpoint: request.endpoint, region: request.region, grace: grace, dryRun: request.dryRun ?? false,
+                    keepLast: request.keepLast, progress: progress(request.progress)))
         case .volumeLs:
             let request = try params(RPCParams.Browse.self)
             return reply(try service.list(request.volume, path: request.path ?? "/", as: caller))

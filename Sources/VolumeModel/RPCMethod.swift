@@ -14,6 +14,7 @@ public enum RPCMethod: String, CaseIterable, Sendable {
     case volumeLs = "volume.ls"
     case volumeCat = "volume.cat"
     case volumeExportMetadata = "volume.export_metadata"
+    case bucketGC = "bucket.gc"
     case mountList = "mount.list"
     case mountStatus = "mount.status"
     case mountRecover = "mount.recover"

@@ -150,6 +150,33 @@ public enum RPCParams {
         public init(volumes: [VolumeDescriptor]) { self.volumes = volumes }
     }
 
+    /// `bucket.gc`: collect what no version or live mount of `bucket` can reach; with
+    /// `keep_last`, first retire all but the newest versions of each line.
+    public struct GC: ProgressRequest {
+        public var bucket: String
+        public var endpoint: String?
+        public var region: String?
+        public var dryRun: Bool?
+        /// How long an unreferenced object, or a lapsed lease, is kept: a duration such as `24h` (the default) or `7d`.
+        public var grace: String?
+        public var keepLast: Int?
+        public var progress: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case bucket, endpoint, region, dryRun = "dry_run", grace, keepLast = "keep_last", progress
+        }
+
+        public init(bucket: String, endpoint: String? = nil, region: String? = nil, dryRun: Bool? = nil, grace: String? = nil, keepLast: Int? = nil, progress: Bool? = nil) {
+            self.bucket = bucket
+            self.endpoint = endpoint
+            self.region = region
+            self.dryRun = dryRun
+            self.grace = grace
+            self.keepLast = keepLast
+            self.progress = progress
+        }
+    }
+
     /// `volume.export_metadata`: a version's namespace in a form the stock juicefs client
     /// takes, written into the file whose descriptor travels with the request.
     public struct ExportMetadata: ProgressRequest {

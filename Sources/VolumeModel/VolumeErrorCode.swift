@@ -23,6 +23,7 @@ public enum VolumeErrorCode: Int, Codable, Sendable, CaseIterable {
     case mountFailed = 1012
     case unchanged = 1013
     case busy = 1014
+    case leaseLost = 1015
 
     /// The snake_case name carried beside the number.
     public var name: String {
@@ -46,6 +47,7 @@ public enum VolumeErrorCode: Int, Codable, Sendable, CaseIterable {
         case .mountFailed: "mount_failed"
         case .unchanged: "unchanged"
         case .busy: "busy"
+        case .leaseLost: "lease_lost"
         }
     }
 }

@@ -39,7 +39,8 @@ public final class LiveVolume: @unchecked Sendable {
     /// This mount's object-store retries and settled outcomes.
     let storageEvents: StorageEvents
     /// Its lease in the bucket, which tells other daemons what it holds.
-    private let lease: LeaseKeeper
+    /// Outlives the mount when the working copy is kept (`suspend`): the service renews it.
+    let lease: LeaseKeeper
     private let actor: ActionRef
     /// Every slice domain this working copy has written in, this serve's included.
     private let writtenDomains: [UInt32]
@@ -53,6 +54,8 @@ public final class LiveVolume: @unchecked Sendable {
     private var committedChanges: UInt64
     /// The version `finalize` published, once it has.
     private(set) var finalVersion: VolumeDescriptor?
+    /// Stopped with its working copy kept for a later recovery.
+    private(set) var suspended = false
     /// Index pieces the bucket holds already (those of the version this mount last fetched
     /// or published): the next commit uploads the others.
     private var knownPieces: Set<String>
@@ -205,7 +208,7 @@ public final class LiveVolume: @unchecked Sendable {
     public func suspend() throws(VolumeError) {
         try exclusively { () throws(VolumeError) in
             try stopServing()
-            lease.end()
+            lock.withLock { suspended = true }
             let drained = Result { () throws in try chunks.drain(deadline: options.timeoutDuration) }
             chunks.close()
             let saved = Result { () throws(VolumeError) in try metadata.close() }
@@ -300,6 +303,7 @@ public final class LiveVolume: @unchecked Sendable {
         version.usedBytes = summary.usedBytes
         version.inodeCount = summary.inodes
         shape(&version)
+        try lease.confirm()
         let locator = try bucket.stamp(&version, asChildOf: lastVersion, by: actor)
         let (published, manifest) = try bucket.publish(
             version, indexFile: snapshotFile, at: locator, known: lock.withLock { knownPieces }, progress: progress)

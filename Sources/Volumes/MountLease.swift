@@ -46,3 +46,12 @@ struct MountLease: Codable, Sendable, Equatable {
         return lease
     }
 }
+
+extension MountLease {
+    /// The lease of a mount's working copy as its record describes it, on this host.
+    init(record: MountRecord) {
+        self.init(
+            mountID: record.id, host: ProcessInfo.processInfo.hostName, mountPath: record.mountPath, chunkPrefix: record.source.chunkPrefix,
+            sliceDomains: record.sliceDomains ?? [], base: record.head.producedBy?.locator, expiresAt: Date())
+    }
+}

@@ -196,6 +196,25 @@ struct VolumeBucket: Sendable {
         }
     }
 
+    /// Every published version with its descriptor, read in parallel: a bucket of a hundred
+    /// versions is a listing and a hundred small GETs.
+    func publishedVersions() throws(VolumeError) -> [(VersionLocator, VolumeDescriptor)] {
+        let locators = try versionLocators()
+        let found = Collected<VolumeDescriptor?>(Array(repeating: nil, count: locators.count))
+        let work = ParallelWork()
+        for (index, locator) in locators.enumerated() {
+            work.submit { () throws(VolumeError) in
+                do throws(VolumeError) {
+                    found.set(index, try self.descriptor(at: locator))
+                } catch where error.code == .notFound {
+                    // Deleted between the listing and the read.
+                }
+            }
+        }
+        try work.finish()
+        return zip(locators, found.all).compactMap { locator, volume in volume.map { (locator, $0) } }
+    }
+
     func descriptor(at locator: VersionLocator) throws(VolumeError) -> VolumeDescriptor {
         let data: Data
         do {

@@ -56,10 +56,44 @@ extension VolumeService {
 
     private func browsing<Result>(_ volume: VolumeDescriptor, _ body: (any MetaEngine, ChunkStore) throws(VolumeError) -> Result) throws(VolumeError) -> Result {
         try volume.validate()
+        let bucket = try openBucket(of: volume)
+        return try readingIndex(of: volume, in: bucket) { (engine) throws(VolumeError) -> Result in
+            let format: VolumeFormat
+            do throws(MetaError) {
+                format = try engine.loadFormat()
+            } catch {
+                throw VolumeError(error, while: "reading the format of \(volume.name)")
+            }
+            var chunkConfiguration = ChunkStoreConfiguration(volume: volume, format: format)
+            chunkConfiguration.downloadGate = downloadGate
+            let chunks = ChunkStore(configuration: chunkConfiguration, catalog: EngineCatalog(engine), store: bucket.store, cache: sharedCache)
+            defer { chunks.close() }
+            return try body(engine, chunks)
+        }
+    }
+
+    /// The slices a committed version's index references: the blocks gc keeps for it.
+    func referencedSlices(of volume: VolumeDescriptor, in bucket: VolumeBucket) throws(VolumeError) -> Set<SliceID> {
+        try readingIndex(of: volume, in: bucket) { (engine) throws(VolumeError) -> Set<SliceID> in
+            var found: Set<SliceID> = []
+            do throws(MetaError) {
+                try engine.forEachReferencedSlice { found.insert($0) }
+            } catch {
+                throw VolumeError(error, while: "reading the slices of \(volume.producedBy?.locator ?? volume.name)")
+            }
+            return found
+        }
+    }
+
+    /// Opens a committed version's index for reading while `body` runs: in place from its
+    /// pieces when it can be, else downloaded into a scratch directory removed afterwards. A
+    /// piece that fails to arrive is the error, not the engine's I/O error it caused.
+    private func readingIndex<Result>(of volume: VolumeDescriptor, in bucket: VolumeBucket, _ body: (any MetaEngine) throws(VolumeError) -> Result)
+        throws(VolumeError) -> Result
+    {
         guard let index = volume.index else {
             throw VolumeError(.notFound, "\(volume.name) was never committed: there is nothing to browse", data: ["name": volume.name])
         }
-        let bucket = try openBucket(of: volume)
         let directory = configuration.stateDirectory.appending("browse").appending(Self.randomID())
         defer { try? FileSystem.removeTree(directory) }
         do {
@@ -75,18 +109,8 @@ extension VolumeService {
             metadata = try LocalMetadata(type: volume.metadataStoreType, directory: directory, redisExecutable: configuration.redisExecutable)
         }
         defer { try? metadata.close() }
-        let format: VolumeFormat
         do {
-            format = try metadata.engine.loadFormat()
-        } catch {
-            throw VolumeError(error, while: "reading the format of \(volume.name)")
-        }
-        var chunkConfiguration = ChunkStoreConfiguration(volume: volume, format: format)
-        chunkConfiguration.downloadGate = downloadGate
-        let chunks = ChunkStore(configuration: chunkConfiguration, catalog: EngineCatalog(metadata.engine), store: bucket.store, cache: sharedCache)
-        defer { chunks.close() }
-        do {
-            return try body(metadata.engine, chunks)
+            return try body(metadata.engine)
         } catch {
             throw metadata.source?.failure ?? error
         }

@@ -12,29 +12,23 @@ extension VolumeService {
         -> [(id: String, volume: VolumeDescriptor, heldBy: [String])]
     {
         let opened = try openBucket(uri: bucket, endpoint: endpoint, region: region)
-        let locators = try opened.versionLocators().sorted { $0.id > $1.id }
         let holders = Dictionary(grouping: try opened.liveLeases().filter { $0.base != nil }, by: { $0.base! }).mapValues { $0.map(\.holder).sorted() }
-        let found = Collected<VolumeDescriptor?>(Array(repeating: nil, count: locators.count))
-        let work = ParallelWork()
-        for (index, locator) in locators.enumerated() {
-            work.submit { () throws(VolumeError) in found.set(index, try opened.descriptor(at: locator)) }
-        }
-        try work.finish()
-        return zip(locators, found.all).compactMap { locator, volume in
-            guard let volume, name == nil || volume.name == name else { return nil }
+        return try opened.publishedVersions().sorted { $0.0.id > $1.0.id }.compactMap { locator, volume in
+            guard name == nil || volume.name == name else { return nil }
             return (locator.id, volume, holders[locator.description] ?? [])
         }
     }
 
     /// Removes versions from the catalogue: each one's descriptor first (it is gone from
-    /// listings and locators at once), then its manifest or one-file index. Blocks and index
-    /// pieces stay for the garbage collector, which knows what other versions still share.
+    /// listings and locators at once), then its manifest or one-file index unless a remaining
+    /// version (a fork of it) names that index too. Blocks and index pieces stay for the
+    /// garbage collector, which knows what other versions still share.
     /// Every version is checked before any is removed: one that is not published, or that a
     /// live mount on any machine is based on, refuses the whole call.
     public func delete(_ versions: [VolumeDescriptor]) throws(VolumeError) -> [String] {
         var doomed: [(VolumeBucket, VersionLocator)] = []
         // Each bucket is opened, and its leases listed, once for all the versions it holds.
-        var buckets: [String: (bucket: VolumeBucket, leases: [MountLease])] = [:]
+        var buckets: [String: (bucket: VolumeBucket, leases: [MountLease], versions: [(VersionLocator, VolumeDescriptor)])] = [:]
         for version in versions {
             try version.validate()
             guard let text = version.producedBy?.locator else {
@@ -44,9 +38,9 @@ extension VolumeService {
             let place = "\(locator.bucket) \(version.endpoint ?? "")"
             if buckets[place] == nil {
                 let opened = try openBucket(uri: locator.bucket, endpoint: version.endpoint, region: version.region)
-                buckets[place] = (opened, try opened.liveLeases())
+                buckets[place] = (opened, try opened.liveLeases(), try opened.publishedVersions())
             }
-            let (bucket, leases) = buckets[place]!
+            let (bucket, leases, _) = buckets[place]!
             _ = try bucket.descriptor(at: locator)
             if let holder = leases.first(where: { $0.base == text }) {
                 throw VolumeError(
@@ -55,8 +49,14 @@ extension VolumeService {
             }
             doomed.append((bucket, locator))
         }
+        let doomedKeys = Set(doomed.map(\.1.descriptorKey))
+        let named = Set(
+            buckets.values.flatMap { place in
+                place.versions.filter { !doomedKeys.contains($0.0.descriptorKey) }.compactMap { $0.1.index.flatMap { try? place.bucket.key(of: $0) } }
+            })
         for (bucket, locator) in doomed {
-            for key in [locator.descriptorKey, locator.manifestKey, locator.indexKey(fileExtension: "db"), locator.indexKey(fileExtension: "rdb")] {
+            let keys = [locator.descriptorKey, locator.manifestKey, locator.indexKey(fileExtension: "db"), locator.indexKey(fileExtension: "rdb")]
+            for key in keys where !named.contains(key) {
                 do {
                     try bucket.store.delete(key)
                 } catch where error.kind == .notFound {

@@ -34,6 +34,8 @@ public final class VolumeService: @unchecked Sendable {
     /// What each recent finalize published, by mount path: a finalize sent again because its
     /// answer was lost finds its version here instead of a missing mount.
     private var finalized: [FilePath: (version: VolumeDescriptor, owner: UInt32?, at: Date)] = [:]
+    /// Keepers of the leases of working copies left behind, by mount id.
+    private var leftBehindLeases: [String: LeaseKeeper] = [:]
     private static let finalizedKept: TimeInterval = 3600
     /// Caches in directories that mounts asked for, while something uses them: a mount
     /// shares one still open (two on one directory would overwrite each other's files), and
@@ -173,11 +175,15 @@ public final class VolumeService: @unchecked Sendable {
         }
         FuseMount.detachStale(at: mountpoint)
         let metadataDirectory = directory.appending("meta")
+        let keeper = lock.withLock { leftBehindLeases.removeValue(forKey: record.id) }
         if abandon {
             if record.source.metadataStoreType == .redis { RedisServer.shutDownLeftover(in: metadataDirectory, save: false) }
             try? FileSystem.removeTree(directory)
+            if let keeper { keeper.end() } else { try? openBucket(of: record.source).store.delete(MountLease.key(of: record.id)) }
             return nil
         }
+        // The mount served again writes the lease under the same key.
+        keeper?.stopRenewing()
         let uploadDelay = try record.options.validated()
         _ = try prepareMountpoint(mountpoint)
         do {
@@ -191,6 +197,20 @@ public final class VolumeService: @unchecked Sendable {
         } catch {
             release(mountpoint)
             throw VolumeError(wrapping: error, while: "recovering \(record.source.name) at \(mountpoint)")
+        }
+    }
+
+    /// Renews the leases of the working copies left behind by an earlier run of the daemon, so
+    /// that gc on any machine keeps their blocks while they wait for `recover`; it stops when
+    /// one is recovered or abandoned. Runs in the background: a bucket out of reach delays
+    /// nothing else.
+    public func keepLeftBehindLeases() {
+        DispatchQueue.global().async { [self] in
+            for (record, _) in leftoverRecords() {
+                guard lock.withLock({ leftBehindLeases[record.id] == nil }), let bucket = try? openBucket(of: record.source) else { continue }
+                let keeper = LeaseKeeper(bucket: bucket, lease: MountLease(record: record), writeNow: false)
+                lock.withLock { leftBehindLeases[record.id] = keeper }
+            }
         }
     }
 
@@ -276,17 +296,16 @@ public final class VolumeService: @unchecked Sendable {
                 chunks.close()
                 throw VolumeError(.mountFailed, "the kernel refused to mount \(mountpoint): \(error)", data: ["mount_path": mountpoint.string])
             }
-            let lease = LeaseKeeper(
-                bucket: bucket,
-                lease: MountLease(
-                    mountID: record.id, host: ProcessInfo.processInfo.hostName, mountPath: record.mountPath, chunkPrefix: volume.chunkPrefix,
-                    sliceDomains: record.sliceDomains ?? [], base: record.head.producedBy?.locator, expiresAt: Date()))
+            let lease = LeaseKeeper(bucket: bucket, lease: MountLease(record: record))
             let live = LiveVolume(
                 id: record.id, mountpoint: mountpoint, options: options, source: volume, sliceDomain: domain, directory: directory, bucket: bucket,
                 metadata: metadata, chunks: chunks, fileSystem: fileSystem, fuse: fuse, storageEvents: events, actor: record.actor, owner: record.owner,
                 lease: lease, head: record.head,
                 knownPieces: knownPieces, writtenDomains: record.sliceDomains ?? [], assumeChanged: resumed
-            ) { [weak self] unmounted in self?.release(unmounted.mountpoint, finalVersion: unmounted.finalVersion, owner: unmounted.owner) }
+            ) { [weak self] unmounted in
+                self?.release(unmounted.mountpoint, finalVersion: unmounted.finalVersion, owner: unmounted.owner)
+                if unmounted.suspended { self?.lock.withLock { self?.leftBehindLeases[unmounted.id] = unmounted.lease } }
+            }
             lock.withLock {
                 reserved.remove(mountpoint)
                 self.live[mountpoint] = live

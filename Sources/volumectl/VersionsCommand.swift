@@ -36,6 +36,7 @@ struct VersionsCommand: AsyncParsableCommand {
             var line = "\(entry.id)  \(volume.name)  \(volume.inodeCount ?? 0) inodes  \(Terminal.byteCount(volume.usedBytes ?? 0))"
             line += "  parent \(parent ?? "-")"
             if !entry.mountedHere.isEmpty { line += "  mounted at \(entry.mountedHere.joined(separator: ", "))" }
+            if !entry.heldBy.isEmpty { line += "  held by \(entry.heldBy.joined(separator: ", "))" }
             if let message = volume.message { line += "  \"\(message)\"" }
             Terminal.output(line)
         }

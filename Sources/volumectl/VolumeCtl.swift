@@ -13,7 +13,7 @@ struct VolumeCtl: AsyncParsableCommand {
             """,
         subcommands: [
             NewCommand.self, MountCommand.self, CommitCommand.self, FinalizeCommand.self, ForkCommand.self, UnmountCommand.self,
-            MigrateCommand.self, StatusCommand.self, LsCommand.self, CatCommand.self, LogCommand.self, VersionsCommand.self, DeleteCommand.self, RecoverCommand.self,
+            MigrateCommand.self, StatusCommand.self, LsCommand.self, CatCommand.self, LogCommand.self, VersionsCommand.self, DeleteCommand.self, GCCommand.self, RecoverCommand.self,
             WarmupCommand.self, StorageCommand.self, ExportMetadataCommand.self,
         ])
 }

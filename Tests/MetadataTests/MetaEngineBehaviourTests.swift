@@ -240,6 +240,31 @@ import Testing
         }
     }
 
+    /// gc learns a version's slices from here: every record's slice, of every file, in any
+    /// chunk, shared slices once, holes never; a deleted file's slices are gone.
+    @Test(arguments: EngineKind.allConfigurations)
+    func referencedSlicesAreEveryRecordsSliceAndNoHole(kind: EngineKind) throws {
+        let engine = try kind.makeFormatted()
+        var expected: Set<SliceID> = []
+        for name in ["a", "b", "gone"] {
+            let (file, _) = try engine.mknod(parent: .root, name: Array(name.utf8), type: .regular, mode: 0o644, owner: me, rdev: 0)
+            for index in [0, 3, 1000] as [UInt32] {
+                let id = try engine.newSliceID()
+                try engine.appendSlice(file, index: index, record: SliceRecord(pos: 0, id: id, size: 100, off: 0, len: 100), mtime: .now())
+                if name != "gone" { expected.insert(id) }
+            }
+            _ = try engine.setattr(file, AttrChanges(size: (1001 << 26) + 50))
+        }
+        let (clone, _) = try engine.mknod(parent: .root, name: [UInt8]("clone"), type: .regular, mode: 0o644, owner: me, rdev: 0)
+        let shared = try #require(expected.first)
+        try engine.appendReferences(clone, index: 0, records: [SliceRecord(pos: 0, id: shared, size: 100, off: 0, len: 100)], mtime: .now())
+        try engine.unlink(parent: .root, name: [UInt8]("gone"))
+        var found: [SliceID] = []
+        try engine.forEachReferencedSlice { found.append($0) }
+        #expect(Set(found) == expected)
+        #expect(found.count == expected.count + 1, "the clone's record counts once more")
+    }
+
     @Test(arguments: EngineKind.allConfigurations)
     func slicesGrowFilesAndTruncateWritesHoleRecords(kind: EngineKind) throws {
         let engine = try kind.makeFormatted()

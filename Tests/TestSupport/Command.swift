@@ -34,8 +34,8 @@ public enum Command {
         let scratch = try Scratch.directory("command")
         let outURL = URL(fileURLWithPath: scratch.appending("stdout").string)
         let errURL = URL(fileURLWithPath: scratch.appending("stderr").string)
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         // Files rather than pipes: a chatty child can never block on a full pipe.
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)

@@ -57,6 +57,9 @@ import VolumeModel
         try transcript.call("volume.mount", ["volume": try transcript.result("volume.new"), "mount_path": scrap])
         try write("scrap", to: "\(scrap)/x")
         try transcript.call("volume.unmount", ["mount_path": scrap, "abandon": true])
+        let bucket = try #require(version["bucket"] as? String)
+        try transcript.call("bucket.gc", ["bucket": bucket, "dry_run": true, "grace": "0s", "progress": true])
+        try transcript.call("bucket.gc", ["bucket": bucket, "keep_last": 1])
 
         let left = daemon.mountPath("left")
         try transcript.call("volume.mount", ["volume": try transcript.result("volume.new"), "mount_path": left])

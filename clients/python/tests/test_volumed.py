@@ -56,6 +56,10 @@ def test_the_seeds_lifecycle(daemon: Daemon) -> None:
     assert sibling.locator in [v.volume.locator for v in volumed.versions(bucket=final.bucket, name=sibling.name)]
     assert volumed.delete(sibling) == [sibling.locator]
     assert volumed.versions(bucket=final.bucket, name=sibling.name) == []
+    phases: List[str] = []
+    report = volumed.gc(final.bucket, dry_run=True, grace="0s", on_progress=lambda p: phases.append(p.phase))
+    assert report["dry_run"] and report["deleted"] == {"objects": 0, "bytes": 0} and "sweep" in phases
+    assert volumed.gc(final.bucket, grace="0s")["deleted"] == report["garbage"]
     again = volumed.Volume.from_json(final.to_json())
     assert again == final and isinstance(again, volumed.ROVolume)
     assert volumed.Volume.from_locator(versions[0].locator) == versions[0]

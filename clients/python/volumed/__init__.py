@@ -13,8 +13,8 @@ local volumed daemon over its Unix socket (`$VOLUMED_SOCKET`, else /run/volumed/
 """
 from ._client import Client, use
 from ._model import ActionRef, IndexRef, MountStatus, Progress
-from ._volume import Mounted, ROVolume, RWVolume, Version, Volume, daemon_status, delete, recover, status, versions
-from .errors import (AlreadyMounted, Busy, DaemonUnavailable, DrainFailed, IntegrityError, InternalError,
+from ._volume import Mounted, ROVolume, RWVolume, Version, Volume, daemon_status, delete, gc, recover, status, versions
+from .errors import (AlreadyMounted, Busy, DaemonUnavailable, DrainFailed, IntegrityError, InternalError, LeaseLost,
                      InvalidParams, InvalidRequest, MetadataError, MethodNotFound, MountFailed, NotEmpty, NotFound,
                      NotMounted, NotWritable, ParseError, PermissionDenied, StorageError, Unchanged,
                      UncommittedChanges, VolumedError)
@@ -22,9 +22,9 @@ from .errors import (AlreadyMounted, Busy, DaemonUnavailable, DrainFailed, Integ
 __version__ = "0.1.0"
 
 __all__ = [
-    "Volume", "RWVolume", "ROVolume", "Mounted", "Version", "versions", "delete", "ActionRef", "IndexRef", "MountStatus", "Progress", "Client", "use",
+    "Volume", "RWVolume", "ROVolume", "Mounted", "Version", "versions", "delete", "gc", "ActionRef", "IndexRef", "MountStatus", "Progress", "Client", "use",
     "status", "recover", "daemon_status", "VolumedError", "DaemonUnavailable", "ParseError", "InvalidRequest",
     "MethodNotFound", "InvalidParams", "InternalError", "NotFound", "AlreadyMounted", "NotMounted", "NotWritable",
     "NotEmpty", "DrainFailed", "StorageError", "MetadataError", "PermissionDenied", "UncommittedChanges",
-    "IntegrityError", "MountFailed", "Unchanged", "Busy",
+    "IntegrityError", "MountFailed", "Unchanged", "Busy", "LeaseLost",
 ]

@@ -71,6 +71,15 @@ def versions(bucket: Optional[str], volume: Optional[Descriptor], name: Optional
     return "volume.versions", params
 
 
+def gc(bucket: str, dry_run: bool, grace: Optional[str], keep_last: Optional[int], endpoint: Optional[str],
+       region: Optional[str]) -> Request:
+    params: Dict[str, Any] = {"bucket": bucket, "dry_run": dry_run}
+    for key, value in (("grace", grace), ("keep_last", keep_last), ("endpoint", endpoint), ("region", region)):
+        if value is not None:
+            params[key] = value
+    return "bucket.gc", params
+
+
 def status(mount_path: str) -> Request:
     return "mount.status", {"mount_path": mount_path}
 

@@ -208,6 +208,15 @@ def versions(bucket: Optional[str] = None, volume: Optional[Volume] = None, name
             for entry in entries]
 
 
+def gc(bucket: str, dry_run: bool = False, grace: Optional[str] = None, keep_last: Optional[int] = None,
+       endpoint: Optional[str] = None, region: Optional[str] = None,
+       on_progress: Optional[ProgressCallback] = None) -> Dict[str, Any]:
+    """Deletes what no version, fork or live mount of `bucket` reaches and `grace` (default 24h)
+    no longer protects; `keep_last` first retires all but the newest N versions of each line.
+    Returns the report (examined, kept, garbage, deleted, kinds, retired, held_by, ...)."""
+    return dict(_client().call(*_calls.gc(bucket, dry_run, grace, keep_last, endpoint, region), on_progress=on_progress))
+
+
 def status() -> List[MountStatus]:
     """Every mount of the daemon, this caller's and others' (left-behind ones as `stale`)."""
     return _calls.mount_statuses(_client().call("mount.list"))

@@ -238,6 +238,12 @@ async def versions(bucket: Optional[str] = None, volume: Optional[Volume] = None
             for entry in entries]
 
 
+async def gc(bucket: str, dry_run: bool = False, grace: Optional[str] = None, keep_last: Optional[int] = None,
+             endpoint: Optional[str] = None, region: Optional[str] = None,
+             on_progress: Optional[ProgressCallback] = None) -> Dict[str, Any]:
+    return dict(await _call(_calls.gc(bucket, dry_run, grace, keep_last, endpoint, region), on_progress=on_progress))
+
+
 async def status() -> List[MountStatus]:
     return _calls.mount_statuses(await _call(("mount.list", {})))
 

@@ -161,11 +161,18 @@ class Busy(VolumedError):
     name = "busy"
 
 
+class LeaseLost(VolumedError):
+    """The mount's lease vanished from its bucket (gc may have taken its blocks): it publishes nothing."""
+
+    code = 1015
+    name = "lease_lost"
+
+
 BY_CODE: Dict[int, Type[VolumedError]] = {
     cls.code: cls for cls in (ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, NotFound,
                               AlreadyMounted, NotMounted, NotWritable, NotEmpty, DrainFailed, StorageError,
                               MetadataError, PermissionDenied, UncommittedChanges, IntegrityError, MountFailed,
-                              Unchanged, Busy)
+                              Unchanged, Busy, LeaseLost)
 }
 
 
