@@ -31,13 +31,14 @@ let package = Package(
         .systemLibrary(name: "CChecksum"),
         .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CSocket"),
+        .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
 
         // Thin Swift bridges: the only places that touch unsafe pointers and C calls.
         .target(name: "SystemBridge", dependencies: ["CLinux", "CSocket", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "Cryptography", dependencies: ["CCrypto", "CChecksum", "SystemBridge", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
-        .target(name: "Redis", dependencies: ["CHiredis"]),
+        .target(name: "Redis", dependencies: ["CHiredis", "CTLS"]),
 
         // Layers.
         .target(name: "StorageFormat"),

@@ -13,7 +13,7 @@ import sys
 
 RANKS = {
     # C libraries behind module maps.
-    "CFuse": 0, "CSQLite": 0, "CHiredis": 0, "CCurl": 0, "CCrypto": 0, "CChecksum": 0, "CLinux": 0, "CSocket": 0,
+    "CFuse": 0, "CSQLite": 0, "CHiredis": 0, "CCurl": 0, "CCrypto": 0, "CChecksum": 0, "CLinux": 0, "CSocket": 0, "CTLS": 0,
     # Thin bridges: the only Swift code that touches C calls and raw pointers.
     "SystemBridge": 1, "HTTP": 1, "SQLite": 1, "Redis": 1,
     "Cryptography": 2,

@@ -44,6 +44,34 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
         }
     }
 
+    /// An engine over a database of a Redis server that is not the mount's own (a team's
+    /// `redis://`): its snapshots copy the keys into a private server started in `scratch`.
+    public static func open(externalRedis address: RedisAddress, scratch: FilePath, redisExecutable: String) throws(MetaError) -> NamespaceEngine {
+        NamespaceEngine(store: try RedisMetaStore(address, snapshotScratch: (scratch, redisExecutable)))
+    }
+
+    /// Fills this empty Redis namespace with every key of `address` (an index loaded into a
+    /// private server, say); an engine over SQLite refuses.
+    public func copyRedisDatabase(from address: RedisAddress) throws(MetaError) {
+        guard let target = store as? RedisMetaStore else { throw MetaError(.notSupported, "only a Redis namespace is filled from a Redis database") }
+        try locked { () throws(MetaError) in
+            guard try target.isEmpty() else { throw MetaError(.directoryNotEmpty, "\(target.location) already holds keys") }
+            try RedisKeyCopier.copy(from: try RedisMetaStore(address), to: target)
+        }
+    }
+
+    /// Whether the store holds nothing at all (not even a format).
+    public func storeIsEmpty() throws(MetaError) -> Bool {
+        try locked { () throws(MetaError) -> Bool in try store.isEmpty() }
+    }
+
+    /// Deletes every key of this Redis namespace's database: an external database gives back
+    /// what it held once the working copy is published or abandoned.
+    public func emptyRedisDatabase() throws(MetaError) {
+        guard let target = store as? RedisMetaStore else { return }
+        try locked { () throws(MetaError) in try target.flush() }
+    }
+
     /// An engine over a committed SQLite database that `source` holds, read in place: only
     /// the pages a call touches are read, and every write is refused.
     public static func open(readingFrom source: any SQLiteByteSource, shownAs name: String) throws(MetaError) -> NamespaceEngine {

@@ -11,13 +11,19 @@ final class RedisMetaStore: MetaStore {
     private(set) var sessionID: Int64?
     private var scriptIDs: [String: [UInt8]] = [:]
 
-    init(_ address: RedisAddress) throws(MetaError) {
+    /// Where a snapshot of a database on a server of its own (an external Redis) is taken: a
+    /// private server started in this directory, which the keys are copied into. BGSAVE would
+    /// write the whole shared server's RDB, and on its machine.
+    private let snapshotScratch: (directory: FilePath, executable: String)?
+
+    init(_ address: RedisAddress, snapshotScratch: (directory: FilePath, executable: String)? = nil) throws(MetaError) {
         do {
             redis = try RedisConnection(address: address.connection, database: address.database, password: address.password)
         } catch {
             throw MetaError(redis: error)
         }
         location = address.description
+        self.snapshotScratch = snapshotScratch
     }
 
     let location: String
@@ -149,6 +155,31 @@ final class RedisMetaStore: MetaStore {
     /// Saves the database with BGSAVE and copies the RDB file: only possible when the
     /// server's directory is on this machine (always so for the private server).
     func snapshot(to path: FilePath) throws(MetaError) {
+        guard let snapshotScratch else { return try saveServer(to: path) }
+        try? FileSystem.removeTree(snapshotScratch.directory)
+        do {
+            try FileSystem.createDirectories(snapshotScratch.directory)
+        } catch {
+            throw MetaError(error, "cannot create \(snapshotScratch.directory): \(error)")
+        }
+        let server = RedisServer(directory: snapshotScratch.directory, executable: snapshotScratch.executable)
+        defer {
+            try? server.stop()
+            try? FileSystem.removeTree(snapshotScratch.directory)
+        }
+        try server.start()
+        let copy = try RedisMetaStore(server.address())
+        try RedisKeyCopier.copy(from: self, to: copy)
+        try copy.saveServer(to: path)
+    }
+
+    /// Empties the database (an external one whose namespace was published or abandoned).
+    func flush() throws(MetaError) {
+        try command([RedisKey.bytes("FLUSHDB")])
+    }
+
+    /// BGSAVE, then a copy of the server's RDB file: the server must run on this machine.
+    private func saveServer(to path: FilePath) throws(MetaError) {
         let before = Int(try persistenceField("rdb_saves") ?? "") ?? 0
         let started = Date()
         let reply = try pipeline([[RedisKey.bytes("BGSAVE")]])[0]

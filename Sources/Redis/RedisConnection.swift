@@ -8,11 +8,15 @@ import Glibc
 public final class RedisConnection {
     public enum Address: Sendable, Equatable, CustomStringConvertible {
         case tcp(host: String, port: Int)
+        /// TCP with TLS, the server verified against the CA certificates in `caFile` (PEM), or
+        /// the system's roots when `nil`.
+        case tls(host: String, port: Int, caFile: String?)
         case unix(path: String)
 
         public var description: String {
             switch self {
             case .tcp(let host, let port): "\(host):\(port)"
+            case .tls(let host, let port, _): "tls:\(host):\(port)"
             case .unix(let path): "unix:\(path)"
             }
         }
@@ -98,6 +102,7 @@ public final class RedisConnection {
         let timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         let opened: UnsafeMutablePointer<redisContext>? = switch address {
         case .tcp(let host, let port): redisConnectWithTimeout(host, Int32(port), timeout)
+        case .tls(let host, let port, let caFile): redisConnectFd(try TLSTunnel.open(host: host, port: port, caFile: caFile, timeoutSeconds: timeoutSeconds))
         case .unix(let path): redisConnectUnixWithTimeout(path, timeout)
         }
         guard let opened else { throw RedisError(.connection, "cannot allocate a connection to \(address)") }

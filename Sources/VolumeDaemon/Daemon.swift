@@ -47,7 +47,7 @@ public final class Daemon: @unchecked Sendable {
                 defaultMetadataStore: configuration.metadataStoreType, defaultMaxUploads: configuration.maxUploads,
                 environment: environment, allowedBuckets: configuration.allowedBuckets, allowedEndpoints: configuration.allowedEndpoints,
                 maxUploadsTotal: configuration.maxUploadsTotal ?? 4 * configuration.maxUploads, maxDownloadsTotal: configuration.maxDownloadsTotal,
-                uploadBytesPerSecond: configuration.maxUploadMiBPerSecond.map { Int64($0) << 20 }))
+                uploadBytesPerSecond: configuration.maxUploadMiBPerSecond.map { Int64($0) << 20 }, allowedRedis: configuration.allowedRedis))
         do {
             try FileSystem.createDirectories(configuration.mountRoot)
             try FileSystem.createDirectories(configuration.socket.removingLastComponent())

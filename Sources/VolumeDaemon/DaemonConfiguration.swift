@@ -39,6 +39,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var allowedBuckets: [String] = []
     /// S3 endpoints requests may name besides the daemon's `$AWS_ENDPOINT_URL`.
     public var allowedEndpoints: [String] = []
+    /// External Redis servers (`redis://host:port`) a Redis mount may keep its namespace in.
+    public var allowedRedis: [String] = []
     /// Connections served at once, and by one user: past either a client gets `busy`.
     public var maxConnections = 1024
     public var maxConnectionsPerUser = 64
@@ -49,7 +51,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Every key the file may hold.
     public static let keys: Set<String> = [
         "socket", "socket_group", "state_dir", "cache_dir", "cache_size_mb", "index_cache_mb", "mount_root", "default_bucket", "metadata_store_type",
-        "max_uploads", "allowed_uids", "allowed_gids", "allowed_buckets", "allowed_endpoints", "max_connections", "max_connections_per_user", "max_uploads_total", "max_downloads_total",
+        "max_uploads", "allowed_uids", "allowed_gids", "allowed_buckets", "allowed_endpoints", "allowed_redis", "max_connections", "max_connections_per_user", "max_uploads_total", "max_downloads_total",
         "max_upload_mib_per_second", "metrics_listen", "log_level",
     ]
 
@@ -159,6 +161,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
             configuration.allowedEndpoints = endpoints
         }
+        if let value = object["allowed_redis"] {
+            let servers = value as? [String] ?? []
+            guard value is [String], servers.allSatisfy(Self.isRedisServer) else {
+                throw invalid("allowed_redis", "a list of redis://host:port servers (rediss:// for TLS), without credentials or a database")
+            }
+            configuration.allowedRedis = servers
+        }
         if let value = object["max_connections"] {
             guard let number = value as? NSNumber, (1...65536).contains(number.intValue) else { throw invalid("max_connections", "between 1 and 65536") }
             configuration.maxConnections = number.intValue
@@ -176,5 +185,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
             configuration.logLevel = level
         }
         return configuration
+    }
+
+    /// `redis://host:port` or `rediss://host:port`, exactly: the form `metadata_url` is checked against.
+    private static func isRedisServer(_ text: String) -> Bool {
+        guard let components = URLComponents(string: text), components.scheme == "redis" || components.scheme == "rediss", let host = components.host, !host.isEmpty,
+            components.port != nil
+        else { return false }
+        return components.user == nil && components.password == nil && components.path.isEmpty && components.query == nil
     }
 }

@@ -16,15 +16,18 @@ public struct MountOptions: Codable, Sendable, Equatable {
     public var cacheDir: String?
     /// Seconds that mount, drain and unmount may take before they fail.
     public var timeout: Double
+    /// `redis://host:port/db`: a writable Redis mount keeps its namespace in this database of
+    /// an external Redis the daemon allows, instead of a private redis-server.
+    public var metadataURL: String?
 
     enum CodingKeys: String, CodingKey {
         case writeback, uploadDelay = "upload_delay", maxUploads = "max_uploads", attrCache = "attr_cache", entryCache = "entry_cache"
-        case dirEntryCache = "dir_entry_cache", readOnly = "read_only", cacheDir = "cache_dir", timeout
+        case dirEntryCache = "dir_entry_cache", readOnly = "read_only", cacheDir = "cache_dir", timeout, metadataURL = "metadata_url"
     }
 
     public init(
         writeback: Bool = true, uploadDelay: String? = nil, maxUploads: Int? = nil, attrCache: Double = 60, entryCache: Double = 60,
-        dirEntryCache: Double = 60, readOnly: Bool = false, cacheDir: String? = nil, timeout: Double = 3600
+        dirEntryCache: Double = 60, readOnly: Bool = false, cacheDir: String? = nil, timeout: Double = 3600, metadataURL: String? = nil
     ) {
         self.writeback = writeback
         self.uploadDelay = uploadDelay
@@ -35,6 +38,7 @@ public struct MountOptions: Codable, Sendable, Equatable {
         self.readOnly = readOnly
         self.cacheDir = cacheDir
         self.timeout = timeout
+        self.metadataURL = metadataURL
     }
 
     /// Missing keys take the defaults above.
@@ -50,6 +54,7 @@ public struct MountOptions: Codable, Sendable, Equatable {
         readOnly = try container.decodeIfPresent(Bool.self, forKey: .readOnly) ?? defaults.readOnly
         cacheDir = try container.decodeIfPresent(String.self, forKey: .cacheDir)
         timeout = try container.decodeIfPresent(Double.self, forKey: .timeout) ?? defaults.timeout
+        metadataURL = try container.decodeIfPresent(String.self, forKey: .metadataURL)
     }
 
     /// The upload delay as a duration; refuses what a person would not mean.

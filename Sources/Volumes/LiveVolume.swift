@@ -335,6 +335,7 @@ public final class LiveVolume: @unchecked Sendable {
             try? chunks.drain(deadline: options.timeoutDuration)
         }
         chunks.close()
+        try? metadata.discard()
         try? metadata.close()
         try? FileSystem.removeTree(directory)
         setState(.unmounted)

@@ -118,6 +118,7 @@ public final class VolumeService: @unchecked Sendable {
             throw VolumeError(
                 .notWritable, "\(volume.name) is a read-only version; mount it with read_only, or fork it to get a writable branch", data: ["name": volume.name])
         }
+        if let url = options.metadataURL { _ = try externalRedis(url, for: volume, options: options) }
         if leftoverRecords().contains(where: { $0.record.mountPath == path.lexicallyNormalized().string }) {
             throw VolumeError(
                 .alreadyMounted, "\(path) holds a mount left behind (volumectl status shows it): recover or abandon it before mounting there",
@@ -178,6 +179,9 @@ public final class VolumeService: @unchecked Sendable {
         let keeper = lock.withLock { leftBehindLeases.removeValue(forKey: record.id) }
         if abandon {
             if record.source.metadataStoreType == .redis { RedisServer.shutDownLeftover(in: metadataDirectory, save: false) }
+            if let url = record.options.metadataURL, let external = try? externalRedis(url, for: record.source, options: record.options) {
+                try? LocalMetadata(external: external, directory: metadataDirectory, redisExecutable: configuration.redisExecutable, resumed: true).discard()
+            }
             try? FileSystem.removeTree(directory)
             if let keeper { keeper.end() } else { try? openBucket(of: record.source).store.delete(MountLease.key(of: record.id)) }
             return nil
@@ -225,6 +229,10 @@ public final class VolumeService: @unchecked Sendable {
         }
     }
 
+    private func externalRedis(_ url: String, for volume: VolumeDescriptor, options: MountOptions) throws(VolumeError) -> ExternalRedis {
+        try ExternalRedis(url: url, for: volume, options: options, allowed: configuration.allowedRedis, environment: configuration.environment)
+    }
+
     /// The index of a read-only SQLite mount or browse, read in place from its pieces;
     /// `nil` when the metadata must be local (writable, Redis, or a one-file index).
     func inPlaceIndex(of volume: VolumeDescriptor, readOnly: Bool, in bucket: VolumeBucket) throws(VolumeError) -> IndexPieceSource? {
@@ -244,6 +252,10 @@ public final class VolumeService: @unchecked Sendable {
         let metadata =
             if let inPlace, let index = volume.index {
                 try LocalMetadata(reading: inPlace, of: index, directory: directory.appending("meta"))
+            } else if let url = options.metadataURL {
+                try LocalMetadata(
+                    external: try externalRedis(url, for: volume, options: options), directory: directory.appending("meta"),
+                    redisExecutable: configuration.redisExecutable, resumed: resumed)
             } else {
                 try LocalMetadata(type: volume.metadataStoreType, directory: directory.appending("meta"), redisExecutable: configuration.redisExecutable)
             }
@@ -312,6 +324,8 @@ public final class VolumeService: @unchecked Sendable {
             }
             return live
         } catch {
+            // A new working copy that never served gives back the external database it filled.
+            if !resumed { try? metadata.discard() }
             try? metadata.close()
             throw error
         }

@@ -31,13 +31,16 @@ public struct VolumeServiceConfiguration: Sendable {
     public var allowedBuckets: [String]?
     /// S3 endpoints a request may name besides `$AWS_ENDPOINT_URL`, under `allowedBuckets`.
     public var allowedEndpoints: [String]
+    /// External Redis servers (`redis://host:port`) a writable Redis mount may keep its
+    /// namespace in (`metadata_url`); none by default.
+    public var allowedRedis: [String]
 
     public init(
         stateDirectory: FilePath, cacheDirectory: FilePath? = nil, cacheBudget: Int64? = nil, indexCacheBudget: Int64 = 1 << 30,
         defaultBucket: String? = nil,
         defaultMetadataStore: MetadataStoreType? = nil, defaultMaxUploads: Int = 50, environment: [String: String] = ProcessInfo.processInfo.environment,
         redisExecutable: String = "redis-server", allowedBuckets: [String]? = nil, allowedEndpoints: [String] = [], maxUploadsTotal: Int? = nil, maxDownloadsTotal: Int? = nil,
-        uploadBytesPerSecond: Int64? = nil
+        uploadBytesPerSecond: Int64? = nil, allowedRedis: [String] = []
     ) {
         self.stateDirectory = stateDirectory
         self.cacheDirectory = cacheDirectory
@@ -53,6 +56,7 @@ public struct VolumeServiceConfiguration: Sendable {
         self.maxUploadsTotal = maxUploadsTotal
         self.maxDownloadsTotal = maxDownloadsTotal
         self.uploadBytesPerSecond = uploadBytesPerSecond
+        self.allowedRedis = allowedRedis
     }
 
     /// The bucket a new volume gets when the request names none.

@@ -16,9 +16,11 @@ struct MountCommand: AsyncParsableCommand {
     @Option(name: .customLong("attr-cache"), help: "Kernel attribute cache lifetime.") var attrCache: String?
     @Option(name: .customLong("entry-cache"), help: "Kernel entry cache lifetime.") var entryCache: String?
     @Option(name: .customLong("dir-entry-cache"), help: "Kernel directory entry cache lifetime.") var dirEntryCache: String?
+    @Option(name: .customLong("metadata-url"), help: "redis://host:port/db (rediss:// for TLS): keep a Redis volume's namespace in this allowed Redis.")
+    var metadataURL: String?
 
     func run() async throws {
-        var options = MountOptions(writeback: !noWriteback, uploadDelay: uploadDelay, maxUploads: maxUploads, readOnly: readOnly)
+        var options = MountOptions(writeback: !noWriteback, uploadDelay: uploadDelay, maxUploads: maxUploads, readOnly: readOnly, metadataURL: metadataURL)
         let display = ProgressDisplay()
         let status = try await Failure.reporting { () async throws(VolumeError) in
             options.attrCache = try Self.seconds(attrCache, "--attr-cache") ?? options.attrCache

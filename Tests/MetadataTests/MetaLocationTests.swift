@@ -7,6 +7,9 @@ import Testing
         #expect(try MetaLocation(url: "sqlite3:///var/lib/volumed/v/meta.db") == .sqlite("/var/lib/volumed/v/meta.db"))
         #expect(try MetaLocation(url: "redis://127.0.0.1:6380/3") == .redis(RedisAddress(connection: .tcp(host: "127.0.0.1", port: 6380), database: 3)))
         #expect(try MetaLocation(url: "redis://cache.internal") == .redis(RedisAddress(connection: .tcp(host: "cache.internal", port: 6379))))
+        let tls = try MetaLocation(url: "rediss://cache.internal:6380/2?tls-cacert-file=/etc/ssl/team-ca.pem")
+        #expect(tls == .redis(RedisAddress(connection: .tls(host: "cache.internal", port: 6380, caFile: "/etc/ssl/team-ca.pem"), database: 2)))
+        #expect(tls.description == "rediss://cache.internal:6380/2")
         #expect(
             try MetaLocation(url: "unix:///run/v/redis.sock?db=2") == .redis(RedisAddress(connection: .unix(path: "/run/v/redis.sock"), database: 2)))
     }

@@ -34,6 +34,8 @@ import VolumeModel
         (#"{"allowed_uids": ["root"]}"#, "allowed_uids must be a list of numeric ids"),
         (#"{"allowed_buckets": ["file://relative"]}"#, "allowed_buckets must be a list of bucket URI prefixes (invalid bucket URI"),
         (#"{"allowed_buckets": "s3://one"}"#, "allowed_buckets must be a list of bucket URI prefixes"),
+        (#"{"allowed_redis": ["redis://:secret@10.0.0.5:6379"]}"#, "allowed_redis must be a list of redis://host:port servers"),
+        (#"{"allowed_redis": ["redis://10.0.0.5:6379/3"]}"#, "allowed_redis must be a list of redis://host:port servers"),
         (#"{"max_connections": 0}"#, "max_connections must be between 1 and 65536"),
         (#"{"max_uploads_total": 0}"#, "max_uploads_total must be between 1 and 65536"),
         (#"{"metrics_listen": "localhost:9567"}"#, "metrics_listen must be an IPv4 address and a port"),

@@ -13,7 +13,7 @@ final class VolumeFixture: @unchecked Sendable {
     let service: VolumeService
     let bucketURI: String
     let endpoint: String
-    let environment: [String: String]
+    private(set) var environment: [String: String]
     /// Where in the bucket the volumes live ("" for its root).
     let bucketPrefix: String
 
@@ -27,7 +27,7 @@ final class VolumeFixture: @unchecked Sendable {
 
     /// `endpoint` replaces the peer's own (a fault proxy's, say); `bucketPrefix` keeps the
     /// volumes apart from every other test's, for listings.
-    init(peer: Peer = .s3, endpoint: String? = nil, bucketPrefix: String = "") throws {
+    init(peer: Peer = .s3, endpoint: String? = nil, bucketPrefix: String = "", allowedRedis: [String] = [], extraEnvironment: [String: String] = [:]) throws {
         state = try Scratch.directory("volumes")
         self.peer = peer
         self.bucketPrefix = bucketPrefix
@@ -51,7 +51,9 @@ final class VolumeFixture: @unchecked Sendable {
                 "HOME": "/nonexistent",
             ]
         }
-        service = try VolumeService(VolumeServiceConfiguration(stateDirectory: state, defaultBucket: bucketURI, environment: environment))
+        environment.merge(extraEnvironment) { $1 }
+        service = try VolumeService(
+            VolumeServiceConfiguration(stateDirectory: state, defaultBucket: bucketURI, environment: environment, allowedRedis: allowedRedis))
     }
 
     /// Another machine on the same bucket: its own state directory and caches.

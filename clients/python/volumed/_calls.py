@@ -21,10 +21,13 @@ def mount(volume: Descriptor, mount_path: str, options: Dict[str, Any]) -> Reque
 
 def mount_options(read_only: bool, writeback: bool, upload_delay: Optional[str], max_uploads: Optional[int],
                   attr_cache: float, entry_cache: float, dir_entry_cache: float, cache_dir: Optional[str],
-                  timeout: float) -> Dict[str, Any]:
-    return {"read_only": read_only, "writeback": writeback, "upload_delay": upload_delay, "max_uploads": max_uploads,
-            "attr_cache": attr_cache, "entry_cache": entry_cache, "dir_entry_cache": dir_entry_cache,
-            "cache_dir": cache_dir, "timeout": timeout}
+                  timeout: float, metadata_url: Optional[str] = None) -> Dict[str, Any]:
+    options = {"read_only": read_only, "writeback": writeback, "upload_delay": upload_delay, "max_uploads": max_uploads,
+               "attr_cache": attr_cache, "entry_cache": entry_cache, "dir_entry_cache": dir_entry_cache,
+               "cache_dir": cache_dir, "timeout": timeout}
+    if metadata_url is not None:
+        options["metadata_url"] = metadata_url
+    return options
 
 
 def commit(mount_path: str, message: Optional[str], finalize: bool) -> Request:

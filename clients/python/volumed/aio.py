@@ -148,9 +148,10 @@ class RWVolume(Volume):
     async def mount(self, mount_path: str, read_only: bool = False, writeback: bool = True,
                     upload_delay: Optional[str] = None, max_uploads: Optional[int] = None, attr_cache: float = 60.0,
                     entry_cache: float = 60.0, dir_entry_cache: float = 60.0, cache_dir: Optional[str] = None,
-                    timeout: float = 3600.0, on_progress: Optional[ProgressCallback] = None) -> MountStatus:
+                    timeout: float = 3600.0, on_progress: Optional[ProgressCallback] = None,
+                    metadata_url: Optional[str] = None) -> MountStatus:
         options = _calls.mount_options(read_only, writeback, upload_delay, max_uploads, attr_cache, entry_cache,
-                                       dir_entry_cache, cache_dir, timeout)
+                                       dir_entry_cache, cache_dir, timeout, metadata_url)
         return await self._mount(mount_path, options, on_progress)
 
     async def commit(self, message: Optional[str] = None, mount_path: Optional[str] = None,
