@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every system and Python dependency volumed and its tests need, skipping what
-# is already present. Safe to run repeatedly; needs root (or sudo) for apt-get.
+# is already present. Safe to run repeatedly; needs root (or sudo) for apt-get. `--bench` adds
+# the peers bench/compare mounts beside volumed (rclone, s3fs).
 set -euo pipefail
 
 SUDO=""
@@ -8,6 +9,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 apt_packages=(pkg-config libfuse3-dev fuse3 libsqlite3-dev sqlite3 libhiredis-dev libcurl4-openssl-dev libssl-dev
               libxml2 redis-server rsync git curl python3 python3-pip attr)
+if [ "${1:-}" = "--bench" ]; then apt_packages+=(rclone s3fs); fi
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
