@@ -73,12 +73,13 @@ final class GarbageCollector {
 
     /// Every lease present holds its slice domains, lapsed or not: a lapsed lease is deleted
     /// once its grace is over, and its domains are free from the next run on, so a mount that
-    /// is merely slow to renew never loses a block to a collection already under way.
+    /// is merely slow to renew never loses a block to a collection already under way. The
+    /// second reading reads every lease again: a mount recovered meanwhile names a new domain.
     private func learnLeases() throws(VolumeError) {
         let objects = try listAll("_leases/", what: "the mount leases")
         let found = Collected<MountLease>()
         let work = ParallelWork()
-        for object in objects where leases[object.key] == nil {
+        for object in objects {
             work.submit { [bucket] () throws(VolumeError) in
                 let data: Data
                 do throws(ObjectStoreError) {
@@ -101,7 +102,8 @@ final class GarbageCollector {
             leases[MountLease.key(of: lease.mountID)] = lease
             heldDomains[lease.chunkPrefix, default: []].formUnion(lease.sliceDomains)
         }
-        // A mount's next commit leans on its base's pieces, even if the base was just retired.
+        // A mount's next commit leans on its base's pieces, even if the base was just retired
+        // (reading a version twice costs nothing: `read` skips an index already read).
         for lease in found.all {
             guard let base = lease.base, let locator = try? VersionLocator(parsing: base), let version = retired[locator.descriptorKey] else { continue }
             try read(version)
