@@ -53,6 +53,10 @@ echo "v1: $(volumectl cat "$demo/v1.json" /src/main.py)"
 echo "v2: $(volumectl cat "$demo/v2.json" /src/main.py)"
 step "lineage"
 volumectl log "$demo/v2.json"
+step "versions of the bucket, and what gc would reclaim (a dry run deletes nothing)"
+bucket=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["bucket"])' "$demo/v2.json")
+volumectl versions "$bucket"
+volumectl gc "$bucket" --dry-run
 step "status"
 volumectl status
 echo "descriptors are in $demo (v0.json, v1.json, v2.json, sibling.json)" >&2
