@@ -26,12 +26,13 @@ def free_port():
 
 
 def wait_for_mount(path, process, what):
+    """Waits until `path` is a mount point, failing if the mounting `process` exits first."""
     deadline = time.time() + 60
     while True:
         with open("/proc/self/mountinfo") as f:
             if any(line.split()[4] == path for line in f):
                 return
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise SystemExit(f"{what} exited with status {process.returncode} before mounting {path}")
         if time.time() > deadline:
             raise SystemExit(f"{what} did not mount {path} within 60 s")

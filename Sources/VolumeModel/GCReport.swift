@@ -21,7 +21,7 @@ public struct GCReport: Codable, Sendable, Equatable {
     public var bucket: String
     public var dryRun: Bool
     public var graceSeconds: Int64
-    /// Versions whose indexes were read to learn what they reach.
+    /// Indexes read to learn what the versions reach (versions sharing one count once).
     public var versions: Int
     /// Versions the retention policy removed from the catalogue (or would, in a dry run).
     public var retired: [String]

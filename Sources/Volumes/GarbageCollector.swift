@@ -76,35 +76,14 @@ final class GarbageCollector {
     /// is merely slow to renew never loses a block to a collection already under way. The
     /// second reading reads every lease again: a mount recovered meanwhile names a new domain.
     private func learnLeases() throws(VolumeError) {
-        let objects = try listAll("_leases/", what: "the mount leases")
-        let found = Collected<MountLease>()
-        let work = ParallelWork()
-        for object in objects {
-            work.submit { [bucket] () throws(VolumeError) in
-                let data: Data
-                do throws(ObjectStoreError) {
-                    data = try bucket.store.get(object.key)
-                } catch where error.kind == .notFound {
-                    return
-                } catch {
-                    throw VolumeError(error, while: "reading the lease \(object.key)")
-                }
-                guard let lease = MountLease.decode(data), MountLease.key(of: lease.mountID) == object.key else {
-                    throw VolumeError(
-                        .integrityError, "\(bucket.uri)/\(object.key) is not a mount lease volumed can read; gc needs every lease, so it deletes nothing",
-                        data: ["key": object.key])
-                }
-                found.append(lease)
-            }
-        }
-        try work.finish()
-        for lease in found.all {
+        let found = try beforeDeleting { () throws(VolumeError) in try bucket.leases(strict: true) }
+        for lease in found {
             leases[MountLease.key(of: lease.mountID)] = lease
             heldDomains[lease.chunkPrefix, default: []].formUnion(lease.sliceDomains)
         }
         // A mount's next commit leans on its base's pieces, even if the base was just retired
         // (reading a version twice costs nothing: `read` skips an index already read).
-        for lease in found.all {
+        for lease in found {
             guard let base = lease.base, let locator = try? VersionLocator(parsing: base), let version = retired[locator.descriptorKey] else { continue }
             try read(version)
         }
@@ -112,31 +91,9 @@ final class GarbageCollector {
 
     /// Reads every descriptor not yet known and every index they name.
     private func learnVersions(applyingRetention: Bool) throws(VolumeError) {
-        let objects = try listAll("versions/", what: "the versions")
-        let keys = objects.map(\.key).filter { $0.hasSuffix("/volume.json") && versions[$0] == nil && retired[$0] == nil }
-        let found = Collected<(String, VolumeDescriptor)>()
-        let work = ParallelWork()
-        for key in keys {
-            work.submit { [bucket] () throws(VolumeError) in
-                let data: Data
-                do throws(ObjectStoreError) {
-                    data = try bucket.store.get(key)
-                } catch where error.kind == .notFound {
-                    return
-                } catch {
-                    throw VolumeError(error, while: "reading \(bucket.uri)/\(key)")
-                }
-                do throws(VolumeError) {
-                    found.append((key, try VolumeDescriptor.decode(data)))
-                } catch {
-                    throw VolumeError(
-                        .integrityError, "\(bucket.uri)/\(key) is not a descriptor volumed can read (\(error.message)); gc needs every version, so it deletes nothing",
-                        data: ["key": key])
-                }
-            }
-        }
-        try work.finish()
-        var fresh = Dictionary(found.all, uniquingKeysWith: { first, _ in first })
+        let known = Set(versions.keys).union(retired.keys)
+        let found = try beforeDeleting { () throws(VolumeError) in try bucket.publishedVersions(skipping: known) }
+        var fresh = Dictionary(uniqueKeysWithValues: found.map { ($0.0.descriptorKey, $0.1) })
         if let retention, applyingRetention {
             let bases = Set(leases.values.compactMap(\.base))
             for key in retention.retired(fresh, protecting: bases) {
@@ -272,11 +229,13 @@ final class GarbageCollector {
         return !claims.objects.isEmpty
     }
 
-    private func listAll(_ prefix: String, what: String) throws(VolumeError) -> [ObjectInfo] {
+    /// A reading that everything gc decides rests on: its failure ends the run before the
+    /// first deletion, and says so.
+    private func beforeDeleting<Result>(_ body: () throws(VolumeError) -> Result) throws(VolumeError) -> Result {
         do {
-            return try bucket.store.listAll(prefix: prefix)
+            return try body()
         } catch {
-            throw VolumeError(error, while: "listing \(what) of \(bucket.uri); gc deletes nothing on a partial listing")
+            throw VolumeError(error.code, "\(error.message); gc needs every version and lease, so it deleted nothing", data: error.data)
         }
     }
 }

@@ -10,11 +10,10 @@ struct RetentionPolicy: Sendable {
     /// The descriptor keys (`versions/<id>/volume.json`) to retire; `bases` are the locators
     /// mounts are based on.
     func retired(_ versions: [String: VolumeDescriptor], protecting bases: Set<String>) -> [String] {
+        let names = Dictionary(versions.values.compactMap { version in version.producedBy?.locator.map { ($0, version.name) } }) { first, _ in first }
         let forkedFrom = Set(
             versions.values.compactMap { version -> String? in
-                guard let parent = version.parentProducedBy?.locator,
-                    let origin = versions.values.first(where: { $0.producedBy?.locator == parent }), origin.name != version.name
-                else { return nil }
+                guard let parent = version.parentProducedBy?.locator, let origin = names[parent], origin != version.name else { return nil }
                 return parent
             })
         var doomed: [String] = []

@@ -161,6 +161,13 @@ struct VolumeBucket: Sendable {
 
     /// The unexpired leases of every mount on this bucket, on any machine.
     func liveLeases(at now: Date = Date()) throws(VolumeError) -> [MountLease] {
+        try leases().filter { $0.isLive(at: now) }
+    }
+
+    /// Every lease in the bucket, lapsed or not; one removed between the listing and the read
+    /// has ended. A lease that cannot be read is skipped, unless `strict` (gc must know every
+    /// lease before it deletes anything).
+    func leases(strict: Bool = false) throws(VolumeError) -> [MountLease] {
         let objects: [ObjectInfo]
         do {
             objects = try store.listAll(prefix: "_leases/")
@@ -171,8 +178,18 @@ struct VolumeBucket: Sendable {
         let work = ParallelWork()
         for object in objects {
             work.submit { () throws(VolumeError) in
-                // A lease removed between the listing and the read has ended.
-                guard let data = try? self.store.get(object.key), let lease = MountLease.decode(data), lease.isLive(at: now) else { return }
+                let data: Data
+                do throws(ObjectStoreError) {
+                    data = try self.store.get(object.key)
+                } catch where error.kind == .notFound || !strict {
+                    return
+                } catch {
+                    throw VolumeError(error, while: "reading the lease \(self.uri)/\(object.key)")
+                }
+                guard let lease = MountLease.decode(data), MountLease.key(of: lease.mountID) == object.key else {
+                    guard strict else { return }
+                    throw VolumeError(.integrityError, "\(self.uri)/\(object.key) is not a mount lease volumed can read", data: ["key": object.key])
+                }
                 found.append(lease)
             }
         }
@@ -196,10 +213,12 @@ struct VolumeBucket: Sendable {
         }
     }
 
-    /// Every published version with its descriptor, read in parallel: a bucket of a hundred
-    /// versions is a listing and a hundred small GETs.
-    func publishedVersions() throws(VolumeError) -> [(VersionLocator, VolumeDescriptor)] {
-        let locators = try versionLocators()
+    /// Every published version with its descriptor, read in parallel (a bucket of a hundred
+    /// versions is a listing and a hundred small GETs), but those whose descriptor keys are in
+    /// `known`. One deleted between the listing and the read is left out; one that cannot be
+    /// read fails the call.
+    func publishedVersions(skipping known: Set<String> = []) throws(VolumeError) -> [(VersionLocator, VolumeDescriptor)] {
+        let locators = try versionLocators().filter { !known.contains($0.descriptorKey) }
         let found = Collected<VolumeDescriptor?>(Array(repeating: nil, count: locators.count))
         let work = ParallelWork()
         for (index, locator) in locators.enumerated() {
@@ -222,7 +241,12 @@ struct VolumeBucket: Sendable {
         } catch {
             throw VolumeError(error, while: "reading \(locator)")
         }
-        return try VolumeDescriptor.decode(data)
+        // Bytes in the bucket that do not make a descriptor are damage there, not a bad request.
+        do {
+            return try VolumeDescriptor.decode(data)
+        } catch {
+            throw VolumeError(.integrityError, "\(locator) is not a descriptor volumed can read (\(error.message))", data: ["locator": locator.description])
+        }
     }
 
     /// The key of an index inside this bucket; refuses a path elsewhere.

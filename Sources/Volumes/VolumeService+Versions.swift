@@ -40,8 +40,10 @@ extension VolumeService {
                 let opened = try openBucket(uri: locator.bucket, endpoint: version.endpoint, region: version.region)
                 buckets[place] = (opened, try opened.liveLeases(), try opened.publishedVersions())
             }
-            let (bucket, leases, _) = buckets[place]!
-            _ = try bucket.descriptor(at: locator)
+            let (bucket, leases, published) = buckets[place]!
+            guard published.contains(where: { $0.0.descriptorKey == locator.descriptorKey }) else {
+                throw VolumeError(.notFound, "\(text) is not a published version of \(bucket.uri): it was deleted, or never published there", data: ["locator": text])
+            }
             if let holder = leases.first(where: { $0.base == text }) {
                 throw VolumeError(
                     .busy, "\(text) is the base of a live mount at \(holder.holder); unmount or finalize it first, then delete the version",
