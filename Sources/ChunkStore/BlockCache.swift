@@ -14,15 +14,7 @@ import SystemPackage
 /// `BlockLog` instead. One entry of a few dozen bytes per block is all it keeps in memory
 /// besides the memory tier: a million small files cost tens of megabytes, not hundreds.
 public final class BlockCache: @unchecked Sendable {
-    /// What the cache knows of a block on disk.
-    private struct Entry {
-        /// Last use, for eviction.
-        var tick: UInt64
-        /// The log record; `nil` for a file.
-        var location: BlockLog.Location?
-        /// Checked against its checksum (or written by this process).
-        var verified: Bool
-    }
+    private typealias Entry = CacheIndex.Entry
 
     public let directory: FilePath
     public let budget: Int64
@@ -30,7 +22,7 @@ public final class BlockCache: @unchecked Sendable {
     private let logs: BlockLogs
     private let staging: StagingArea
     private let lock = NSLock()
-    private var entries: [CacheKey: Entry] = [:]
+    private var entries = CacheIndex()
     private var memory: [CacheKey: (data: Data, tick: UInt64)] = [:]
     private var memoryBytes: Int64 = 0
     /// Bytes of cached block files (records are counted with their logs).
@@ -175,8 +167,10 @@ public final class BlockCache: @unchecked Sendable {
     }
 
     /// Keeps a block just written in the memory tier, where its upload and its first
-    /// readers find it.
+    /// readers find it. A block small enough for the log is not kept: its record is in the
+    /// kernel's page cache already, and a burst of small files filled the tier with copies.
     public func keepInMemory(_ key: CacheKey, _ data: Data) {
+        guard data.count > StagingArea.loggedBlockLimit else { return }
         remember(key, data)
     }
 
@@ -332,7 +326,7 @@ public final class BlockCache: @unchecked Sendable {
         let victims = lock.withLock { () -> [CacheKey] in
             var bytes = outside + logs.bytes + diskBytes
             var chosen: [CacheKey] = []
-            for (key, entry) in entries.sorted(by: { $0.value.tick < $1.value.tick }) {
+            for (key, entry) in entries.byAge() {
                 guard bytes > budget * 9 / 10 else { break }
                 entries[key] = nil
                 if let location = entry.location {

@@ -65,7 +65,9 @@ final class UploadPool: @unchecked Sendable {
     /// that a commit after a long stream of small files finds at most about this many left
     /// (some seconds of PUTs; a `tar x` of /usr/include stays below it).
     private static let backlogBlockLimit = 20_000
-    /// Past this many queued blocks, writers wait for uploads (`waitForRoom`).
+    /// Past this many queued blocks, writers wait for uploads (`waitForRoom`): by default
+    /// 50,000, some 25 s of small blocks' PUTs and 15 MiB of entries, which forty mounts of
+    /// one daemon can each hold.
     private let queueLimit: Int
     private var draining = 0
     private var failedUploads = 0
@@ -77,7 +79,7 @@ final class UploadPool: @unchecked Sendable {
 
     init(
         store: any ObjectStore, cache: BlockCache, staging: StagingArea, space: CacheSpace, layout: BlockLayout, maxUploads: Int, delay: Duration,
-        gate: TransferGate = .unlimited, queueLimit: Int = 100_000
+        gate: TransferGate = .unlimited, queueLimit: Int = 50_000
     ) {
         self.gate = gate
         self.queueLimit = queueLimit

@@ -75,10 +75,10 @@ public protocol MetaEngine: AnyObject, Sendable {
     /// Grows with every change to the namespace: equal counts mean nothing changed between them.
     var changeCount: UInt64 { get }
 
-    /// A consistent copy of the whole store at `path`, taken while writes continue, with
-    /// what it holds and the change count it reflects, all read at the same instant (a
-    /// commit publishes these figures beside the snapshot).
-    func takeSnapshot(to path: FilePath) throws(MetaError) -> SnapshotSummary
+    /// The whole store at this instant, held unchanged while writes continue (a copy, if the
+    /// store must make one, goes to `scratchFile`), with what it holds and the change count it
+    /// reflects, read at the same instant (a commit publishes these beside the index).
+    func takeSnapshot(scratchFile: FilePath) throws(MetaError) -> (IndexSnapshot, SnapshotSummary)
 
     /// Writes the whole namespace as `juicefs dump` JSON; `progress` gets entries written.
     func dump(to path: FilePath, progress: (Int) -> Void) throws(MetaError)

@@ -46,7 +46,9 @@ protocol MetaStore: AnyObject {
     /// Registers a session the way a juicefs mount does and returns its id.
     func registerSession() throws(MetaError) -> Int64
 
-    func snapshot(to path: FilePath) throws(MetaError)
+    /// The namespace as it stands, held unchanged until released; a store that must copy it
+    /// to hold it writes the copy to `scratchFile`.
+    func snapshot(scratchFile: FilePath) throws(MetaError) -> IndexSnapshot
 }
 
 extension MetaStore {

@@ -173,12 +173,11 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
     /// Grows with every change to the namespace: equal counts mean nothing changed between them.
     public var changeCount: UInt64 { locked { changes } }
 
-    public func takeSnapshot(to path: FilePath) throws(MetaError) -> SnapshotSummary {
-        try locked { () throws(MetaError) -> SnapshotSummary in
+    public func takeSnapshot(scratchFile: FilePath) throws(MetaError) -> (IndexSnapshot, SnapshotSummary) {
+        try locked { () throws(MetaError) -> (IndexSnapshot, SnapshotSummary) in
             let summary = SnapshotSummary(
                 changeCount: changes, usedBytes: max(0, try store.counter("usedSpace")), inodes: max(0, try store.counter("totalInodes")))
-            try store.snapshot(to: path)
-            return summary
+            return (try store.snapshot(scratchFile: scratchFile), summary)
         }
     }
 

@@ -154,7 +154,18 @@ final class RedisMetaStore: MetaStore {
 
     /// Saves the database with BGSAVE and copies the RDB file: only possible when the
     /// server's directory is on this machine (always so for the private server).
-    func snapshot(to path: FilePath) throws(MetaError) {
+    func snapshot(scratchFile: FilePath) throws(MetaError) -> IndexSnapshot {
+        try saveSnapshot(to: scratchFile)
+        let size: Int64
+        do {
+            size = try FileSystem.status(scratchFile)?.size ?? 0
+        } catch {
+            throw MetaError(error, "cannot read the size of \(scratchFile): \(error)")
+        }
+        return IndexSnapshot(file: scratchFile, size: size) { try? FileSystem.removeTree(scratchFile) }
+    }
+
+    private func saveSnapshot(to path: FilePath) throws(MetaError) {
         guard let snapshotScratch else { return try saveServer(to: path) }
         try? FileSystem.removeTree(snapshotScratch.directory)
         do {

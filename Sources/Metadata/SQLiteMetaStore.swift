@@ -1,13 +1,16 @@
 import Foundation
 import SQLite
 import StorageFormat
+import SystemBridge
 import SystemPackage
 
 /// The default store: one SQLite database per volume in the exact juicefs 1.4 schema.
 ///
 /// WAL with `synchronous=NORMAL` keeps commits cheap and the file consistent after a crash;
-/// durability is owed at `commit`, through `snapshot`. A write runs its `SQLiteTransaction`
-/// inside `BEGIN IMMEDIATE`, where every statement sees the ones before it.
+/// durability is owed at `commit`, through `snapshot`. The page cache is 16 MiB: the file's
+/// pages stay in the kernel's page cache anyway, and a bigger one only copied a million-file
+/// index into the daemon's memory. A write runs its `SQLiteTransaction` inside
+/// `BEGIN IMMEDIATE`, where every statement sees the ones before it.
 ///
 /// A store that groups writes (a mount's live store) runs each write in a savepoint of one
 /// open transaction and commits the group on `persist` or after `groupLimit` writes: a
@@ -32,12 +35,14 @@ final class SQLiteMetaStore: MetaStore {
     private var writeStatistics: StatisticsDelta?
     /// Rows as this connection last read or wrote them.
     var kept = SQLiteKeptRows()
+    /// Whether a snapshot of the live file is held (a reader in it).
+    private let heldSnapshots = SnapshotHold()
 
     init(path: FilePath, groupWrites: Bool = false) throws(MetaError) {
         groupsWrites = groupWrites
         do {
             db = try SQLiteConnection(path: path.string)
-            try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY")
+            try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY")
         } catch {
             throw MetaError(sqlite: error)
         }
@@ -238,10 +243,48 @@ final class SQLiteMetaStore: MetaStore {
         }
     }
 
-    func snapshot(to path: FilePath) throws(MetaError) {
+    /// The live file, checkpointed whole and held by a reader (see `IndexSnapshot`). While an
+    /// earlier snapshot is still held its reader keeps the checkpoint from finishing, so this
+    /// one is a copy made with the online backup API instead.
+    func snapshot(scratchFile: FilePath) throws(MetaError) -> IndexSnapshot {
         if let lostGroup { throw lostGroup }
         try persist()
-        try sql { () throws(SQLiteError) in try db.backup(to: path.string) }
+        if heldSnapshots.tryTake() {
+            do {
+                if let held = try holdLiveFile() { return held }
+            } catch {
+                heldSnapshots.give()
+                throw error
+            }
+            heldSnapshots.give()
+        }
+        try sql { () throws(SQLiteError) in try db.backup(to: scratchFile.string) }
+        return IndexSnapshot(file: scratchFile, size: try fileSize(scratchFile)) { try? FileSystem.removeTree(scratchFile) }
+    }
+
+    /// Checkpoints the live file whole and opens the reader that holds it; `nil` when a
+    /// reader of another connection kept the checkpoint from finishing.
+    private func holdLiveFile() throws(MetaError) -> IndexSnapshot? {
+        let reader = try sql { () throws(SQLiteError) -> SQLiteConnection? in
+            guard try db.checkpointCompletely() else { return nil }
+            let reader = try SQLiteConnection(path: db.path, readOnly: true)
+            try reader.execute("BEGIN; SELECT count(*) FROM sqlite_master")
+            return reader
+        }
+        guard let reader else { return nil }
+        let held = heldSnapshots
+        return IndexSnapshot(file: FilePath(db.path), size: try fileSize(FilePath(db.path))) {
+            try? reader.run("COMMIT")
+            held.give()
+        }
+    }
+
+    private func fileSize(_ path: FilePath) throws(MetaError) -> Int64 {
+        do {
+            return try FileSystem.status(path)?.size ?? 0
+        } catch {
+            throw MetaError(error, "cannot read the size of \(path): \(error)")
+        }
     }
 
     // MARK: - Counters, statistics, sessions
@@ -326,4 +369,19 @@ extension MetaError: SQLiteFailure {
         }
         self.init(errno, sqlite.description)
     }
+}
+
+/// One slot, taken by a held snapshot and given back when it is released (on any thread).
+private final class SnapshotHold: @unchecked Sendable {
+    private let lock = NSLock()
+    private var taken = false
+
+    func tryTake() -> Bool {
+        lock.withLock {
+            defer { taken = true }
+            return !taken
+        }
+    }
+
+    func give() { lock.withLock { taken = false } }
 }

@@ -135,5 +135,19 @@ public final class SQLiteConnection {
         }
     }
 
+    /// Copies every frame of the WAL into the database file and empties the WAL, so that the
+    /// file alone holds the database as it stands; false when another connection's open read
+    /// kept part of the log out of the file.
+    public func checkpointCompletely() throws(SQLiteError) -> Bool {
+        // A cached statement left on a row holds a read of its own, which the checkpoint waits for.
+        for statement in statements.values { statement.reset() }
+        var logged: Int32 = 0
+        var copied: Int32 = 0
+        let result = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, &logged, &copied)
+        if result == SQLITE_BUSY { return false }
+        guard result == SQLITE_OK else { throw SQLiteError(code: result, message: lastMessage) }
+        return logged == copied
+    }
+
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 }

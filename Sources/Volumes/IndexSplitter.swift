@@ -1,4 +1,5 @@
 import Foundation
+import Metadata
 import SystemBridge
 import SystemPackage
 import VolumeModel
@@ -21,8 +22,10 @@ enum IndexSplitter: Sendable, Equatable {
         }
     }
 
-    /// Hands each piece of the file at `path` to `piece`, in file order.
-    func split(_ path: FilePath, _ piece: (Data) throws(VolumeError) -> Void) throws(VolumeError) {
+    /// Hands each piece of the snapshot's `size` bytes to `piece`, in file order. Fixed pieces
+    /// are read one at a time, straight into the buffer handed on.
+    func split(_ snapshot: IndexSnapshot, _ piece: (Data) throws(VolumeError) -> Void) throws(VolumeError) {
+        let path = snapshot.file
         let descriptor: FileDescriptor
         do {
             descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
@@ -31,27 +34,28 @@ enum IndexSplitter: Sendable, Equatable {
         }
         defer { try? descriptor.close() }
         var offset: Int64 = 0
-        var pending: [UInt8] = []
-        var cuts = ContentCuts()
-        while true {
-            let read: Data
+        let read = { (count: Int) throws(VolumeError) -> Data in
+            let wanted = Int(min(Int64(count), snapshot.size - offset))
+            let data: Data
             do {
-                read = try descriptor.read(count: 4 << 20, fromAbsoluteOffset: offset)
+                data = try descriptor.read(count: wanted, fromAbsoluteOffset: offset)
             } catch {
                 throw VolumeError(.internalError, "cannot read the index \(path): \(error)")
             }
-            offset += Int64(read.count)
-            let bytes = [UInt8](read)
-            switch self {
-            case .fixed(let size):
-                pending += bytes
-                var start = 0
-                while pending.count - start >= size {
-                    try piece(Data(pending[start..<start + size]))
-                    start += size
-                }
-                pending.removeFirst(start)
-            case .contentDefined(let minimum, let average, let maximum):
+            guard data.count == wanted else {
+                throw VolumeError(.internalError, "the index \(path) ended at \(offset + Int64(data.count)) bytes of \(snapshot.size)")
+            }
+            offset += Int64(wanted)
+            return data
+        }
+        switch self {
+        case .fixed(let size):
+            while offset < snapshot.size { try piece(try read(size)) }
+        case .contentDefined(let minimum, let average, let maximum):
+            var pending: [UInt8] = []
+            var cuts = ContentCuts()
+            while offset < snapshot.size {
+                let bytes = [UInt8](try read(4 << 20))
                 var start = 0
                 for (index, byte) in bytes.enumerated() {
                     let length = pending.count + index + 1 - start
@@ -62,9 +66,8 @@ enum IndexSplitter: Sendable, Equatable {
                 }
                 pending += bytes[start...]
             }
-            if read.isEmpty { break }
+            if !pending.isEmpty { try piece(Data(pending)) }
         }
-        if !pending.isEmpty { try piece(Data(pending)) }
     }
 }
 

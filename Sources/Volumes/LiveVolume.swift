@@ -279,14 +279,14 @@ public final class LiveVolume: @unchecked Sendable {
             throw VolumeError(.drainFailed, "flushing open files of \(mountpoint) failed: \(error); nothing was published")
         }
         progress(VolumeProgress(phase: "snapshot"))
-        let snapshotFile = directory.appending("snapshot.\(source.metadataStoreType.indexExtension)")
-        defer { try? FileSystem.removeTree(snapshotFile) }
+        let snapshot: IndexSnapshot
         let summary: SnapshotSummary
         do {
-            summary = try metadata.engine.takeSnapshot(to: snapshotFile)
+            (snapshot, summary) = try metadata.engine.takeSnapshot(scratchFile: directory.appending("snapshot.\(source.metadataStoreType.indexExtension)"))
         } catch {
             throw VolumeError(error, while: "taking a metadata snapshot of \(mountpoint)")
         }
+        defer { snapshot.release() }
         do {
             var total: Int64?
             try chunks.drain(deadline: options.timeoutDuration) { _, bytes in
@@ -306,7 +306,7 @@ public final class LiveVolume: @unchecked Sendable {
         try lease.confirm()
         let locator = try bucket.stamp(&version, asChildOf: lastVersion, by: actor)
         let (published, manifest) = try bucket.publish(
-            version, indexFile: snapshotFile, at: locator, known: lock.withLock { knownPieces }, progress: progress)
+            version, index: snapshot, at: locator, known: lock.withLock { knownPieces }, progress: progress)
         lock.withLock { knownPieces = Set(manifest.pieces.map(\.sha256)) }
         return (published, summary)
     }

@@ -1,5 +1,6 @@
 import Cryptography
 import Foundation
+import Metadata
 import ObjectStorage
 import SystemBridge
 import StorageFormat
@@ -76,10 +77,10 @@ struct VolumeBucket: Sendable {
     /// the manifest. Pieces uploaded for a version whose descriptor never comes are garbage
     /// for the collector; a published object is never rewritten.
     func publish(
-        _ descriptor: VolumeDescriptor, indexFile: FilePath, at locator: VersionLocator, known: Set<String>, progress: (VolumeProgress) -> Void
+        _ descriptor: VolumeDescriptor, index: IndexSnapshot, at locator: VersionLocator, known: Set<String>, progress: (VolumeProgress) -> Void
     ) throws(VolumeError) -> (VolumeDescriptor, IndexManifest) {
         var published = descriptor
-        let manifest = try uploadPieces(of: indexFile, engine: descriptor.metadataStoreType, known: known, progress: progress)
+        let manifest = try uploadPieces(of: index, engine: descriptor.metadataStoreType, known: known, progress: progress)
         let data = manifest.encoded
         do {
             try store.put(locator.manifestKey, data: data)
@@ -96,16 +97,16 @@ struct VolumeBucket: Sendable {
     /// machine's piece cache, since a later mount here wants them), and lists them all.
     /// Progress is reported from the calling thread, as pieces are handed to the uploads.
     private func uploadPieces(
-        of file: FilePath, engine: MetadataStoreType, known: Set<String>, progress: (VolumeProgress) -> Void
+        of index: IndexSnapshot, engine: MetadataStoreType, known: Set<String>, progress: (VolumeProgress) -> Void
     ) throws(VolumeError) -> IndexManifest {
-        let total = ((try? FileSystem.status(file)) ?? nil)?.size ?? 0
+        let total = index.size
         let uploads = ParallelWork()
         let sent = Counter()
         var pieces: [IndexManifest.Piece] = []
         var size: Int64 = 0
         var queued = known
         progress(VolumeProgress(phase: "upload_index", done: 0, total: total, unit: "bytes"))
-        try IndexSplitter.forEngine(engine).split(file) { (data) throws(VolumeError) in
+        try IndexSplitter.forEngine(engine).split(index) { (data) throws(VolumeError) in
             let sha256 = Hex.encode(SHA256.hash(data))
             pieces.append(IndexManifest.Piece(sha256: sha256, size: data.count))
             size += Int64(data.count)

@@ -1,4 +1,5 @@
 import Foundation
+import Metadata
 import SystemBridge
 import SystemPackage
 import VolumeModel
@@ -25,17 +26,21 @@ extension VolumeService {
         }
         let directory = configuration.stateDirectory.appending("exports").appending(Self.randomID())
         defer { try? FileSystem.removeTree(directory) }
-        var file = try dumpNamespace(of: volume, index: index, from: bucket, in: directory, progress: progress)
-        if format == .sqlite {
-            let target = try loadNamespace(from: file, into: .sqlite, in: directory.appending("target"), progress: progress)
-            defer { try? target.close() }
-            file = directory.appending("export.db")
-            do {
-                _ = try target.engine.takeSnapshot(to: file)
-            } catch {
-                throw VolumeError(error, while: "writing the SQLite export of \(volume.name)")
-            }
+        let dump = try dumpNamespace(of: volume, index: index, from: bucket, in: directory, progress: progress)
+        guard format == .sqlite else { return try copy(dump, into: output, as: format, of: volume) }
+        let target = try loadNamespace(from: dump, into: .sqlite, in: directory.appending("target"), progress: progress)
+        defer { try? target.close() }
+        let snapshot: IndexSnapshot
+        do {
+            snapshot = try target.engine.takeSnapshot(scratchFile: directory.appending("export.db")).0
+        } catch {
+            throw VolumeError(error, while: "writing the SQLite export of \(volume.name)")
         }
+        defer { snapshot.release() }
+        return try copy(snapshot.file, into: output, as: format, of: volume)
+    }
+
+    private func copy(_ file: FilePath, into output: FileDescriptor, as format: MetadataExportFormat, of volume: VolumeDescriptor) throws(VolumeError) -> MetadataExport {
         do {
             return MetadataExport(format: format, bytes: try FileSystem.copy(file, into: output))
         } catch {

@@ -363,12 +363,12 @@ public final class VolumeService: @unchecked Sendable {
         let dumpFile = try dumpNamespace(of: volume, index: index, from: bucket, in: directory, progress: progress)
         let target = try loadNamespace(from: dumpFile, into: type, in: directory.appending("target"), progress: progress)
         defer { try? target.close() }
-        let snapshotFile = directory.appending("index.\(type.indexExtension)")
+        let snapshot: IndexSnapshot
         let summary: SnapshotSummary
         do {
             let domain = try bucket.claimSliceDomain(volume.chunkPrefix, holder: "\(ProcessInfo.processInfo.hostName) migration of \(volume.name)")
             try target.engine.pointSliceCounter(atDomain: domain)
-            summary = try target.engine.takeSnapshot(to: snapshotFile)
+            (snapshot, summary) = try target.engine.takeSnapshot(scratchFile: directory.appending("index.\(type.indexExtension)"))
         } catch {
             throw VolumeError(wrapping: error, while: "loading the metadata of \(volume.name) into \(type.rawValue)")
         }
@@ -377,7 +377,8 @@ public final class VolumeService: @unchecked Sendable {
         migrated.usedBytes = summary.usedBytes
         migrated.inodeCount = summary.inodes
         let locator = try bucket.stamp(&migrated, asChildOf: volume, by: actor)
-        return try bucket.publish(migrated, indexFile: snapshotFile, at: locator, known: [], progress: progress).0
+        defer { snapshot.release() }
+        return try bucket.publish(migrated, index: snapshot, at: locator, known: [], progress: progress).0
     }
 
     /// Fetches a version's index into `directory/source` and writes its namespace to

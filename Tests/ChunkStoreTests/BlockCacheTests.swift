@@ -37,6 +37,14 @@ import Testing
         #expect(second.staging.blocks(in: CacheSpace(location: "bucket")) == [key(7).block])
     }
 
+    @Test func theMemoryTierKeepsOnlyWrittenBlocksTooLargeForTheLog() throws {
+        let cache = try CacheDirectory(directory: try Scratch.directory("cache"), budget: 1 << 30, memoryBudget: 64 << 20).blocks
+        cache.keepInMemory(key(1, size: 4096), Data(repeating: 1, count: 4096))
+        cache.keepInMemory(key(2), Data(repeating: 2, count: 256 << 10))
+        #expect(cache.memoryCopy(key(1, size: 4096)) == nil, "a small block's record is in the page cache already")
+        #expect(cache.memoryCopy(key(2)) == Data(repeating: 2, count: 256 << 10))
+    }
+
     @Test func theDefaultBudgetHasAFloor() throws {
         #expect(try CacheDirectory(directory: try Scratch.directory("cache")).budget >= 1 << 30)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Metadata
+import SystemBridge
 import SystemPackage
 import TestSupport
 
@@ -51,5 +52,14 @@ func errno(of body: () throws -> Void) -> Errno? {
         return error.errno
     } catch {
         return .ioError
+    }
+}
+
+extension NamespaceEngine {
+    /// A standalone copy of a snapshot taken now, at `path`, for a test to reopen.
+    func snapshotCopy(at path: FilePath) throws {
+        let (snapshot, _) = try takeSnapshot(scratchFile: FilePath(path.string + ".scratch"))
+        defer { snapshot.release() }
+        try FileSystem.copyFile(snapshot.file, to: path)
     }
 }

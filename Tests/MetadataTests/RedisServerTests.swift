@@ -11,7 +11,7 @@ import Testing
         defer { try? server.stop() }
         let engine = try NamespaceEngine.open(.redis(server.address()))
         try engine.format(VolumeFormat(name: "private", storage: "file", bucket: "/tmp/volumed-unused-bucket/"))
-        _ = try engine.takeSnapshot(to: server.directory.appending("copy.rdb"))  // BGSAVE: what a restart reloads
+        try engine.takeSnapshot(scratchFile: server.directory.appending("copy.rdb")).0.release()  // BGSAVE: what a restart reloads
         let pid = try #require(server.processID)
         kill(pid, SIGKILL)
         let deadline = Date().addingTimeInterval(20)

@@ -51,7 +51,7 @@ import Testing
         #expect(throws: MetaError.self, "the group's acknowledged write is lost: later writes say so") {
             try store.write { (tx) throws(MetaError) in try tx.insertNode(103, file()) }
         }
-        #expect(throws: MetaError.self) { try store.snapshot(to: path.removingLastComponent().appending("copy.db")) }
+        #expect(throws: MetaError.self) { try store.snapshot(scratchFile: path.removingLastComponent().appending("copy.db")) }
         #expect(try store.read { (tx) throws(MetaError) in try tx.node(102) } == nil)
         try store.persist()
         #expect(try committed([100, 102, 103], at: path).isEmpty)

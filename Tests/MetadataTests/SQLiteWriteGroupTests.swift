@@ -141,7 +141,7 @@ import Testing
     @Test func aSnapshotHoldsEveryGroupedWrite() throws {
         for index in 0..<300 { _ = try create("f\(index)") }
         let copy = try Scratch.directory("grouped-snapshot").appending("index.db")
-        _ = try engine.takeSnapshot(to: copy)
+        try engine.snapshotCopy(at: copy)
         let reopened = try NamespaceEngine.open(.sqlite(copy))
         #expect(try reopened.readdir(.root, after: nil, limit: 1000, attributes: false).count == 300)
     }
@@ -176,7 +176,7 @@ import Testing
         #expect(failures > 0, "a 1 MiB file system must fill up")
         let copy = try Scratch.directory("full-disk-snapshot").appending("index.db")
         do {
-            _ = try filling.takeSnapshot(to: copy)
+            try filling.snapshotCopy(at: copy)
         } catch {
             return
         }
