@@ -78,12 +78,22 @@ class S3:
             key_bytes = hmac.new(key_bytes, part.encode(), hashlib.sha256).digest()
         signature = hmac.new(key_bytes, to_sign.encode(), hashlib.sha256).hexdigest()
         headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={self.access}/{scope}, SignedHeaders={signed}, Signature={signature}"
-        connection = getattr(self.local, "connection", None)
-        if connection is None:
-            connection = self.local.connection = http.client.HTTPConnection(self.host, timeout=60)
-        connection.request(method, path + (f"?{canonical_query}" if canonical_query else ""), body=body, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
+        for attempt in range(2):
+            connection = getattr(self.local, "connection", None)
+            reused = connection is not None
+            if connection is None:
+                connection = self.local.connection = http.client.HTTPConnection(self.host, timeout=60)
+            try:
+                connection.request(method, path + (f"?{canonical_query}" if canonical_query else ""), body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed a connection left idle between rounds: open another, once.
+                connection.close()
+                self.local.connection = None
+                if not reused or attempt:
+                    raise
         if response.status >= 300:
             raise RuntimeError(f"S3 {method} {key}: {response.status} {data[:200]!r}")
         return data
