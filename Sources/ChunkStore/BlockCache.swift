@@ -168,7 +168,7 @@ public final class BlockCache: @unchecked Sendable {
 
     /// Keeps a block just written in the memory tier, where its upload and its first
     /// readers find it. A block small enough for the log is not kept: its record is in the
-    /// kernel's page cache already, and a burst of small files filled the tier with copies.
+    /// kernel's page cache already, and a burst of small files would fill the tier with copies.
     public func keepInMemory(_ key: CacheKey, _ data: Data) {
         guard data.count > StagingArea.loggedBlockLimit else { return }
         remember(key, data)

@@ -65,9 +65,9 @@ final class UploadPool: @unchecked Sendable {
     /// that a commit after a long stream of small files finds at most about this many left
     /// (some seconds of PUTs; a `tar x` of /usr/include stays below it).
     private static let backlogBlockLimit = 20_000
-    /// Past this many queued blocks, writers wait for uploads (`waitForRoom`): by default
-    /// 50,000, some 25 s of small blocks' PUTs and 15 MiB of entries, which forty mounts of
-    /// one daemon can each hold.
+    /// Past this many queued blocks, writers wait for uploads (`waitForRoom`). Every queued
+    /// block costs an entry here and in the staging area, and each of a daemon's mounts may
+    /// hold a full queue, which the default (50,000) keeps to a small share of the daemon.
     private let queueLimit: Int
     private var draining = 0
     private var failedUploads = 0

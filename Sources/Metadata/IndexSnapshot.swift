@@ -1,4 +1,5 @@
 import Foundation
+import SystemBridge
 import SystemPackage
 
 /// A store's namespace at one instant as a file of its index format, unchanged until it is
@@ -12,9 +13,14 @@ public final class IndexSnapshot: @unchecked Sendable {
     private let lock = NSLock()
     private var letGo: (() -> Void)?
 
-    init(file: FilePath, size: Int64, release: @escaping () -> Void) {
+    /// Holds `file` at its present length until `release` runs.
+    init(file: FilePath, release: @escaping () -> Void) throws(MetaError) {
+        do {
+            size = try FileSystem.status(file)?.size ?? 0
+        } catch {
+            throw MetaError(error, "cannot read the size of \(file): \(error)")
+        }
         self.file = file
-        self.size = size
         letGo = release
     }
 

@@ -156,13 +156,7 @@ final class RedisMetaStore: MetaStore {
     /// server's directory is on this machine (always so for the private server).
     func snapshot(scratchFile: FilePath) throws(MetaError) -> IndexSnapshot {
         try saveSnapshot(to: scratchFile)
-        let size: Int64
-        do {
-            size = try FileSystem.status(scratchFile)?.size ?? 0
-        } catch {
-            throw MetaError(error, "cannot read the size of \(scratchFile): \(error)")
-        }
-        return IndexSnapshot(file: scratchFile, size: size) { try? FileSystem.removeTree(scratchFile) }
+        return try IndexSnapshot(file: scratchFile) { try? FileSystem.removeTree(scratchFile) }
     }
 
     private func saveSnapshot(to path: FilePath) throws(MetaError) {

@@ -8,8 +8,8 @@ import SystemPackage
 ///
 /// WAL with `synchronous=NORMAL` keeps commits cheap and the file consistent after a crash;
 /// durability is owed at `commit`, through `snapshot`. The page cache is 16 MiB: the file's
-/// pages stay in the kernel's page cache anyway, and a bigger one only copied a million-file
-/// index into the daemon's memory. A write runs its `SQLiteTransaction` inside
+/// pages are in the kernel's page cache anyway, so a larger one would mostly hold a second
+/// copy of a large index in the daemon's memory. A write runs its `SQLiteTransaction` inside
 /// `BEGIN IMMEDIATE`, where every statement sees the ones before it.
 ///
 /// A store that groups writes (a mount's live store) runs each write in a savepoint of one
@@ -259,7 +259,7 @@ final class SQLiteMetaStore: MetaStore {
             heldSnapshots.give()
         }
         try sql { () throws(SQLiteError) in try db.backup(to: scratchFile.string) }
-        return IndexSnapshot(file: scratchFile, size: try fileSize(scratchFile)) { try? FileSystem.removeTree(scratchFile) }
+        return try IndexSnapshot(file: scratchFile) { try? FileSystem.removeTree(scratchFile) }
     }
 
     /// Checkpoints the live file whole and opens the reader that holds it; `nil` when a
@@ -273,17 +273,9 @@ final class SQLiteMetaStore: MetaStore {
         }
         guard let reader else { return nil }
         let held = heldSnapshots
-        return IndexSnapshot(file: FilePath(db.path), size: try fileSize(FilePath(db.path))) {
+        return try IndexSnapshot(file: FilePath(db.path)) {
             try? reader.run("COMMIT")
             held.give()
-        }
-    }
-
-    private func fileSize(_ path: FilePath) throws(MetaError) -> Int64 {
-        do {
-            return try FileSystem.status(path)?.size ?? 0
-        } catch {
-            throw MetaError(error, "cannot read the size of \(path): \(error)")
         }
     }
 

@@ -372,12 +372,12 @@ public final class VolumeService: @unchecked Sendable {
         } catch {
             throw VolumeError(wrapping: error, while: "loading the metadata of \(volume.name) into \(type.rawValue)")
         }
+        defer { snapshot.release() }
         var migrated = volume
         migrated.metadataStoreType = type
         migrated.usedBytes = summary.usedBytes
         migrated.inodeCount = summary.inodes
         let locator = try bucket.stamp(&migrated, asChildOf: volume, by: actor)
-        defer { snapshot.release() }
         return try bucket.publish(migrated, index: snapshot, at: locator, known: [], progress: progress).0
     }
 
