@@ -74,8 +74,15 @@ public final class NamespaceEngine: MetaEngine, @unchecked Sendable {
 
     /// An engine over a committed SQLite database that `source` holds, read in place: only
     /// the pages a call touches are read, and every write is refused.
-    public static func open(readingFrom source: any SQLiteByteSource, shownAs name: String) throws(MetaError) -> NamespaceEngine {
+    public static func open(readingFrom source: any ByteSource, shownAs name: String) throws(MetaError) -> NamespaceEngine {
         NamespaceEngine(store: try SQLiteMetaStore(readingFrom: source, shownAs: name), persistWindow: .zero)
+    }
+
+    /// An engine over a committed Redis namespace, the key-ordered RDB `source` holds with
+    /// the key fence of each of its pieces, read in place: a call reads the records of the
+    /// keys it needs, and every write is refused.
+    public static func open(readingRDBFrom source: any ByteSource, fences: [KeyFence?], shownAs name: String) throws(MetaError) -> NamespaceEngine {
+        NamespaceEngine(store: try RDBMetaStore(readingFrom: source, fences: fences, shownAs: name), persistWindow: .zero)
     }
 
     /// The window a mount's live store persists its grouped writes within.

@@ -60,6 +60,28 @@ enum RedisKey {
         return (Ino(reader.read()), type)
     }
 
+    /// A directory hash's entries sorted by name bytes, after `after`, at most `limit`.
+    static func decodeEntries(_ fields: [[UInt8]: [UInt8]], of inode: Ino, after: [UInt8]?, limit: Int) throws(MetaError) -> [DirectoryEntry] {
+        var names = fields.keys.filter { name in after.map { $0.lexicographicallyPrecedes(name) } ?? true }
+        names.sort { $0.lexicographicallyPrecedes($1) }
+        var result: [DirectoryEntry] = []
+        for name in names.prefix(limit) {
+            guard let (child, type) = decodeEntry(fields[name]!) else { throw MetaError(.ioError, "entry in directory \(inode) is corrupt") }
+            result.append(DirectoryEntry(name: name, inode: child, type: type, attr: nil))
+        }
+        return result
+    }
+
+    /// The parents a `p<ino>` hash counts, each once per name it holds.
+    static func decodeLinkParents(_ fields: [[UInt8]: [UInt8]]) -> [Ino] {
+        var parents: [Ino] = []
+        for (parent, count) in fields {
+            guard let parent = Ino(String(decoding: parent, as: UTF8.self)), let count = Int(String(decoding: count, as: UTF8.self)) else { continue }
+            parents += Array(repeating: parent, count: max(0, count))
+        }
+        return parents
+    }
+
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     static func decimal<Value: BinaryInteger>(_ value: Value) -> [UInt8] { Array(String(value).utf8) }
     static func decimal(_ inode: Ino) -> [UInt8] { decimal(inode.rawValue) }

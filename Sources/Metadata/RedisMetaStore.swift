@@ -23,10 +23,13 @@ final class RedisMetaStore: MetaStore {
             throw MetaError(redis: error)
         }
         location = address.description
+        database = address.database
         self.snapshotScratch = snapshotScratch
     }
 
     let location: String
+    /// The database number on the server: its snapshot holds only this database's keys.
+    private let database: Int
     /// One page: a listing reads the directory's whole hash however few entries it keeps
     /// (`RedisTransaction.entries`), so paging would read it again per page.
     var listingPageSize: Int { .max }
@@ -152,11 +155,12 @@ final class RedisMetaStore: MetaStore {
 
     func persist() throws(MetaError) {}
 
-    /// Saves the database with BGSAVE and copies the RDB file: only possible when the
-    /// server's directory is on this machine (always so for the private server).
+    /// Saves the database with BGSAVE and rewrites the RDB file in key order (`RDBSorter`):
+    /// only possible when the server's directory is on this machine (always so for the
+    /// private server).
     func snapshot(scratchFile: FilePath) throws(MetaError) -> IndexSnapshot {
         try saveSnapshot(to: scratchFile)
-        return try IndexSnapshot(file: scratchFile) { try? FileSystem.removeTree(scratchFile) }
+        return try IndexSnapshot(file: scratchFile, orderedByKey: true) { try? FileSystem.removeTree(scratchFile) }
     }
 
     private func saveSnapshot(to path: FilePath) throws(MetaError) {
@@ -183,7 +187,7 @@ final class RedisMetaStore: MetaStore {
         try command([RedisKey.bytes("FLUSHDB")])
     }
 
-    /// BGSAVE, then a copy of the server's RDB file: the server must run on this machine.
+    /// BGSAVE, then the server's RDB file in key order: the server must run on this machine.
     private func saveServer(to path: FilePath) throws(MetaError) {
         let before = Int(try persistenceField("rdb_saves") ?? "") ?? 0
         let started = Date()
@@ -202,11 +206,10 @@ final class RedisMetaStore: MetaStore {
         let directory = try configValue("dir")
         let file = try configValue("dbfilename")
         let source = FilePath(directory).appending(file)
-        do {
-            try FileSystem.copyFile(source, to: path)
-        } catch {
-            throw MetaError(.notSupported, "cannot copy the RDB file \(source) of \(location) (is the server on another machine?): \(error)")
+        guard FileSystem.exists(source) else {
+            throw MetaError(.notSupported, "cannot read the RDB file \(source) of \(location): is the server on another machine?")
         }
+        try RDBSorter.sort(source, database: database, into: path)
     }
 
     // MARK: - Helpers

@@ -111,25 +111,10 @@ final class RedisTransaction: MetaTransaction {
     }
 
     func entries(_ inode: Ino, after: [UInt8]?, limit: Int) throws(MetaError) -> [DirectoryEntry] {
-        let all = try allFields(RedisKey.entries(inode))
-        var names = all.keys.filter { name in after.map { $0.lexicographicallyPrecedes(name) } ?? true }
-        names.sort { $0.lexicographicallyPrecedes($1) }
-        var result: [DirectoryEntry] = []
-        for name in names.prefix(limit) {
-            guard let (child, type) = RedisKey.decodeEntry(all[name]!) else { throw MetaError(.ioError, "entry in directory \(inode) is corrupt") }
-            result.append(DirectoryEntry(name: name, inode: child, type: type, attr: nil))
-        }
-        return result
+        try RedisKey.decodeEntries(try allFields(RedisKey.entries(inode)), of: inode, after: after, limit: limit)
     }
 
-    func linkParents(of inode: Ino) throws(MetaError) -> [Ino] {
-        var parents: [Ino] = []
-        for (parent, count) in try allFields(RedisKey.parents(inode)) {
-            guard let parent = Ino(String(decoding: parent, as: UTF8.self)), let count = Int(String(decoding: count, as: UTF8.self)) else { continue }
-            parents += Array(repeating: parent, count: max(0, count))
-        }
-        return parents
-    }
+    func linkParents(of inode: Ino) throws(MetaError) -> [Ino] { RedisKey.decodeLinkParents(try allFields(RedisKey.parents(inode))) }
 
     func addLinkParent(_ inode: Ino, parent: Ino, delta: Int64) throws(MetaError) {
         queue([RedisKey.bytes("HINCRBY"), RedisKey.parents(inode), RedisKey.decimal(parent), RedisKey.decimal(delta)])

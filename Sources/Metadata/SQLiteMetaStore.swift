@@ -50,7 +50,7 @@ final class SQLiteMetaStore: MetaStore {
 
     /// Reads a committed database in place, page by page from `source`: no journal, no
     /// writes, a page cache of its own so that hot pages are not fetched again.
-    init(readingFrom source: any SQLiteByteSource, shownAs name: String) throws(MetaError) {
+    init(readingFrom source: any ByteSource, shownAs name: String) throws(MetaError) {
         groupsWrites = false
         do {
             db = try SQLiteConnection(readingFrom: source, shownAs: name)

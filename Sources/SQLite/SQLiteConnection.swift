@@ -20,7 +20,7 @@ public final class SQLiteConnection {
 
     /// Opens a read-only connection to a database held by `source`, whose pages SQLite
     /// reads as its queries need them (see `SQLiteSourceVFS`).
-    public convenience init(readingFrom source: any SQLiteByteSource, shownAs name: String) throws(SQLiteError) {
+    public convenience init(readingFrom source: any ByteSource, shownAs name: String) throws(SQLiteError) {
         let (uri, token) = try SQLiteSourceVFS.attach(source)
         do {
             try self.init(opening: uri, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, shownAs: name, sourceToken: token)

@@ -1,7 +1,7 @@
 import CSQLite
 import Foundation
 
-/// A read-only SQLite VFS whose files are `SQLiteByteSource`s: how a read-only mount queries
+/// A read-only SQLite VFS whose files are `ByteSource`s: how a read-only mount queries
 /// a committed index page by page, fetching only the pieces its queries touch instead of
 /// the whole file first. Files are opened `immutable`, so SQLite takes no locks and opens no
 /// journal; anything but a main database is refused. The C callbacks and the raw pointers
@@ -100,7 +100,7 @@ enum SQLiteSourceVFS {
 
     /// The file name a connection opens to read `source` (as a URI, with the `vfs` and
     /// `immutable` parameters) and the token to `detach` once the connection is closed.
-    static func attach(_ source: any SQLiteByteSource) throws(SQLiteError) -> (uri: String, token: UInt64) {
+    static func attach(_ source: any ByteSource) throws(SQLiteError) -> (uri: String, token: UInt64) {
         guard registered == SQLITE_OK else { throw SQLiteError(code: registered, message: "cannot register the \(name) VFS") }
         let token = sources.add(source)
         return ("file:/\(name)/\(token)?vfs=\(name)&immutable=1", token)
@@ -113,7 +113,7 @@ enum SQLiteSourceVFS {
         return UInt64(path.dropFirst(name.utf8.count + 2))
     }
 
-    private static func source(of file: UnsafeMutablePointer<sqlite3_file>) -> (any SQLiteByteSource)? {
+    private static func source(of file: UnsafeMutablePointer<sqlite3_file>) -> (any ByteSource)? {
         sources.source(UnsafeMutableRawPointer(file).assumingMemoryBound(to: csqlite_source_file.self).pointee.token)
     }
 
@@ -126,10 +126,10 @@ enum SQLiteSourceVFS {
 
     private final class Registry: @unchecked Sendable {
         private let lock = NSLock()
-        private var sources: [UInt64: any SQLiteByteSource] = [:]
+        private var sources: [UInt64: any ByteSource] = [:]
         private var next: UInt64 = 0
 
-        func add(_ source: any SQLiteByteSource) -> UInt64 {
+        func add(_ source: any ByteSource) -> UInt64 {
             lock.withLock {
                 next += 1
                 sources[next] = source
@@ -139,6 +139,6 @@ enum SQLiteSourceVFS {
 
         func remove(_ token: UInt64) { _ = lock.withLock { sources.removeValue(forKey: token) } }
 
-        func source(_ token: UInt64) -> (any SQLiteByteSource)? { lock.withLock { sources[token] } }
+        func source(_ token: UInt64) -> (any ByteSource)? { lock.withLock { sources[token] } }
     }
 }

@@ -2,13 +2,13 @@ import Foundation
 import SQLite
 import VolumeModel
 
-/// A committed SQLite index read in place: SQLite asks for pages, this answers from the
-/// pieces the manifest lists, fetched through the machine's piece cache on first touch and
-/// checked against their hashes. A read-only mount or a browse of a large volume thus serves
+/// A committed index read in place: SQLite asks for pages (the RDB reader for records), this
+/// answers from the pieces the manifest lists, fetched through the machine's piece cache on
+/// first touch and checked against their hashes. A read-only mount or a browse of a large volume thus serves
 /// its first `stat` after a few pieces, not after the whole index.
-final class IndexPieceSource: SQLiteByteSource, @unchecked Sendable {
+final class IndexPieceSource: ByteSource, @unchecked Sendable {
     let size: Int64
-    private let manifest: IndexManifest
+    let manifest: IndexManifest
     private let index: IndexRef
     private let bucket: VolumeBucket
     /// Where each piece starts in the file.

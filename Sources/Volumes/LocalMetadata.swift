@@ -96,15 +96,20 @@ final class LocalMetadata: @unchecked Sendable {
         }
     }
 
-    /// Reads a committed SQLite index in place from its pieces, for a read-only mount or a
-    /// browse: nothing is downloaded up front and nothing is written.
+    /// Reads a committed index in place from its pieces, for a read-only mount or a browse:
+    /// nothing is downloaded up front and nothing is written.
     init(reading source: IndexPieceSource, of index: IndexRef, directory: FilePath) throws(VolumeError) {
-        type = .sqlite
+        type = source.manifest.engine
         self.directory = directory
         redis = nil
         self.source = source
         do {
-            engine = try NamespaceEngine.open(readingFrom: source, shownAs: index.path)
+            engine =
+                if let fences = source.manifest.keyFences {
+                    try NamespaceEngine.open(readingRDBFrom: source, fences: fences, shownAs: index.path)
+                } else {
+                    try NamespaceEngine.open(readingFrom: source, shownAs: index.path)
+                }
         } catch {
             throw source.failure ?? VolumeError(error, while: "opening the index \(index.path)")
         }

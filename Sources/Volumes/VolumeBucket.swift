@@ -103,12 +103,14 @@ struct VolumeBucket: Sendable {
         let uploads = ParallelWork()
         let sent = Counter()
         var pieces: [IndexManifest.Piece] = []
+        var starts: [Int64] = []
         var size: Int64 = 0
         var queued = known
         progress(VolumeProgress(phase: "upload_index", done: 0, total: total, unit: "bytes"))
         try IndexSplitter.forEngine(engine).split(index) { (data) throws(VolumeError) in
             let sha256 = Hex.encode(SHA256.hash(data))
             pieces.append(IndexManifest.Piece(sha256: sha256, size: data.count))
+            starts.append(size)
             size += Int64(data.count)
             guard queued.insert(sha256).inserted else { return }
             uploads.submit { [self] () throws(VolumeError) in
@@ -122,9 +124,16 @@ struct VolumeBucket: Sendable {
             }
             progress(VolumeProgress(phase: "upload_index", done: sent.total, total: total, unit: "bytes"))
         }
+        let fences: [KeyFence?]?
+        do {
+            fences = try index.keyFences(pieceStarts: starts)
+        } catch {
+            try? uploads.finish()
+            throw VolumeError(error, while: "indexing the keys of \(index.file)")
+        }
         try uploads.finish()
         progress(VolumeProgress(phase: "upload_index", done: total, total: total, unit: "bytes"))
-        return IndexManifest(engine: engine, size: size, pieces: pieces)
+        return IndexManifest(engine: engine, size: size, pieces: pieces, fences: fences)
     }
 
     /// Publishes a branch of a committed version without touching its data: a new name

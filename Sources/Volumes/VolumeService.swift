@@ -233,11 +233,14 @@ public final class VolumeService: @unchecked Sendable {
         try ExternalRedis(url: url, for: volume, options: options, allowed: configuration.allowedRedis, environment: configuration.environment)
     }
 
-    /// The index of a read-only SQLite mount or browse, read in place from its pieces;
-    /// `nil` when the metadata must be local (writable, Redis, or a one-file index).
+    /// The index of a read-only mount or browse, read in place from its pieces; `nil` when
+    /// the metadata must be local (writable, a one-file index, or a Redis index whose
+    /// manifest has no key fences).
     func inPlaceIndex(of volume: VolumeDescriptor, readOnly: Bool, in bucket: VolumeBucket) throws(VolumeError) -> IndexPieceSource? {
-        guard readOnly, volume.metadataStoreType == .sqlite, let index = volume.index, try bucket.isPieced(index) else { return nil }
-        return IndexPieceSource(manifest: try bucket.manifest(of: index), of: index, in: bucket)
+        guard readOnly, let index = volume.index, try bucket.isPieced(index) else { return nil }
+        let manifest = try bucket.manifest(of: index)
+        guard manifest.engine == .sqlite || manifest.fences != nil else { return nil }
+        return IndexPieceSource(manifest: manifest, of: index, in: bucket)
     }
 
     /// Opens the metadata (in the mount's directory, or in place), formats a fresh volume,

@@ -13,6 +13,15 @@ import Testing
         #expect(Hex.encode(hasher.finalize()) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
+    @Test func hexDecodesWhatItEncodesAndNothingElse() {
+        let bytes: [UInt8] = [0, 1, 0x7F, 0x80, 0xAB, 0xFF]
+        #expect(Hex.decode(Hex.encode(bytes)) == bytes)
+        #expect(Hex.decode("ABff") == [0xAB, 0xFF])
+        #expect(Hex.decode("") == [])
+        #expect(Hex.decode("abc") == nil)
+        #expect(Hex.decode("zz") == nil)
+    }
+
     @Test func hmacMatchesRFC4231TestCase2() {
         let mac = HMAC.sha256(key: Array("Jefe".utf8), message: "what do ya want for nothing?")
         #expect(Hex.encode(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")

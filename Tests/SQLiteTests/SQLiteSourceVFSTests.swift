@@ -19,7 +19,7 @@ import Testing
         return try Data(contentsOf: URL(fileURLWithPath: copy))
     }
 
-    private final class Source: SQLiteByteSource, @unchecked Sendable {
+    private final class Source: ByteSource, @unchecked Sendable {
         let data: Data
         let lock = NSLock()
         var failing = false

@@ -15,6 +15,12 @@ import Volumes
         try VolumeFixture(bucketPrefix: "pieces-\(UUID().uuidString.prefix(8).lowercased())")
     }
 
+    /// A file's name, long and unlike every other (so that it does not compress): enough of
+    /// them make an index of many pieces, in which a lookup is a small share.
+    private static func name(_ file: Int) -> String {
+        "f\(file)-" + Hex.encode(SHA256.hash(Array("\(file)".utf8))) + Hex.encode(SHA256.hash(Array("\(file)+".utf8)))
+    }
+
     /// Piece keys in the fixture's bucket.
     private func pieceKeys(_ fixture: VolumeFixture) throws -> Set<String> {
         Set(try fixture.objects().listAll(prefix: "_pieces/").map(\.key))
@@ -30,8 +36,8 @@ import Volumes
         #expect(first.index?.path.hasSuffix("/index.manifest") == true)
         #expect(firstPieces.count >= 6, "a \(first.indexBytes ?? 0)-byte index in \(firstPieces.count) pieces")
 
-        // A change touches a few pages (SQLite) or a few stretches of the dump (Redis: the
-        // changed key, the header's save time, the trailing checksum), not the index.
+        // A change touches a few pages (SQLite) or a few stretches of the key-ordered dump
+        // (Redis: the changed keys and the header's save time), not the index.
         try VolumeFixture.write("changed", to: "d7/f7", in: live)
         let second = try live.commit(message: "one change")
         let added = try pieceKeys(fixture).subtracting(firstPieces)
@@ -41,28 +47,31 @@ import Volumes
         try live.unmount(abandon: true)
     }
 
-    /// The same on the GCS and Azure peers: a small change adds a few pieces, a cold machine
-    /// reads the version in place, and a writable fork fetches the whole index.
-    @Test(arguments: [VolumeFixture.Peer.gcs, .azure])
-    func piecesRoundTripOn(peer: VolumeFixture.Peer) throws {
+    /// The same on the GCS and Azure peers, for both engines: a small change adds a few
+    /// pieces, a cold machine reads the version in place, and a writable fork fetches the
+    /// whole index.
+    @Test(arguments: [VolumeFixture.Peer.gcs, .azure], MetadataStoreType.allCases)
+    func piecesRoundTripOn(peer: VolumeFixture.Peer, type: MetadataStoreType) throws {
         let fixture = try VolumeFixture(peer: peer, bucketPrefix: "pieces-\(UUID().uuidString.prefix(8).lowercased())")
-        let live = try fixture.mount(try fixture.newVolume(.sqlite))
-        for file in 0..<1200 { try VolumeFixture.write("file \(file)", to: "d\(file % 20)/f\(file)", in: live) }
+        let live = try fixture.mount(try fixture.newVolume(type))
+        // Enough files for many pieces: an RDB is about a third the size of a database.
+        let files = type == .sqlite ? 1200 : 2500
+        for file in 0..<files { try VolumeFixture.write("file \(file)", to: "d\(file % 20)/\(Self.name(file))", in: live) }
         _ = try live.commit(message: "many")
         let firstPieces = try pieceKeys(fixture)
-        try VolumeFixture.write("changed", to: "d3/f3", in: live)
+        try VolumeFixture.write("changed", to: "d3/\(Self.name(3))", in: live)
         let second = try live.finalize(message: "one change")
         let added = try pieceKeys(fixture).subtracting(firstPieces)
         #expect(firstPieces.count >= 3 && !added.isEmpty && added.count <= 8, "one change added \(added.count) of \(firstPieces.count) pieces")
 
         let cold = try VolumeFixture(reusingBucketOf: fixture)
         let reader = try cold.mount(second, readOnly: true)
-        #expect(try String(contentsOfFile: reader.mountpoint.appending("d3/f3").string, encoding: .utf8) == "changed")
+        #expect(try String(contentsOfFile: reader.mountpoint.appending("d3/\(Self.name(3))").string, encoding: .utf8) == "changed")
         #expect(cachedPieces(cold) < firstPieces.count, "a read in place fetched \(cachedPieces(cold)) of \(firstPieces.count) pieces")
         try reader.unmount(abandon: false)
         let fork = try cold.service.fork(second, name: "fork-\(UUID().uuidString.prefix(8).lowercased())")
         let writer = try cold.mount(fork)
-        #expect(try VolumeFixture.files(under: writer.mountpoint).count == 1200)
+        #expect(try VolumeFixture.files(under: writer.mountpoint).count == files)
         try writer.unmount(abandon: true)
     }
 
@@ -91,29 +100,31 @@ import Volumes
         return FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String }.filter { $0.split(separator: "/").last?.count == 64 }.count ?? 0
     }
 
-    /// A read-only mount and a browse read a SQLite index in place: a cold machine answers a
-    /// `stat` after fetching a few pieces, and a piece that turns bad later fails the call
-    /// that needs it with EIO, never with wrong metadata.
-    @Test func aReadOnlyMountReadsItsIndexInPlace() throws {
+    /// A read-only mount and a browse read the index in place (SQLite's pages, or the
+    /// records of Redis's key-ordered RDB): a cold machine answers a `stat` after fetching a
+    /// few pieces, and a piece that turns bad later fails the call that needs it with EIO,
+    /// never with wrong metadata.
+    @Test(arguments: MetadataStoreType.allCases)
+    func aReadOnlyMountReadsItsIndexInPlace(type: MetadataStoreType) throws {
         let fixture = try fixture()
-        let live = try fixture.mount(try fixture.newVolume(.sqlite))
-        for file in 0..<6000 { try VolumeFixture.write("file \(file)", to: "d\(file % 40)/f\(file)", in: live) }
+        let live = try fixture.mount(try fixture.newVolume(type))
+        for file in 0..<6000 { try VolumeFixture.write("file \(file)", to: "d\(file % 40)/\(Self.name(file))", in: live) }
         let version = try live.finalize(message: "many")
         let pieces = try pieceKeys(fixture)
-        #expect(pieces.count >= 20, "a \(version.indexBytes ?? 0)-byte index in \(pieces.count) pieces")
+        #expect(pieces.count >= 15, "a \(version.indexBytes ?? 0)-byte index in \(pieces.count) pieces")
 
         let cold = try VolumeFixture(reusingBucketOf: fixture)
         let mounted = try cold.mount(version, readOnly: true)
         defer { try? mounted.unmount(abandon: false) }
-        let attributes = try FileManager.default.attributesOfItem(atPath: mounted.mountpoint.appending("d3/f3").string)
+        let attributes = try FileManager.default.attributesOfItem(atPath: mounted.mountpoint.appending("d3/\(Self.name(3))").string)
         #expect(attributes[.size] as? Int == 6)
-        #expect(try String(contentsOfFile: mounted.mountpoint.appending("d3/f3").string, encoding: .utf8) == "file 3")
+        #expect(try String(contentsOfFile: mounted.mountpoint.appending("d3/\(Self.name(3))").string, encoding: .utf8) == "file 3")
         let fetched = cachedPieces(cold)
-        #expect(fetched >= 1 && fetched <= 10, "a stat and a read fetched \(fetched) of \(pieces.count) pieces")
+        #expect(fetched >= 1 && fetched <= pieces.count / 2, "a stat and a read fetched \(fetched) of \(pieces.count) pieces")
 
         let browser = try VolumeFixture(reusingBucketOf: fixture)
-        #expect(try browser.service.list(version, path: "/d5/f5").map(\.size) == [6])
-        #expect(cachedPieces(browser) <= 10, "a browse of one file fetched \(cachedPieces(browser)) of \(pieces.count) pieces")
+        #expect(try browser.service.list(version, path: "/d5/\(Self.name(5))").map(\.size) == [6])
+        #expect(cachedPieces(browser) <= pieces.count / 2, "a browse of one file fetched \(cachedPieces(browser)) of \(pieces.count) pieces")
 
         let store = try fixture.objects()
         let originals = try pieces.map { ($0, try store.get($0)) }
@@ -127,9 +138,10 @@ import Volumes
 
     /// Whether the index is read in place (read-only) or fetched whole (a writable fork), a
     /// bad piece fails the mount naming the index.
-    @Test func aCorruptOrMissingPieceFailsTheMountNamingTheIndex() throws {
+    @Test(arguments: MetadataStoreType.allCases)
+    func aCorruptOrMissingPieceFailsTheMountNamingTheIndex(type: MetadataStoreType) throws {
         let fixture = try fixture()
-        let live = try fixture.mount(try fixture.newVolume(.sqlite))
+        let live = try fixture.mount(try fixture.newVolume(type))
         try VolumeFixture.write("kept", to: "f", in: live)
         let version = try live.finalize(message: "v")
         let store = try fixture.objects()
@@ -189,6 +201,48 @@ import Volumes
         old.producedBy?.locator = locator.description
         try store.create(locator.descriptorKey, data: old.encoded(pretty: true))
         #expect(try VolumeFixture(reusingBucketOf: fixture).files(of: old) == ["old.txt": "from an earlier release"])
+    }
+
+    /// A Redis version committed before RDBs were put in key order has a manifest without
+    /// key fences: a read-only mount fetches its RDB whole and loads it, as it did then. A
+    /// manifest whose fences are out of order is refused, never searched.
+    @Test func aRedisIndexWithoutKeyFencesStillMountsReadOnly() throws {
+        let fixture = try fixture()
+        let live = try fixture.mount(try fixture.newVolume(.redis))
+        for file in 0..<2000 { try VolumeFixture.write("file \(file)", to: "d\(file % 10)/f\(file)", in: live) }
+        let version = try live.finalize(message: "fenced")
+        let store = try fixture.objects()
+        let manifestKey = String(version.index!.path.dropFirst(fixture.bucketURI.count + 1))
+        let manifest = try JSONSerialization.jsonObject(with: try store.get(manifestKey)) as! [String: Any]
+        let fences = try #require(manifest["fences"] as? [Any], "a new Redis manifest has key fences")
+        #expect(fences.count >= 3)
+
+        var unfenced = manifest
+        unfenced["fences"] = nil
+        let old = try republish(version, manifest: unfenced, in: fixture)
+        // The machine outlives its mount: a service that goes away stops its private servers.
+        let machine = try VolumeFixture(reusingBucketOf: fixture)
+        let mounted = try machine.mount(old, readOnly: true)
+        #expect(try String(contentsOfFile: mounted.mountpoint.appending("d3/f3").string, encoding: .utf8) == "file 3")
+        try mounted.unmount(abandon: false)
+
+        var shuffled = manifest
+        shuffled["fences"] = Array(fences.reversed())
+        let bad = try republish(version, manifest: shuffled, in: fixture)
+        expectVolumeError(.integrityError, "a manifest of fences out of order") { _ = try VolumeFixture(reusingBucketOf: fixture).mount(bad, readOnly: true) }
+    }
+
+    /// `version` again under a new id, its index the given manifest.
+    private func republish(_ version: VolumeDescriptor, manifest: [String: Any], in fixture: VolumeFixture) throws -> VolumeDescriptor {
+        let store = try fixture.objects()
+        let data = try JSONSerialization.data(withJSONObject: manifest)
+        let locator = try VersionLocator(bucket: fixture.bucketURI, id: VersionLocator.newID())
+        try store.put(locator.manifestKey, data: data)
+        var copy = version
+        copy.index = IndexRef(path: locator.uri(ofKey: locator.manifestKey), size: Int64(data.count), sha256: Hex.encode(SHA256.hash(data)))
+        copy.producedBy?.locator = locator.description
+        try store.create(locator.descriptorKey, data: copy.encoded(pretty: true))
+        return copy
     }
 
     /// The index of a version as one file, from its manifest and pieces.

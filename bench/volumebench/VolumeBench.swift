@@ -10,24 +10,27 @@ import Volumes
 /// Versions at scale: for volumes of 10k, 100k and 1M files, what a commit of one change
 /// uploads and costs, how soon a cold machine's read-only mount answers a `stat`, what a
 /// machine that has version N fetches for N+1, and the process's peak memory (the daemon's
-/// work, in-process). Runs on the S3 server when the test services are up, else on `file://`.
+/// work, in-process; a Redis volume's private `redis-server` is a process of its own, not
+/// counted). Runs on the S3 server when the test services are up, else on `file://`.
+/// `VOLUMEBENCH_ENGINE=redis` runs the same on Redis metadata.
 @main
 struct VolumeBench {
     static let environment = ProcessInfo.processInfo.environment
     static let sizes = (environment["VOLUMEBENCH_FILES"] ?? "10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
-    static let scratch = FilePath(FileManager.default.temporaryDirectory.appendingPathComponent("volumed-volumebench-\(UUID().uuidString)").path)
+    static let engine = MetadataStoreType(rawValue: environment["VOLUMEBENCH_ENGINE"] ?? "sqlite") ?? .sqlite
+    static let scratch = FilePath(FileManager.default.temporaryDirectory.appendingPathComponent("vb-\(UUID().uuidString.prefix(8))").path)
 
     static func main() throws {
         AllocatorPolicy.limitHeaps()  // as volumed does, so that the peak is the daemon's
         defer { try? FileManager.default.removeItem(atPath: scratch.string) }
         let (configuration, endpoint) = machine("writer")
         let service = try VolumeService(configuration)
-        print("versions at scale on \(configuration.effectiveDefaultBucket), SQLite metadata, files of 1 KiB in directories of 1000")
+        print("versions at scale on \(configuration.effectiveDefaultBucket), \(engine == .sqlite ? "SQLite" : "Redis") metadata, files of 1 KiB in directories of 1000")
         print("| files | index MiB | write s | list+stat all s | commit (all new) s | commit (1 change) s | 1-change commit uploads KiB | cold read-only mount + first stat s | its fetch KiB | N+1 after N fetches KiB (% of index) | peak RSS MiB |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for size in sizes {
             resetPeakMemory()
-            let volume = try service.new(name: "bench-\(UUID().uuidString.prefix(8).lowercased())", endpoint: endpoint)
+            let volume = try service.new(name: "bench-\(UUID().uuidString.prefix(8).lowercased())", endpoint: endpoint, metadataStoreType: engine)
             let live = try service.mount(volume, at: scratch.appending("mnt-\(size)"))
             let (write, firstFile) = try timed { try populate(live.fileSystem, files: size) }
             let (walk, seen) = try timed { try listAndStat(live.fileSystem) }
