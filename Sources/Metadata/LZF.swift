@@ -8,7 +8,9 @@ enum LZF {
     /// Exactly `length` bytes, or `nil` when `input` does not decompress to that length.
     static func decompress(_ input: [UInt8], length: Int) -> [UInt8]? {
         var output: [UInt8] = []
-        output.reserveCapacity(length)
+        // Grown as the input yields rather than reserved as claimed: a hostile claim may be
+        // 88 times the input.
+        output.reserveCapacity(min(length, input.count))
         var at = 0
         while at < input.count {
             let control = Int(input[at])

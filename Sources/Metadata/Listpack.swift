@@ -1,7 +1,6 @@
-/// The entries of a Redis listpack (`listpack.c`), the compact encoding of small hashes,
-/// sets and list nodes that an RDB stores as one string: a 6-byte header, then entries each
-/// made of an encoding byte, its data and a back-length, then 0xFF. Integers come back in
-/// decimal, as Redis returns them (it stores only canonical decimals as integers).
+/// The entries of a Redis listpack (`listpack.c`), the encoding of small hashes and of list
+/// nodes: a 6-byte header, entries of an encoding byte, data and a back-length, then 0xFF.
+/// Integers come back in decimal, as Redis returns them (it stores only canonical ones so).
 enum Listpack {
     static func entries(_ blob: [UInt8]) -> [[UInt8]]? {
         guard blob.count >= 7 else { return nil }
@@ -55,13 +54,13 @@ enum Listpack {
         }
     }
 
-    /// The bytes an entry's back-length takes: seven bits of its size per byte.
+    /// The bytes an entry's back-length takes, with the bounds of `lpEncodeBacklen`.
     private static func backLengthSize(_ size: Int) -> Int {
         switch size {
-        case ..<128: 1
-        case ..<16384: 2
-        case ..<2_097_152: 3
-        case ..<268_435_456: 4
+        case ...127: 1
+        case ..<16383: 2
+        case ..<2_097_151: 3
+        case ..<268_435_455: 4
         default: 5
         }
     }

@@ -1,11 +1,9 @@
 import Foundation
 import SQLite
 
-/// A forward reader over the bytes of a Redis RDB file, with the file's length and string
-/// encodings (https://rdb.fnordig.de/file_format.html, and Redis's `rdb.c`). It reads
-/// through a window of its own, so that a record of a few bytes costs no call into the
-/// source, and checks every length against what is left of the file before it reads, so a
-/// corrupt or hostile length costs nothing but an error.
+/// A reader over the bytes of an RDB with its length and string encodings (Redis's `rdb.c`),
+/// through a window of its own so that a small record costs no call into the source. Every
+/// length is checked against what is left of the file first: a hostile one costs an error.
 struct RDBCursor {
     private let source: any ByteSource
     /// Where the next byte is read from.
@@ -22,9 +20,6 @@ struct RDBCursor {
         windowSize = window
         self.name = name
     }
-
-    var size: Int64 { source.size }
-    var atEnd: Bool { offset >= source.size }
 
     mutating func seek(to offset: Int64) { self.offset = offset }
 

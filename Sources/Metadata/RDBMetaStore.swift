@@ -2,11 +2,9 @@ import SQLite
 import StorageFormat
 import SystemPackage
 
-/// A committed Redis namespace read in place from its key-ordered RDB (`RDBSorter`), the
-/// Redis counterpart of a SQLite index read through `SQLiteSourceVFS`: a key is found by a
-/// binary search of the pieces' key fences, then among the records that start in that
-/// piece, so a read-only mount serves its first `stat` after a few pieces rather than after
-/// loading the whole RDB into a server. Every write is refused.
+/// A committed Redis namespace read in place from its key-ordered RDB (`RDBSorter`), as
+/// `SQLiteSourceVFS` reads a SQLite index: a key is found through the pieces' key fences, so
+/// a read-only mount serves after a few pieces, not after loading the RDB into a server.
 final class RDBMetaStore: MetaStore {
     let location: String
     private let source: any ByteSource
@@ -47,7 +45,9 @@ final class RDBMetaStore: MetaStore {
 
     func counter(_ name: String) throws(MetaError) -> Int64 {
         guard let text = try string(RedisKey.counter(name)) else { return 0 }
-        guard let value = Int64(String(decoding: text, as: UTF8.self)) else { throw MetaError(.ioError, "counter \(name) of \(location) is not a number") }
+        guard let value = Int64(String(decoding: text, as: UTF8.self)), value < Int64.max else {
+            throw MetaError(.ioError, "counter \(name) of \(location) is not a number below 2^63 - 1")
+        }
         return RedisKey.storesLastUsed(name) ? value + 1 : value
     }
 

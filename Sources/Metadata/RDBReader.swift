@@ -1,25 +1,10 @@
 import SQLite
 
-/// One key's record in an RDB.
-struct RDBRecord {
-    /// Where the record starts: its expiry or eviction opcode if it has one, else its type.
-    let start: Int64
-    /// Where the next record or marker starts.
-    let end: Int64
-    let key: [UInt8]
-    /// The number of the database the key is in.
-    let database: Int
-    let type: UInt8
-    /// Where the value starts, after the key.
-    let valueOffset: Int64
-}
-
-/// Walks the records of a Redis RDB (version 10 or 11, Redis 7.0–7.2) and decodes the
-/// value types a juicefs namespace uses: strings, hashes and lists in each of their
-/// encodings. Sets and sorted sets (sessions, deferred deletions) are only stepped over,
-/// and a stream or module value is refused: no namespace has them.
+/// Walks the records of a Redis RDB of format 10 or 11 (Redis 7.0–7.2) and decodes the
+/// value types a juicefs namespace reads: strings, hashes and lists. Sets and sorted sets
+/// (sessions, deferred deletions) are stepped over; streams and modules are refused.
 struct RDBReader {
-    private(set) var cursor: RDBCursor
+    private var cursor: RDBCursor
     /// The RDB format version the header names.
     let version: Int
     /// Where the first database's keys begin (its SELECTDB): what is before is the header
@@ -29,7 +14,9 @@ struct RDBReader {
     private(set) var endMarker: Int64?
     private var database = 0
 
-    static let supportedVersions = 1...11
+    /// The formats whose hashes and lists are listpacks and quicklists of them (older ones
+    /// use ziplists, newer ones types this reader does not know).
+    static let supportedVersions = 10...11
 
     /// Opens the file and reads its header.
     init(_ source: any ByteSource, name: String) throws(MetaError) {

@@ -2,14 +2,11 @@ import Foundation
 import SystemBridge
 import SystemPackage
 
-/// Rewrites an RDB with its records in the byte order of their keys: Redis loads records
-/// in any order, and a file in key order is what lets a read-only mount find a key by
-/// reading a few pieces (the manifest's key fences say where each piece's first key is),
-/// and what makes two saves of the same keys the same bytes, whatever order the server's
-/// hash table happened to hold them in, so that a commit's pieces change only where keys did.
-///
-/// The end marker carries a zero checksum, which tells Redis that none was computed: the
-/// pieces are checked against their SHA-256 instead.
+/// Rewrites an RDB with its records in the byte order of their keys. Redis loads records in
+/// any order; key order lets a mount find a key through the pieces' key fences, and keeps a
+/// save's bytes where its keys did not change, whatever order the server held them in.
+/// The end marker's checksum is zero, which Redis reads as "not computed": the pieces carry
+/// SHA-256.
 enum RDBSorter {
     /// Writes the keys of `database` in `source` to `destination` in key order (a shared
     /// server's RDB holds other databases too), returning how many there are.

@@ -159,11 +159,12 @@ final class RedisMetaStore: MetaStore {
     /// only possible when the server's directory is on this machine (always so for the
     /// private server).
     func snapshot(scratchFile: FilePath) throws(MetaError) -> IndexSnapshot {
-        try saveSnapshot(to: scratchFile)
-        return try IndexSnapshot(file: scratchFile, orderedByKey: true) { try? FileSystem.removeTree(scratchFile) }
+        let ordered = try saveSnapshot(to: scratchFile)
+        return try IndexSnapshot(file: scratchFile, orderedByKey: ordered) { try? FileSystem.removeTree(scratchFile) }
     }
 
-    private func saveSnapshot(to path: FilePath) throws(MetaError) {
+    /// Whether the file written is in key order.
+    private func saveSnapshot(to path: FilePath) throws(MetaError) -> Bool {
         guard let snapshotScratch else { return try saveServer(to: path) }
         try? FileSystem.removeTree(snapshotScratch.directory)
         do {
@@ -179,7 +180,7 @@ final class RedisMetaStore: MetaStore {
         try server.start()
         let copy = try RedisMetaStore(server.address())
         try RedisKeyCopier.copy(from: self, to: copy)
-        try copy.saveServer(to: path)
+        return try copy.saveServer(to: path)
     }
 
     /// Empties the database (an external one whose namespace was published or abandoned).
@@ -187,8 +188,10 @@ final class RedisMetaStore: MetaStore {
         try command([RedisKey.bytes("FLUSHDB")])
     }
 
-    /// BGSAVE, then the server's RDB file in key order: the server must run on this machine.
-    private func saveServer(to path: FilePath) throws(MetaError) {
+    /// BGSAVE, then the server's RDB file in key order, or as it is when the server writes a
+    /// format `RDBSorter` does not know (whether it is in key order is returned): the server
+    /// must run on this machine.
+    private func saveServer(to path: FilePath) throws(MetaError) -> Bool {
         let before = Int(try persistenceField("rdb_saves") ?? "") ?? 0
         let started = Date()
         let reply = try pipeline([[RedisKey.bytes("BGSAVE")]])[0]
@@ -209,7 +212,17 @@ final class RedisMetaStore: MetaStore {
         guard FileSystem.exists(source) else {
             throw MetaError(.notSupported, "cannot read the RDB file \(source) of \(location): is the server on another machine?")
         }
-        try RDBSorter.sort(source, database: database, into: path)
+        do {
+            try RDBSorter.sort(source, database: database, into: path)
+            return true
+        } catch where error.errno == .notSupported {
+            do {
+                try FileSystem.copyFile(source, to: path)
+            } catch {
+                throw MetaError(error, "cannot copy the RDB file \(source) of \(location): \(error)")
+            }
+            return false
+        }
     }
 
     // MARK: - Helpers

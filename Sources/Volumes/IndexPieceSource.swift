@@ -4,8 +4,8 @@ import VolumeModel
 
 /// A committed index read in place: SQLite asks for pages (the RDB reader for records), this
 /// answers from the pieces the manifest lists, fetched through the machine's piece cache on
-/// first touch and checked against their hashes. A read-only mount or a browse of a large volume thus serves
-/// its first `stat` after a few pieces, not after the whole index.
+/// first touch and checked against their hashes. A read-only mount or a browse of a large
+/// volume thus serves its first `stat` after a few pieces, not after the whole index.
 final class IndexPieceSource: ByteSource, @unchecked Sendable {
     let size: Int64
     let manifest: IndexManifest

@@ -152,10 +152,13 @@ import Testing
         #expect(errno { try RDBSorter.sort(hostile, database: 0, into: hostile.removingLastComponent().appending("sorted")) } == .ioError)
     }
 
+    /// A format other than Redis 7.0–7.2's is refused by name (a snapshot then copies it whole).
     @Test func anRDBOfAnotherFormatVersionIsRefusedByName() throws {
         let file = try Scratch.directory("rdb-version").appending("new.rdb")
         try Data(Array("REDIS0012".utf8) + [0xFF]).write(to: URL(fileURLWithPath: file.string))
         #expect(errno { _ = try RDBReader(try MappedFile(file), name: "new.rdb") } == .notSupported)
+        try Data(Array("REDIS0009".utf8) + [0xFF]).write(to: URL(fileURLWithPath: file.string))
+        #expect(errno { try RDBSorter.sort(file, database: 0, into: file.removingLastComponent().appending("sorted")) } == .notSupported, "ziplists: copied, not sorted")
         try Data(Array("NOTREDIS0".utf8)).write(to: URL(fileURLWithPath: file.string))
         #expect(errno { _ = try RDBReader(try MappedFile(file), name: "new.rdb") } == .ioError)
     }

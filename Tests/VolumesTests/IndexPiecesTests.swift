@@ -209,7 +209,7 @@ import Volumes
     @Test func aRedisIndexWithoutKeyFencesStillMountsReadOnly() throws {
         let fixture = try fixture()
         let live = try fixture.mount(try fixture.newVolume(.redis))
-        for file in 0..<2000 { try VolumeFixture.write("file \(file)", to: "d\(file % 10)/f\(file)", in: live) }
+        for file in 0..<2000 { try VolumeFixture.write("file \(file)", to: "d\(file % 10)/\(Self.name(file))", in: live) }
         let version = try live.finalize(message: "fenced")
         let store = try fixture.objects()
         let manifestKey = String(version.index!.path.dropFirst(fixture.bucketURI.count + 1))
@@ -223,7 +223,7 @@ import Volumes
         // The machine outlives its mount: a service that goes away stops its private servers.
         let machine = try VolumeFixture(reusingBucketOf: fixture)
         let mounted = try machine.mount(old, readOnly: true)
-        #expect(try String(contentsOfFile: mounted.mountpoint.appending("d3/f3").string, encoding: .utf8) == "file 3")
+        #expect(try String(contentsOfFile: mounted.mountpoint.appending("d3/\(Self.name(3))").string, encoding: .utf8) == "file 3")
         try mounted.unmount(abandon: false)
 
         var shuffled = manifest
