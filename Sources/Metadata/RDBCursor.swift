@@ -14,7 +14,8 @@ struct RDBCursor {
     /// Names the file in errors.
     let name: String
 
-    init(_ source: any ByteSource, at offset: Int64 = 0, window: Int = 64 << 10, name: String) {
+    /// `window`: small, so that a record near a piece's end does not fetch the next piece.
+    init(_ source: any ByteSource, at offset: Int64 = 0, window: Int = 4 << 10, name: String) {
         self.source = source
         self.offset = offset
         windowSize = window

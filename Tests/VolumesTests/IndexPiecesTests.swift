@@ -119,12 +119,14 @@ import Volumes
         let attributes = try FileManager.default.attributesOfItem(atPath: mounted.mountpoint.appending("d3/\(Self.name(3))").string)
         #expect(attributes[.size] as? Int == 6)
         #expect(try String(contentsOfFile: mounted.mountpoint.appending("d3/\(Self.name(3))").string, encoding: .utf8) == "file 3")
+        // A stat and a read touch a few regions of the index (Redis: the `d…` entries, the
+        // `i…` attributes, the `c…` chunks, the setting), a piece or two each.
         let fetched = cachedPieces(cold)
-        #expect(fetched >= 1 && fetched <= pieces.count / 2, "a stat and a read fetched \(fetched) of \(pieces.count) pieces")
+        #expect(fetched >= 1 && fetched <= 8, "a stat and a read fetched \(fetched) of \(pieces.count) pieces")
 
         let browser = try VolumeFixture(reusingBucketOf: fixture)
         #expect(try browser.service.list(version, path: "/d5/\(Self.name(5))").map(\.size) == [6])
-        #expect(cachedPieces(browser) <= pieces.count / 2, "a browse of one file fetched \(cachedPieces(browser)) of \(pieces.count) pieces")
+        #expect(cachedPieces(browser) <= 8, "a browse of one file fetched \(cachedPieces(browser)) of \(pieces.count) pieces")
 
         let store = try fixture.objects()
         let originals = try pieces.map { ($0, try store.get($0)) }
