@@ -18,7 +18,7 @@ import Volumes
     /// A file's name, long and unlike every other (so that it does not compress): enough of
     /// them make an index of many pieces, in which a lookup is a small share.
     private static func name(_ file: Int) -> String {
-        "f\(file)-" + Hex.encode(SHA256.hash(Array("\(file)".utf8))) + Hex.encode(SHA256.hash(Array("\(file)+".utf8)))
+        "f\(file)-" + (0..<3).map { Hex.encode(SHA256.hash(Array("\(file)/\($0)".utf8))) }.joined()
     }
 
     /// Piece keys in the fixture's bucket.
@@ -62,7 +62,7 @@ import Volumes
         try VolumeFixture.write("changed", to: "d3/\(Self.name(3))", in: live)
         let second = try live.finalize(message: "one change")
         let added = try pieceKeys(fixture).subtracting(firstPieces)
-        #expect(firstPieces.count >= 3 && !added.isEmpty && added.count <= 8, "one change added \(added.count) of \(firstPieces.count) pieces")
+        #expect(firstPieces.count >= 8 && !added.isEmpty && added.count <= 8, "one change added \(added.count) of \(firstPieces.count) pieces")
 
         let cold = try VolumeFixture(reusingBucketOf: fixture)
         let reader = try cold.mount(second, readOnly: true)
@@ -111,7 +111,7 @@ import Volumes
         for file in 0..<6000 { try VolumeFixture.write("file \(file)", to: "d\(file % 40)/\(Self.name(file))", in: live) }
         let version = try live.finalize(message: "many")
         let pieces = try pieceKeys(fixture)
-        #expect(pieces.count >= 15, "a \(version.indexBytes ?? 0)-byte index in \(pieces.count) pieces")
+        #expect(pieces.count >= 20, "a \(version.indexBytes ?? 0)-byte index in \(pieces.count) pieces")
 
         let cold = try VolumeFixture(reusingBucketOf: fixture)
         let mounted = try cold.mount(version, readOnly: true)
@@ -131,8 +131,10 @@ import Volumes
         let store = try fixture.objects()
         let originals = try pieces.map { ($0, try store.get($0)) }
         for key in pieces { try store.put(key, data: Data("not the piece".utf8)) }
-        // ls, because Foundation's listing takes readdir's error for the end of the directory.
-        let listing = try Command.run(["ls", mounted.mountpoint.appending("d39").string])
+        // ls, because Foundation's listing takes readdir's error for the end of the directory;
+        // -l, because the attributes of its files span the index (Redis keeps them apart from
+        // the entries, which a piece fetched for the stat may hold).
+        let listing = try Command.run(["ls", "-l", mounted.mountpoint.appending("d39").string])
         #expect(!listing.succeeded && listing.stderr.contains("Input/output error"), "ls of a directory behind bad pieces: \(listing.output)")
         expectVolumeError(.integrityError, "a browse that needs a bad piece") { _ = try VolumeFixture(reusingBucketOf: fixture).service.list(version, path: "/d39") }
         for (key, data) in originals { try store.put(key, data: data) }
