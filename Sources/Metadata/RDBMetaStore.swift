@@ -12,8 +12,8 @@ final class RDBMetaStore: MetaStore {
     private var reader: RDBReader
     /// The fences that name a key, in key order (and so in file order).
     private let fences: [KeyFence]
-    /// The keys and record offsets of the spans between fences read lately, newest last.
-    private var spans: [(number: Int, records: [(key: [UInt8], start: Int64)])] = []
+    /// The records of the spans between fences read lately, newest last.
+    private var spans: [(number: Int, records: [RDBRecord])] = []
     /// Hashes decoded lately, newest last: a lookup in a large directory would otherwise
     /// decode its whole hash again for each name.
     private var hashes: [(start: Int64, bytes: Int64, fields: [[UInt8]: [UInt8]])] = []
@@ -86,16 +86,16 @@ final class RDBMetaStore: MetaStore {
             if records[middle].key.lexicographicallyPrecedes(key) { low = middle + 1 } else { high = middle }
         }
         guard low < records.count, records[low].key == key else { return nil }
-        return try reader.record(at: records[low].start)
+        return records[low]
     }
 
     /// The records whose keys start with `prefix`, in key order.
     func records(withPrefix prefix: [UInt8]) throws(MetaError) -> [RDBRecord] {
         var found: [RDBRecord] = []
         for number in (spanNumber(holding: prefix) ?? 0)..<fences.count {
-            for (key, start) in try span(number) where !key.lexicographicallyPrecedes(prefix) {
-                guard key.starts(with: prefix) else { return found }
-                if let record = try reader.record(at: start) { found.append(record) }
+            for record in try span(number) where !record.key.lexicographicallyPrecedes(prefix) {
+                guard record.key.starts(with: prefix) else { return found }
+                found.append(record)
             }
         }
         return found
@@ -104,9 +104,7 @@ final class RDBMetaStore: MetaStore {
     /// Every record, a span at a time, without keeping the spans.
     func forEachRecord(_ body: (RDBRecord) throws(MetaError) -> Void) throws(MetaError) {
         for number in fences.indices {
-            for (_, start) in try readSpan(number) {
-                if let record = try reader.record(at: start) { try body(record) }
-            }
+            for record in try readSpan(number) { try body(record) }
         }
     }
 
@@ -144,7 +142,7 @@ final class RDBMetaStore: MetaStore {
         return low == 0 ? nil : low - 1
     }
 
-    private func span(_ number: Int) throws(MetaError) -> [(key: [UInt8], start: Int64)] {
+    private func span(_ number: Int) throws(MetaError) -> [RDBRecord] {
         if let found = spans.lastIndex(where: { $0.number == number }) {
             spans.append(spans.remove(at: found))
             return spans[spans.count - 1].records
@@ -156,12 +154,12 @@ final class RDBMetaStore: MetaStore {
     }
 
     /// The records from one fence up to the next.
-    private func readSpan(_ number: Int) throws(MetaError) -> [(key: [UInt8], start: Int64)] {
+    private func readSpan(_ number: Int) throws(MetaError) -> [RDBRecord] {
         let end = number + 1 < fences.count ? fences[number + 1].offset : source.size
-        var records: [(key: [UInt8], start: Int64)] = []
+        var records: [RDBRecord] = []
         guard var record = try reader.record(at: fences[number].offset) else { return [] }
         while true {
-            records.append((record.key, record.start))
+            records.append(record)
             guard record.end < end, let next = try reader.next() else { return records }
             record = next
         }
